@@ -229,9 +229,14 @@ func (r *HARReader) fatal(err error, prefix string) error {
 	case err == io.EOF:
 		return fmt.Errorf("%sHAR file breaks off", prefix)
 	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%sJSON breaks off", prefix)
+	}
 	var se *json.SyntaxError
-	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%s%w", prefix, describeJSONError(err))
+	if errors.As(err, &se) {
+		// The decoder's offset is not a file offset; the entry number
+		// and the message say enough.
+		return fmt.Errorf("%sinvalid JSON: %s", prefix, se.Error())
 	}
 	return fmt.Errorf("%sread: %w", prefix, err)
 }
