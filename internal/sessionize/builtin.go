@@ -1,0 +1,270 @@
+package sessionize
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/point"
+)
+
+// The built-in set of grouping keys (SPEC §4), tried in this order after the
+// configured keys. Read only.
+var (
+	// sessionHeaders are tried in this order, each by its first value.
+	sessionHeaders = [...]string{"Mcp-Session-Id", "Session-Id", "X-Session-Id", "X-Session-Token", "X-Auth-Token", "X-Api-Key"}
+	// sessionCookies are tried in this order, in the request Cookie header,
+	// then in the response Set-Cookie.
+	sessionCookies = [...]string{"PHPSESSID", "JSESSIONID", "ASP.NET_SessionId", "connect.sid", "laravel_session", "sessionid", "session", "_session_id", "sid"}
+)
+
+// Points of the fallback key: client IP with User-Agent, or IP alone.
+const (
+	fallbackIPUAPoint = "request.ip+request.header.User-Agent"
+	fallbackIPPoint   = "request.ip"
+)
+
+// Points of the Authorization key, by what produced the value.
+const (
+	authPoint    = "request.header.Authorization"
+	authSIDPoint = "request.header.Authorization|jwt.sid"
+	authSubPoint = "request.header.Authorization|jwt.sub"
+)
+
+// maxJWTPayload bounds the JWT payload decoded for sid/sub: real tokens are a
+// few hundred bytes, and the header is attacker controlled.
+const maxJWTPayload = 16 << 10
+
+// builtinKey is the value found by the built-in set and the point naming it.
+type builtinKey struct {
+	value string
+	point string
+}
+
+// builtinToken tries the token keys of the built-in set (Authorization,
+// session headers, request cookies, response Set-Cookie) and reports whether
+// one yielded a non-empty value. The IP + User-Agent fallback is the caller's.
+func builtinToken(ex *apisessions.Exchange, k *builtinKey) bool {
+	h := ex.Request.Headers
+	if v, ok := h.Get("Authorization"); ok {
+		if val, pt := authorizationKey(v); val != "" {
+			k.value, k.point = val, pt
+			return true
+		}
+	}
+	for _, name := range sessionHeaders {
+		if v, ok := h.Get(name); ok {
+			if v = strings.TrimSpace(v); v != "" {
+				k.value, k.point = v, "request.header."+name
+				return true
+			}
+		}
+	}
+	// Most requests carry at most a few cookies: scan per name rather than
+	// building a map.
+	if cookies := h.Values("Cookie"); len(cookies) > 0 {
+		for _, name := range sessionCookies {
+			for _, line := range cookies {
+				if v := cookieValue(line, name); v != "" {
+					k.value, k.point = v, cookiePoint("request", name)
+					return true
+				}
+			}
+		}
+	}
+	if r := ex.Response; r != nil {
+		if sets := r.Headers.Values("Set-Cookie"); len(sets) > 0 {
+			for _, name := range sessionCookies {
+				for _, line := range sets {
+					if v := setCookieValue(line, name, ex.Time); v != "" {
+						k.value, k.point = v, cookiePoint("response", name)
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// cookiePoint names a cookie in the point grammar, in canonical form.
+func cookiePoint(side, name string) string {
+	return side + ".cookie" + point.FormatName(name)
+}
+
+// cookieValue returns the value of cookie name in a Cookie header line
+// ("a=1; b=2"), unquoted, or "".
+func cookieValue(line, name string) string {
+	for line != "" {
+		var part string
+		part, line, _ = strings.Cut(line, ";")
+		part = strings.TrimSpace(part)
+		k, v, ok := strings.Cut(part, "=")
+		if !ok || strings.TrimSpace(k) != name {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// setCookieValue returns the value a Set-Cookie line gives cookie name, or ""
+// when it names another cookie or deletes this one (Max-Age <= 0, or an
+// Expires at or before the exchange time): a logout response must not open
+// a session.
+func setCookieValue(line, name string, at time.Time) string {
+	first, attrs, _ := strings.Cut(line, ";")
+	k, v, ok := strings.Cut(first, "=")
+	if !ok || strings.TrimSpace(k) != name {
+		return ""
+	}
+	v = strings.TrimSpace(v)
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	if v == "" {
+		return ""
+	}
+	for attrs != "" {
+		var a string
+		a, attrs, _ = strings.Cut(attrs, ";")
+		an, av, _ := strings.Cut(strings.TrimSpace(a), "=")
+		switch {
+		case strings.EqualFold(an, "Max-Age"):
+			if n, err := strconv.Atoi(strings.TrimSpace(av)); err == nil && n <= 0 {
+				return ""
+			}
+		case strings.EqualFold(an, "Expires"):
+			if t, err := http.ParseTime(strings.TrimSpace(av)); err == nil && !at.IsZero() && !t.After(at) {
+				return ""
+			}
+		}
+	}
+	return v
+}
+
+// authorizationKey extracts the grouping value of an Authorization header:
+// a JWT's sid claim, else its sub; an opaque bearer token; a Basic or Digest
+// user name (never the password); any other scheme's credentials as an
+// opaque token.
+func authorizationKey(v string) (value, pt string) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", ""
+	}
+	scheme, cred, hasCred := strings.Cut(v, " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case hasCred && strings.EqualFold(scheme, "Basic"):
+		return basicUser(cred), authPoint
+	case hasCred && strings.EqualFold(scheme, "Digest"):
+		return digestUser(cred), authPoint
+	case hasCred && strings.EqualFold(scheme, "Bearer"):
+		if val, pt := jwtKey(cred); val != "" {
+			return val, pt
+		}
+		return cred, authPoint
+	case !hasCred:
+		// A bare token, as some APIs send.
+		if val, pt := jwtKey(v); val != "" {
+			return val, pt
+		}
+		return v, authPoint
+	}
+	return v, authPoint
+}
+
+// basicUser returns the user name of Basic credentials, or "" when they do
+// not decode.
+func basicUser(cred string) string {
+	b, err := base64.StdEncoding.DecodeString(cred)
+	if err != nil {
+		b, err = base64.RawStdEncoding.DecodeString(cred)
+		if err != nil {
+			return ""
+		}
+	}
+	user, _, _ := bytes.Cut(b, []byte{':'})
+	return string(user)
+}
+
+// digestUser returns the username parameter of Digest credentials; the rest
+// changes with every request.
+func digestUser(cred string) string {
+	for cred != "" {
+		var p string
+		p, cred, _ = strings.Cut(cred, ",")
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "username") {
+			v = strings.TrimSpace(v)
+			if uq, err := strconv.Unquote(v); err == nil {
+				v = uq
+			}
+			return v
+		}
+	}
+	return ""
+}
+
+// jwtKey returns the sid claim of a JWT, else its sub, with the point that
+// names it; "" when tok is no JWT or has neither claim (the caller then keys
+// on the token itself). A rotated token keeps its session through sid.
+func jwtKey(tok string) (value, pt string) {
+	h, rest, ok := strings.Cut(tok, ".")
+	if !ok || h == "" {
+		return "", ""
+	}
+	payload, sig, ok := strings.Cut(rest, ".")
+	if !ok || payload == "" || strings.Contains(sig, ".") {
+		return "", ""
+	}
+	if base64.RawURLEncoding.DecodedLen(len(payload)) > maxJWTPayload {
+		return "", ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(payload, "="))
+	if err != nil {
+		return "", ""
+	}
+	var claims struct {
+		SID json.RawMessage `json:"sid"`
+		Sub json.RawMessage `json:"sub"`
+	}
+	if err := json.Unmarshal(b, &claims); err != nil {
+		return "", ""
+	}
+	if v := claimString(claims.SID); v != "" {
+		return v, authSIDPoint
+	}
+	if v := claimString(claims.Sub); v != "" {
+		return v, authSubPoint
+	}
+	return "", ""
+}
+
+// claimString renders a string or number claim; other kinds give "".
+func claimString(m json.RawMessage) string {
+	if len(m) == 0 {
+		return ""
+	}
+	switch m[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(m, &s) == nil {
+			return s
+		}
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return string(m)
+	}
+	return ""
+}

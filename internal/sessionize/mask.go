@@ -1,0 +1,542 @@
+package sessionize
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/apisessions/apisessions"
+)
+
+// Masking of what leaves the node beyond configured parameters: finding
+// payloads and the stored content of malicious requests (SPEC §6).
+//
+// Two mechanisms work together:
+//
+//   - structure: fields whose name says they hold a secret (password,
+//     passwd, pwd, pass, secret, token, apikey, passphrase: see
+//     isSecretName) in JSON and form bodies and in the query, the
+//     Authorization and Cookie headers (cookie names kept), and the
+//     built-in session headers are replaced by "***";
+//   - values: every value that must not leave (what mask points select,
+//     raw values of hashed parameters, the raw grouping key when it is
+//     exported hashed, built-in credentials, the secret fields above) is
+//     replaced wherever it appears whole, and inside longer text when it has
+//     at least minSubstring bytes.
+
+// maxMaskParse bounds the body parsed as JSON or form for masking; a larger
+// body is masked by pattern and by value only. Masking runs on malicious
+// requests only, so this is about a hostile body's cost, not throughput.
+const maxMaskParse = 1 << 20
+
+// maxMaskDepth bounds JSON nesting walked when masking; deeper bodies fall
+// back to pattern masking.
+const maxMaskDepth = 64
+
+// secretWords are the name prefixes of fields masked by default, matched on
+// the words of a name as business flows are (newPassword, access_token,
+// client-secret, X-Api-Key → api key).
+func secretWords() []string {
+	return []string{"password", "passwd", "pwd", "secret", "token", "apikey", "passphrase", "credential"}
+}
+
+// secretExact are short names masked only as a whole word ("pass", not
+// "passenger").
+func secretExact() []string { return []string{"pass", "pin"} }
+
+// masker holds what masking needs, built once per Sessionizer.
+type masker struct {
+	words, exact []string
+	// jsonField finds `"name": "value"` pairs in bodies that do not parse.
+	jsonField *regexp.Regexp
+	// formField finds name=value pairs in bodies that are not JSON.
+	formField *regexp.Regexp
+}
+
+func newMasker() *masker {
+	return &masker{
+		words:     secretWords(),
+		exact:     secretExact(),
+		jsonField: regexp.MustCompile(`"((?:[^"\\]|\\.){1,128})"(\s*:\s*)("(?:[^"\\]|\\.)*"|[-0-9.eE+]+|true|false)`),
+		formField: regexp.MustCompile(`(^|[&?;\s])([^=&?;\s]{1,128})=([^&;\s]*)`),
+	}
+}
+
+// isSecretName reports whether a field or header name says its value is a
+// secret.
+func (m *masker) isSecretName(name string) bool {
+	var buf [maxWords]wordSpan
+	ws := splitWords(name, buf[:0])
+	if anyWordMatches(name, ws, m.words) {
+		return true
+	}
+	for _, w := range ws {
+		word := name[w.start:w.end]
+		for _, e := range m.exact {
+			if len(word) == len(e) && hasPrefixFold(word, e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// secrets is the set of values that must not leave, longest first so a
+// secret inside another is not replaced first.
+type secrets []string
+
+func (s secrets) add(v string) secrets {
+	v = strings.TrimSpace(v)
+	if v == "" || v == maskedValue {
+		return s
+	}
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	return append(s, v)
+}
+
+func (s secrets) sorted() secrets {
+	sort.SliceStable(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
+	return s
+}
+
+// is reports whether v is one of the secrets.
+func (s secrets) is(v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// scrub replaces every secret in text: all of it when it is one, occurrences
+// of those long enough otherwise.
+func (s secrets) scrub(text string) string {
+	if text == "" {
+		return text
+	}
+	if s.is(strings.TrimSpace(text)) {
+		return maskedValue
+	}
+	for _, x := range s {
+		if len(x) >= minSubstring && strings.Contains(text, x) {
+			text = strings.ReplaceAll(text, x, maskedValue)
+		}
+	}
+	return text
+}
+
+// secretsOf gathers the values of ex that must not leave the node.
+func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, maskVals, hashedRaw []string, keyRaw string, keyHashed bool) secrets {
+	var sec secrets
+	for _, v := range maskVals {
+		sec = sec.add(v)
+	}
+	for _, v := range hashedRaw {
+		sec = sec.add(v)
+	}
+	if keyHashed {
+		sec = sec.add(keyRaw)
+	}
+	h := ex.Request.Headers
+	for _, name := range []string{"Authorization", "Proxy-Authorization"} {
+		for _, v := range h.Values(name) {
+			sec = sec.add(v)
+			if _, cred, ok := strings.Cut(strings.TrimSpace(v), " "); ok {
+				sec = sec.add(cred)
+			}
+		}
+	}
+	for _, name := range sessionHeaders {
+		for _, v := range h.Values(name) {
+			sec = sec.add(v)
+		}
+	}
+	for _, line := range h.Values("Cookie") {
+		for _, name := range sessionCookies {
+			sec = sec.add(cookieValue(line, name))
+		}
+	}
+	// Secret fields of the query and the body.
+	sec = s.mask.formSecrets(ex.RawQuery(), sec)
+	body := ex.Request.Body
+	if len(body) <= maxMaskParse {
+		switch bodyKind(ex) {
+		case kindJSON:
+			if _, err := s.mask.maskJSON(body, nil, func(v string) { sec = sec.add(v) }); err != nil {
+				sec = s.mask.patternSecrets(body, sec)
+			}
+		case kindForm:
+			sec = s.mask.formSecrets(string(body), sec)
+		default:
+			sec = s.mask.patternSecrets(body, sec)
+		}
+	} else {
+		sec = s.mask.patternSecrets(body[:maxMaskParse], sec)
+	}
+	return sec.sorted()
+}
+
+// maskPayload masks a finding's payload: all of it when its point is under
+// a mask rule, else every secret in it.
+func (s *Sessionizer) maskPayload(pt, payload string, sec secrets) string {
+	if s.maskedPoint(pt) {
+		return maskedValue
+	}
+	return sec.scrub(payload)
+}
+
+// content builds the masked content of a malicious request.
+func (s *Sessionizer) content(ex *apisessions.Exchange, sec secrets) *apisessions.Content {
+	c := &apisessions.Content{
+		Method:  ex.Request.Method,
+		Target:  s.maskTarget(ex.Target(), sec),
+		Headers: make(apisessions.Headers, 0, len(ex.Request.Headers)),
+	}
+	for _, h := range ex.Request.Headers {
+		c.Headers = append(c.Headers, apisessions.Header{Name: h.Name, Value: s.maskHeader(h.Name, h.Value, sec)})
+	}
+	body := s.maskBody(ex, sec)
+	if len(body) > s.bodyLimit {
+		body = body[:s.bodyLimit]
+		c.Truncated = true
+		// Cut at a rune start so a UTF-8 body stays text.
+		for n := 0; n < utf8.UTFMax && len(body) > 0 && !utf8.Valid(body); n++ {
+			body = body[:len(body)-1]
+		}
+	}
+	if utf8.Valid(body) {
+		c.Body = string(body)
+	} else {
+		c.Body = base64.StdEncoding.EncodeToString(body)
+		c.BodyBase64 = true
+	}
+	return c
+}
+
+// maskHeader masks one request header value.
+func (s *Sessionizer) maskHeader(name, v string, sec secrets) string {
+	switch {
+	case strings.EqualFold(name, "Authorization"), strings.EqualFold(name, "Proxy-Authorization"):
+		// Keep the scheme: which kind of credential was sent matters.
+		if scheme, _, ok := strings.Cut(strings.TrimSpace(v), " "); ok {
+			return scheme + " " + maskedValue
+		}
+		return maskedValue
+	case strings.EqualFold(name, "Cookie"):
+		return maskCookies(v)
+	}
+	for _, h := range sessionHeaders {
+		if strings.EqualFold(name, h) {
+			return maskedValue
+		}
+	}
+	if s.mask.isSecretName(name) {
+		return maskedValue
+	}
+	return sec.scrub(v)
+}
+
+// maskCookies keeps cookie names and masks every value.
+func maskCookies(line string) string {
+	var b strings.Builder
+	for i, part := range strings.Split(line, ";") {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		name, _, ok := strings.Cut(strings.TrimSpace(part), "=")
+		b.WriteString(name)
+		if ok {
+			b.WriteString("=" + maskedValue)
+		}
+	}
+	return b.String()
+}
+
+// maskTarget masks the query of a request target; the path is scrubbed of
+// secrets only.
+func (s *Sessionizer) maskTarget(target string, sec secrets) string {
+	path, query, hasQuery := strings.Cut(target, "?")
+	path = sec.scrub(path)
+	if !hasQuery {
+		return path
+	}
+	return path + "?" + s.mask.maskForm(query, sec)
+}
+
+type bodyType int
+
+const (
+	kindOther bodyType = iota
+	kindJSON
+	kindForm
+)
+
+// bodyKind tells JSON and form bodies apart by Content-Type, else by look.
+func bodyKind(ex *apisessions.Exchange) bodyType {
+	ct, _ := ex.Request.Headers.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err == nil {
+		switch {
+		case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+			return kindJSON
+		case mt == "application/x-www-form-urlencoded":
+			return kindForm
+		}
+	}
+	t := bytes.TrimSpace(ex.Request.Body)
+	if len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		return kindJSON
+	}
+	return kindOther
+}
+
+// maskBody returns the request body with secrets masked, unbounded (the
+// caller cuts it).
+func (s *Sessionizer) maskBody(ex *apisessions.Exchange, sec secrets) []byte {
+	body := ex.Request.Body
+	if len(body) == 0 {
+		return nil
+	}
+	var out []byte
+	if len(body) <= maxMaskParse {
+		switch bodyKind(ex) {
+		case kindJSON:
+			if b, err := s.mask.maskJSON(body, sec, nil); err == nil {
+				out = b
+			}
+		case kindForm:
+			out = []byte(s.mask.maskForm(string(body), sec))
+		}
+	}
+	if out == nil {
+		out = s.mask.maskPatterns(body)
+	}
+	return []byte(sec.scrub(string(out)))
+}
+
+// maskForm masks an urlencoded list (query or form body): secret names and
+// secret values become "***"; everything else is kept byte for byte.
+func (m *masker) maskForm(q string, sec secrets) string {
+	if q == "" {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q))
+	for i, pair := range strings.Split(q, "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		k, v, ok := strings.Cut(pair, "=")
+		dk, err := url.QueryUnescape(k)
+		if err != nil {
+			dk = k
+		}
+		dv, err := url.QueryUnescape(v)
+		if err != nil {
+			dv = v
+		}
+		switch {
+		case ok && v != "" && (m.isSecretName(dk) || sec.is(dv)):
+			b.WriteString(k + "=" + maskedValue)
+		case !ok && sec.is(dk):
+			b.WriteString(maskedValue)
+		default:
+			b.WriteString(pair)
+		}
+	}
+	return sec.scrub(b.String())
+}
+
+// formSecrets adds the values of secret-named fields of an urlencoded list.
+func (m *masker) formSecrets(q string, sec secrets) secrets {
+	for q != "" {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || v == "" {
+			continue
+		}
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		if m.isSecretName(k) {
+			if dv, err := url.QueryUnescape(v); err == nil {
+				sec = sec.add(dv)
+			}
+			sec = sec.add(v)
+		}
+	}
+	return sec
+}
+
+// patternSecrets adds secret-named field values found by pattern in a body
+// that is neither parsed JSON nor a form.
+func (m *masker) patternSecrets(body []byte, sec secrets) secrets {
+	for _, g := range m.jsonField.FindAllSubmatch(body, -1) {
+		if m.isSecretName(string(g[1])) {
+			v := string(g[3])
+			if uq, err := jsonUnquote(v); err == nil {
+				v = uq
+			}
+			sec = sec.add(v)
+		}
+	}
+	for _, g := range m.formField.FindAllSubmatch(body, -1) {
+		if m.isSecretName(string(g[2])) {
+			sec = sec.add(string(g[3]))
+		}
+	}
+	return sec
+}
+
+func jsonUnquote(v string) (string, error) {
+	if len(v) < 2 || v[0] != '"' {
+		return v, nil
+	}
+	var s string
+	err := json.Unmarshal([]byte(v), &s)
+	return s, err
+}
+
+// maskPatterns masks secret-named fields by pattern in a body that could not
+// be parsed: `"password": "..."` and `password=...`.
+func (m *masker) maskPatterns(body []byte) []byte {
+	out := m.jsonField.ReplaceAllFunc(body, func(match []byte) []byte {
+		g := m.jsonField.FindSubmatchIndex(match)
+		if g == nil || !m.isSecretName(string(match[g[2]:g[3]])) {
+			return match
+		}
+		return append(append([]byte(nil), match[:g[6]]...), `"***"`...)
+	})
+	return m.formField.ReplaceAllFunc(out, func(match []byte) []byte {
+		g := m.formField.FindSubmatchIndex(match)
+		if g == nil || !m.isSecretName(string(match[g[4]:g[5]])) {
+			return match
+		}
+		return append(append([]byte(nil), match[:g[6]]...), maskedValue...)
+	})
+}
+
+// errTooDeep stops the JSON walk on nesting past maxMaskDepth.
+var errTooDeep = errors.New("json nesting too deep to mask")
+
+// maskJSON rewrites a JSON body with secret-named fields (all their leaves)
+// and secret values replaced by "***", keeping key order. With onSecret set
+// it reports the values of secret-named fields instead of caring about the
+// output. Invalid JSON is an error: the caller falls back to patterns.
+func (m *masker) maskJSON(body []byte, sec secrets, onSecret func(string)) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	w := jsonWalker{m: m, dec: dec, sec: sec, onSecret: onSecret}
+	w.out.Grow(len(body))
+	if err := w.value(false, 0); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after json value")
+	}
+	return w.out.Bytes(), nil
+}
+
+type jsonWalker struct {
+	m        *masker
+	dec      *json.Decoder
+	sec      secrets
+	onSecret func(string)
+	out      bytes.Buffer
+}
+
+func (w *jsonWalker) value(secret bool, depth int) error {
+	if depth > maxMaskDepth {
+		return errTooDeep
+	}
+	tok, err := w.dec.Token()
+	if err != nil {
+		return err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			w.out.WriteByte('{')
+			for n := 0; w.dec.More(); n++ {
+				kt, err := w.dec.Token()
+				if err != nil {
+					return err
+				}
+				key, ok := kt.(string)
+				if !ok {
+					return errors.New("json object key is not a string")
+				}
+				if n > 0 {
+					w.out.WriteByte(',')
+				}
+				w.str(key)
+				w.out.WriteByte(':')
+				if err := w.value(secret || w.m.isSecretName(key), depth+1); err != nil {
+					return err
+				}
+			}
+			w.out.WriteByte('}')
+		case '[':
+			w.out.WriteByte('[')
+			for n := 0; w.dec.More(); n++ {
+				if n > 0 {
+					w.out.WriteByte(',')
+				}
+				if err := w.value(secret, depth+1); err != nil {
+					return err
+				}
+			}
+			w.out.WriteByte(']')
+		}
+		// The closing delimiter.
+		_, err := w.dec.Token()
+		return err
+	case string:
+		w.leaf(secret, t, func() { w.str(t) })
+	case json.Number:
+		w.leaf(secret, t.String(), func() { w.out.WriteString(t.String()) })
+	case bool:
+		v := "false"
+		if t {
+			v = "true"
+		}
+		w.leaf(secret, v, func() { w.out.WriteString(v) })
+	case nil:
+		w.out.WriteString("null")
+	}
+	return nil
+}
+
+func (w *jsonWalker) leaf(secret bool, v string, write func()) {
+	if secret && w.onSecret != nil {
+		w.onSecret(v)
+	}
+	if secret || w.sec.is(v) {
+		w.str(maskedValue)
+		return
+	}
+	write()
+}
+
+// str writes a JSON string without HTML escaping (the content is data, and
+// every renderer escapes it).
+func (w *jsonWalker) str(s string) {
+	enc := json.NewEncoder(&w.out)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	w.out.Truncate(w.out.Len() - 1)
+}

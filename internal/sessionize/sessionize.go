@@ -1,0 +1,539 @@
+// Package sessionize turns an exchange into its export record: which session
+// it belongs to (grouping keys, the built-in set, session ID, day part), its
+// context (parameters, user, role, business flows, normalised endpoint), and
+// what of it may leave the node (masking, hashing, the masked content of
+// malicious requests). SPEC §4–§6 is the reference.
+package sessionize
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	// Day parts follow a configured IANA zone; embedding the database keeps
+	// that working on hosts (containers) that ship no zoneinfo.
+	_ "time/tzdata"
+
+	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/point"
+)
+
+// Outcome says what Process did with an exchange.
+type Outcome int
+
+// Outcomes of Process.
+const (
+	// Stored: the record is filled and is to be stored and exported.
+	Stored Outcome = iota
+	// OutOfScope: the exchange is outside the analyze scope, or its
+	// application's mode is off. It is neither sessionized nor stored.
+	OutOfScope
+	// TooOld: the exchange is older than the retention window ending at
+	// Now. It is not stored.
+	TooOld
+)
+
+// String names the outcome for summaries and logs.
+func (o Outcome) String() string {
+	switch o {
+	case Stored:
+		return "stored"
+	case OutOfScope:
+		return "out_of_scope"
+	case TooOld:
+		return "too_old"
+	}
+	return "outcome(" + strconv.Itoa(int(o)) + ")"
+}
+
+// DefaultContentBodyLimit bounds the stored body of a malicious request: large
+// enough for any API payload an analyst reads, small enough that an attack
+// flood cannot fill the store with uploads.
+const DefaultContentBodyLimit = 64 << 10
+
+// Options configure a Sessionizer.
+type Options struct {
+	// Config is the tenant configuration, already validated by
+	// internal/config. New still refuses what it cannot work with.
+	Config apisessions.Config
+	// Secret is the tenant session secret: it keys session IDs, derived
+	// request IDs and hmac-sha256 parameter hashes. At least 16 bytes.
+	Secret []byte
+	// Limits bound point evaluation (decoded sizes, JSON depth, ...).
+	Limits point.Limits
+	// Now is the clock retention is measured against.
+	Now func() time.Time
+	// ContentBodyLimit bounds the body bytes kept in the content of a
+	// malicious request; longer bodies are cut and marked Truncated.
+	ContentBodyLimit int
+	// Logger receives debug notes only; never a parameter value.
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns options with the default limits, the system clock
+// and an empty configuration. Secret must still be set.
+func DefaultOptions() Options {
+	return Options{
+		Limits:           point.DefaultLimits(),
+		Now:              time.Now,
+		ContentBodyLimit: DefaultContentBodyLimit,
+		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+// minSecretLen is the shortest session secret accepted: below 128 bits the
+// session IDs could be brute-forced back to low-entropy values.
+const minSecretLen = 16
+
+// param is a configured parameter with its parsed point.
+type param struct {
+	apisessions.Parameter
+	pt *point.Point
+	// masked: a mask rule covers the point, so the value leaves as "***".
+	masked bool
+}
+
+// Sessionizer turns exchanges into records. It is safe for concurrent use:
+// per-call state (point evaluators, hashers) comes from a pool.
+type Sessionizer struct {
+	now          func() time.Time
+	log          *slog.Logger
+	secret       []byte
+	loc          *time.Location
+	retention    time.Duration
+	hmacParams   bool
+	bodyLimit    int
+	params       []param
+	groupIdx     []int // indexes into params of group: true, in order
+	masks        []*point.Point
+	maskStrs     []string
+	proxies      []netip.Prefix
+	apps         []app
+	analyzeHosts []hostPattern
+	analyzeApps  map[int]bool
+	flowRules    []flowRule
+	keywords     []keywordRule
+	mask         *masker
+	pool         sync.Pool // *worker
+}
+
+// worker is the per-call state taken from the pool.
+type worker struct {
+	ev  *point.Evaluator
+	mac hash.Hash // HMAC-SHA256 under the session secret
+	sum []byte
+	ex  apisessions.Exchange // copy with the resolved client IP
+}
+
+// New checks the options and prepares a Sessionizer.
+func New(opts Options) (*Sessionizer, error) {
+	def := DefaultOptions()
+	if opts.Now == nil {
+		opts.Now = def.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = def.Logger
+	}
+	if opts.ContentBodyLimit <= 0 {
+		opts.ContentBodyLimit = def.ContentBodyLimit
+	}
+	if len(opts.Secret) < minSecretLen {
+		return nil, fmt.Errorf("session secret: %d bytes, want at least %d", len(opts.Secret), minSecretLen)
+	}
+	cfg := opts.Config
+	s := &Sessionizer{
+		now:       opts.Now,
+		log:       opts.Logger,
+		secret:    append([]byte(nil), opts.Secret...),
+		retention: time.Duration(cfg.Retention),
+		bodyLimit: opts.ContentBodyLimit,
+		keywords:  defaultKeywordRules(),
+		mask:      newMasker(),
+	}
+	if s.retention <= 0 {
+		s.retention = apisessions.DefaultRetention
+	}
+	tz := cfg.DayTimezone
+	if tz == "" {
+		tz = apisessions.DefaultDayTimezone
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, fmt.Errorf("day_timezone: %w", err)
+	}
+	s.loc = loc
+	switch cfg.HashAlgorithm {
+	case "", apisessions.HashMD5:
+	case apisessions.HashHMACSHA256:
+		s.hmacParams = true
+	default:
+		return nil, fmt.Errorf("hash_algorithm: %q is not md5 or hmac-sha256", cfg.HashAlgorithm)
+	}
+	for i, m := range cfg.Mask {
+		p, err := point.Parse(m)
+		if err != nil {
+			return nil, fmt.Errorf("mask[%d]: %w", i, err)
+		}
+		s.masks = append(s.masks, p)
+		s.maskStrs = append(s.maskStrs, p.String())
+	}
+	if len(cfg.Parameters) > apisessions.MaxParameters {
+		return nil, fmt.Errorf("parameters: %d, at most %d", len(cfg.Parameters), apisessions.MaxParameters)
+	}
+	for i, cp := range cfg.Parameters {
+		p, err := point.Parse(cp.Point)
+		if err != nil {
+			return nil, fmt.Errorf("parameters[%d].point: %w", i, err)
+		}
+		m := s.maskedBy(p)
+		pr := param{Parameter: cp, pt: p, masked: m >= 0}
+		if pr.Group && m >= 0 {
+			return nil, fmt.Errorf("parameters[%d]: grouping key %s is masked by mask[%d] %s", i, p.String(), m, s.maskStrs[m])
+		}
+		if pr.Group {
+			s.groupIdx = append(s.groupIdx, len(s.params))
+		}
+		s.params = append(s.params, pr)
+	}
+	for i, c := range cfg.TrustedProxies {
+		p, err := parsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_proxies[%d]: %w", i, err)
+		}
+		s.proxies = append(s.proxies, p)
+	}
+	if s.apps, err = compileApps(cfg.Applications); err != nil {
+		return nil, err
+	}
+	for i, h := range cfg.Analyze.Hosts {
+		hp, err := compileHostPattern(h)
+		if err != nil {
+			return nil, fmt.Errorf("analyze.hosts[%d]: %w", i, err)
+		}
+		s.analyzeHosts = append(s.analyzeHosts, hp)
+	}
+	if len(cfg.Analyze.Applications) > 0 {
+		s.analyzeApps = make(map[int]bool, len(cfg.Analyze.Applications))
+		for _, id := range cfg.Analyze.Applications {
+			s.analyzeApps[id] = true
+		}
+	}
+	for i, fr := range cfg.Flows {
+		r, err := compileFlowRule(fr)
+		if err != nil {
+			return nil, fmt.Errorf("flows[%d]: %w", i, err)
+		}
+		s.flowRules = append(s.flowRules, r)
+	}
+	lim := opts.Limits
+	s.pool.New = func() any {
+		return &worker{
+			ev:  point.NewEvaluator(lim),
+			mac: hmac.New(sha256.New, s.secret),
+			sum: make([]byte, 0, sha256.Size),
+		}
+	}
+	return s, nil
+}
+
+// maskedBy returns the index of the first mask rule that covers p (the same
+// point, or one it steps into: request.body|json.user covers
+// request.body|json.user.password), or -1.
+func (s *Sessionizer) maskedBy(p *point.Point) int {
+	for i, m := range s.masks {
+		if m.Covers(p) {
+			return i
+		}
+	}
+	return -1
+}
+
+// maskedPoint reports whether a point written as text (a finding's) is
+// covered by a mask rule. Text that does not parse is compared as a string
+// prefix, so an odd point still cannot leak a masked value.
+func (s *Sessionizer) maskedPoint(pt string) bool {
+	if pt == "" || len(s.masks) == 0 {
+		return false
+	}
+	if p, err := point.Parse(pt); err == nil {
+		return s.maskedBy(p) >= 0
+	}
+	for _, m := range s.maskStrs {
+		if strings.HasPrefix(pt, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrNilExchange is returned by Process for a nil exchange or record.
+var ErrNilExchange = errors.New("sessionize: nil exchange or record")
+
+// Process sessionizes ex with its detection result into rec, which it
+// overwrites. rec is filled only when the outcome is Stored.
+func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detection, rec *apisessions.Record) (Outcome, error) {
+	if ex == nil || rec == nil {
+		return 0, ErrNilExchange
+	}
+	*rec = apisessions.Record{}
+	host := strings.ToLower(ex.Host())
+	hostOnly := stripPort(host)
+	ap := s.appFor(hostOnly)
+	mode := apisessions.ModeMonitoring
+	appID := 0
+	if ap != nil {
+		appID = ap.id
+		if ap.mode != "" {
+			mode = ap.mode
+		}
+	}
+	if mode == apisessions.ModeOff || !s.inScope(hostOnly, appID) {
+		return OutOfScope, nil
+	}
+	if ex.Time.Before(s.now().Add(-s.retention)) {
+		return TooOld, nil
+	}
+
+	w := s.pool.Get().(*worker)
+	defer func() {
+		// Drop the exchange so a pooled worker does not pin its bodies.
+		w.ex = apisessions.Exchange{}
+		w.ev.Reset(&w.ex)
+		s.pool.Put(w)
+	}()
+	w.ex = *ex
+	w.ex.ClientIP = s.clientIP(ex)
+	w.ev.Reset(&w.ex)
+
+	rec.ID = ex.ID
+	if rec.ID == "" {
+		rec.ID = s.derivedID(w, ex)
+	}
+	rec.Time = ex.Time.UTC()
+	rec.Day = ex.Time.In(s.loc).Format(time.DateOnly)
+	rec.Method = ex.Request.Method
+	rec.Host = host
+	rec.Path = ex.Path()
+	rec.Endpoint = Endpoint(rec.Method, rec.Path)
+	rec.ClientIP = w.ex.ClientIP
+	rec.UserAgent, _ = ex.Request.Headers.Get("User-Agent")
+	rec.Application = appID
+	rec.Mode = mode
+	if r := ex.Response; r != nil {
+		rec.Status = r.Status
+		rec.DurationMS = float64(r.Duration) / float64(time.Millisecond)
+		rec.ResponseSize = responseSize(r)
+	}
+
+	// Masked values: what mask rules select in this exchange. Evaluated only
+	// when something could carry them out.
+	needMasks := len(s.masks) > 0
+	var maskVals []string
+	if needMasks {
+		for _, m := range s.masks {
+			for _, v := range w.ev.Values(m) {
+				if v != "" {
+					maskVals = append(maskVals, v)
+				}
+			}
+		}
+	}
+
+	// Parameters: every configured one present, exported.
+	raw := make([]string, len(s.params)) // raw values, for grouping
+	rec.Params = make([]apisessions.Param, 0, len(s.params))
+	flows := make([]string, 0, 4)
+	var hashedRaw []string // raw values of hashed parameters: never to leave
+	for i := range s.params {
+		p := &s.params[i]
+		v, ok := w.ev.First(p.pt)
+		if !ok || v == "" {
+			continue
+		}
+		raw[i] = v
+		out := apisessions.Param{Name: p.Name, Point: p.Point, Type: p.Type}
+		switch {
+		case p.masked || matchesSecret(v, maskVals):
+			out.Value = maskedValue
+		case p.Hash:
+			out.Value = s.hashParam(w, v)
+			out.Hashed = true
+			hashedRaw = append(hashedRaw, v)
+		default:
+			// A clone: v points into the body, which the record must not pin.
+			out.Value = strings.Clone(v)
+		}
+		rec.Params = append(rec.Params, out)
+		switch p.Type {
+		case apisessions.ParamUser:
+			if rec.User == "" {
+				rec.User = out.Value
+			}
+		case apisessions.ParamRole:
+			if rec.Role == "" {
+				rec.Role = out.Value
+			}
+		}
+		if p.Context {
+			flows = addFlow(flows, p.Name)
+		}
+	}
+
+	// Grouping: custom keys in order, then the built-in set.
+	var keyRaw string
+	keyHashed := false
+	for _, i := range s.groupIdx {
+		if raw[i] == "" {
+			continue
+		}
+		p := &s.params[i]
+		keyRaw = raw[i]
+		rec.Key.Point = p.pt.String()
+		if p.Hash {
+			rec.Key.Value = s.hashParam(w, keyRaw)
+			keyHashed = true
+		} else {
+			rec.Key.Value = strings.Clone(keyRaw)
+		}
+		break
+	}
+	if keyRaw == "" {
+		var bk builtinKey
+		if builtinToken(ex, &bk) {
+			keyRaw = bk.value
+			rec.Key.Point = bk.point
+			rec.Key.Value = s.hashParam(w, keyRaw)
+			keyHashed = true
+		} else {
+			keyRaw = w.ex.ClientIP
+			rec.Key.Point = fallbackIPPoint
+			if ua := rec.UserAgent; ua != "" {
+				keyRaw += " " + ua
+				rec.Key.Point = fallbackIPUAPoint
+			}
+			rec.Key.Value = keyRaw
+		}
+	}
+	rec.SessionID = s.sessionID(w, keyRaw)
+
+	flows = s.ruleFlows(flows, rec.Method, rec.Path)
+	rec.Flows = keywordFlows(s.keywords, flows, rec.Path)
+
+	// Detection, with payloads masked.
+	rec.Verdict = det.Verdict
+	rec.Score = det.Score
+	// Partial too when a point limit cut what parameters could see.
+	rec.Partial = det.Partial || w.ev.Truncated()
+	rec.Findings = []apisessions.Finding{}
+	malicious := det.Verdict == apisessions.VerdictAttack
+	if len(det.Findings) > 0 || malicious {
+		sec := s.secretsOf(ex, maskVals, hashedRaw, keyRaw, keyHashed)
+		if len(det.Findings) > 0 {
+			rec.Findings = make([]apisessions.Finding, len(det.Findings))
+			for i, f := range det.Findings {
+				f.RuleIDs = append([]int(nil), f.RuleIDs...)
+				f.Payload = s.maskPayload(f.Point, f.Payload, sec)
+				rec.Findings[i] = f
+			}
+		}
+		if malicious {
+			rec.Content = s.content(ex, sec)
+		}
+	}
+	return Stored, nil
+}
+
+// maskedValue replaces every masked value.
+const maskedValue = "***"
+
+// hashParam exports a hashed value: lowercase hex MD5 by default (an analyst
+// can search md5("alice")), or HMAC-SHA256 under the session secret.
+func (s *Sessionizer) hashParam(w *worker, v string) string {
+	if s.hmacParams {
+		return s.sessionID(w, v)
+	}
+	sum := md5.Sum([]byte(v))
+	return hex.EncodeToString(sum[:])
+}
+
+// sessionID is the lowercase hex HMAC-SHA256 of the raw key value.
+func (s *Sessionizer) sessionID(w *worker, v string) string {
+	w.mac.Reset()
+	io.WriteString(w.mac, v)
+	w.sum = w.mac.Sum(w.sum[:0])
+	return hex.EncodeToString(w.sum)
+}
+
+// derivedID gives an exchange without an ID a stable one, so re-importing a
+// file stores each request once. It is keyed by the session secret: a plain
+// hash over a login body could be brute-forced back to its password.
+func (s *Sessionizer) derivedID(w *worker, ex *apisessions.Exchange) string {
+	w.mac.Reset()
+	var n [8]byte
+	field := func(b []byte) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		w.mac.Write(n[:])
+		w.mac.Write(b)
+	}
+	fieldS := func(s string) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		w.mac.Write(n[:])
+		io.WriteString(w.mac, s)
+	}
+	io.WriteString(w.mac, "apisessions request id v1\x00")
+	binary.BigEndian.PutUint64(n[:], uint64(ex.Time.UnixNano()))
+	w.mac.Write(n[:])
+	fieldS(ex.ClientIP)
+	fieldS(ex.Request.Method)
+	fieldS(ex.Request.URL)
+	for _, h := range ex.Request.Headers {
+		fieldS(h.Name)
+		fieldS(h.Value)
+	}
+	field(ex.Request.Body)
+	w.sum = w.mac.Sum(w.sum[:0])
+	// 128 bits: collisions are out of reach, and IDs stay short.
+	return hex.EncodeToString(w.sum[:16])
+}
+
+// responseSize is the body length seen, else the declared Content-Length
+// (a capture may drop bodies it does not need).
+func responseSize(r *apisessions.Response) int64 {
+	if len(r.Body) > 0 {
+		return int64(len(r.Body))
+	}
+	if v, ok := r.Headers.Get("Content-Length"); ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n >= 0 {
+			return n
+		}
+	}
+	return 0
+}
+
+// matchesSecret reports whether v is, or contains, one of the secrets.
+// Containment counts only for secrets long enough to mean something (see
+// minSubstring), so a masked "1" does not mask every number.
+func matchesSecret(v string, secrets []string) bool {
+	for _, m := range secrets {
+		if v == m || (len(m) >= minSubstring && strings.Contains(v, m)) {
+			return true
+		}
+	}
+	return false
+}
+
+// minSubstring is the shortest secret replaced where it appears inside a
+// longer text; shorter secrets are masked only where they are a whole value.
+const minSubstring = 4
