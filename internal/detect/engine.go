@@ -1,0 +1,461 @@
+// Package detect runs OWASP CRS v4 on Coraza over exchanges and turns what
+// matched into findings and a verdict.
+//
+// Two modes give the same verdicts. ModeFull runs every CRS rule on every
+// request. ModeFast first screens the request (screen.go) and tells Coraza to
+// skip, for this transaction only, the rules that provably cannot match it;
+// on benign API traffic that removes nearly all regex work.
+package detect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/apisessions/apisessions"
+	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
+	"github.com/corazawaf/coraza/v3"
+	"github.com/corazawaf/coraza/v3/experimental"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+	"github.com/corazawaf/coraza/v3/types"
+)
+
+// Engine is a Coraza WAF loaded with CRS. One Engine serves all goroutines.
+type Engine struct {
+	opts   Options
+	log    *slog.Logger
+	waf    coraza.WAF
+	screen *screen // nil in ModeFull
+	rules  map[int]ruleInfo
+}
+
+var _ apisessions.Detector = (*Engine)(nil)
+
+// ruleInfo is what findings need to know of a CRS rule.
+type ruleInfo struct {
+	typ   apisessions.AttackType
+	score int
+}
+
+// New loads CRS into a Coraza WAF with the options. It fails on bad options
+// or when the rule set does not load.
+func New(opts Options) (*Engine, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{opts: opts, log: log, rules: map[int]ruleInfo{}}
+	var metas []types.RuleMetadata
+	cfg := coraza.NewWAFConfig().WithRootFS(coreruleset.FS).WithDirectives(opts.directivesFor())
+	cfg = experimental.WAFConfigWithRuleObserver(cfg, func(r types.RuleMetadata) { metas = append(metas, r) })
+	waf, err := coraza.NewWAF(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("load CRS: %w", err)
+	}
+	e.waf = waf
+	for _, m := range metas {
+		e.rules[m.ID()] = ruleInfo{typ: attackType(m.ID(), m.Tags()), score: severityScore(m.Severity())}
+	}
+	if opts.Mode == ModeFast {
+		s, err := newScreen(metas, opts)
+		if err != nil {
+			return nil, fmt.Errorf("build screen: %w", err)
+		}
+		e.screen = s
+		log.Debug("detect: screen built", "rules", len(metas), "screened", len(s.rules), "always", s.always)
+	}
+	return e, nil
+}
+
+// Detect inspects the exchange. The error is non-nil only when ctx is done
+// or Coraza fails internally; bad requests are inspected as they are.
+func (e *Engine) Detect(ctx context.Context, ex *apisessions.Exchange) (apisessions.Detection, error) {
+	if err := ctx.Err(); err != nil {
+		return apisessions.Detection{}, err
+	}
+	var skip []int
+	if e.screen != nil {
+		skip = e.screen.skippable(ex, e.opts)
+	}
+	r, err := e.run(ex, skip)
+	if err != nil {
+		return apisessions.Detection{}, err
+	}
+	return e.detection(ex, r), nil
+}
+
+// result is what one Coraza transaction left.
+type result struct {
+	matched []types.MatchedRule
+	score   int
+	partial bool
+}
+
+// ruleRemover is the method of Coraza's transaction that skips a rule for
+// that transaction only (what ctl:ruleRemoveById does).
+type ruleRemover interface{ RemoveRuleByID(id int) }
+
+// run feeds the exchange to a Coraza transaction, skipping the given rules.
+func (e *Engine) run(ex *apisessions.Exchange, skip []int) (result, error) {
+	tx := e.waf.NewTransaction()
+	defer tx.Close()
+	if len(skip) > 0 {
+		rr, ok := tx.(ruleRemover)
+		if !ok {
+			return result{}, fmt.Errorf("coraza transaction cannot skip rules")
+		}
+		for _, id := range skip {
+			rr.RemoveRuleByID(id)
+		}
+	}
+	var res result
+	req := &ex.Request
+	ip := ex.ClientIP
+	if ip == "" {
+		ip = "0.0.0.0"
+	}
+	tx.ProcessConnection(ip, 0, "", 0)
+	method := req.Method
+	if method == "" {
+		method = "GET"
+	}
+	tx.ProcessURI(ex.Target(), method, "HTTP/1.1")
+	hasHost, hasLength := false, false
+	for _, h := range req.Headers {
+		switch {
+		case strings.EqualFold(h.Name, "Host"):
+			hasHost = true
+		case strings.EqualFold(h.Name, "Content-Length"), strings.EqualFold(h.Name, "Transfer-Encoding"):
+			hasLength = true
+		}
+		tx.AddRequestHeader(h.Name, h.Value)
+	}
+	if !hasLength && len(req.Body) > 0 {
+		// A body on the wire had framing; captures often drop these headers,
+		// and CRS 920180 would otherwise flag every such POST.
+		tx.AddRequestHeader("Content-Length", strconv.Itoa(len(req.Body)))
+	}
+	if host := ex.Host(); host != "" {
+		if !hasHost {
+			// Absolute-form requests carry the host in the URL only; HTTP/1.1
+			// servers see it as Host, and CRS checks Host.
+			tx.AddRequestHeader("Host", host)
+		}
+		tx.SetServerName(hostOnly(host))
+	}
+	tx.ProcessRequestHeaders()
+	body := req.Body
+	if len(body) > e.opts.BodyLimit {
+		body = body[:e.opts.BodyLimit]
+		res.partial = true
+	}
+	if len(body) > 0 {
+		if _, _, err := tx.WriteRequestBody(body); err != nil {
+			return result{}, fmt.Errorf("coraza request body: %w", err)
+		}
+	}
+	if _, err := tx.ProcessRequestBody(); err != nil {
+		return result{}, fmt.Errorf("coraza request body: %w", err)
+	}
+	if e.opts.Responses && ex.Response != nil {
+		resp := ex.Response
+		for _, h := range resp.Headers {
+			tx.AddResponseHeader(h.Name, h.Value)
+		}
+		status := resp.Status
+		if status == 0 {
+			status = 200
+		}
+		tx.ProcessResponseHeaders(status, "HTTP/1.1")
+		rb := resp.Body
+		if len(rb) > e.opts.BodyLimit {
+			rb = rb[:e.opts.BodyLimit]
+			res.partial = true
+		}
+		if len(rb) > 0 && tx.IsResponseBodyAccessible() {
+			if _, _, err := tx.WriteResponseBody(rb); err != nil {
+				return result{}, fmt.Errorf("coraza response body: %w", err)
+			}
+		}
+		if _, err := tx.ProcessResponseBody(); err != nil {
+			return result{}, fmt.Errorf("coraza response body: %w", err)
+		}
+	}
+	res.matched = tx.MatchedRules()
+	if st, ok := tx.(plugintypes.TransactionState); ok {
+		vars := st.Variables()
+		if v := vars.TX().Get("blocking_inbound_anomaly_score"); len(v) > 0 {
+			res.score, _ = strconv.Atoi(v[0])
+		}
+		if vars.ArgumentsLimitReached().Get() == "1" {
+			res.partial = true
+		}
+		if strings.Contains(strings.ToLower(vars.RequestBodyErrorMsg().Get()), "depth") {
+			res.partial = true
+		}
+	}
+	return res, nil
+}
+
+// detection turns matched rules into grouped findings and a verdict.
+func (e *Engine) detection(ex *apisessions.Exchange, r result) apisessions.Detection {
+	d := apisessions.Detection{Score: r.score, Partial: r.partial}
+	src := newExchangeArgs(ex)
+	type key struct {
+		typ   apisessions.AttackType
+		point string
+	}
+	idx := map[key]int{}
+	for _, m := range r.matched {
+		id := m.Rule().ID()
+		info, ok := e.rules[id]
+		if !ok {
+			info = ruleInfo{typ: attackType(id, m.Rule().Tags()), score: severityScore(m.Rule().Severity())}
+		}
+		if !isFinding(id, info.score) {
+			continue
+		}
+		if r.partial && id == ruleBodyParseError {
+			// A body cut at the limit rarely parses; that error is ours.
+			continue
+		}
+		point, payload := "", ""
+		for _, md := range m.MatchedDatas() {
+			p := pointOf(md.Variable().Name(), md.Key(), src)
+			if p == "" {
+				continue
+			}
+			point, payload = p, md.Value()
+			break
+		}
+		if point == "" {
+			point = "request.url"
+		}
+		k := key{info.typ, point}
+		i, ok := idx[k]
+		if !ok {
+			i = len(d.Findings)
+			idx[k] = i
+			d.Findings = append(d.Findings, apisessions.Finding{Type: info.typ, Point: point, Payload: boundPayload(payload)})
+		}
+		f := &d.Findings[i]
+		if !containsInt(f.RuleIDs, id) {
+			f.RuleIDs = append(f.RuleIDs, id)
+			f.Score += info.score
+		}
+	}
+	switch {
+	case d.Score >= e.opts.AnomalyThreshold:
+		d.Verdict = apisessions.VerdictAttack
+	case len(d.Findings) > 0:
+		d.Verdict = apisessions.VerdictSuspicious
+	default:
+		d.Verdict = apisessions.VerdictClean
+	}
+	return d
+}
+
+// Coraza's own rules from coraza.conf-recommended that report bad bodies.
+const (
+	ruleBodyParseError = 200002
+)
+
+// isFinding reports whether a matched rule is a detection rather than CRS
+// bookkeeping (initialisation, paranoia skips, exclusion helpers, the
+// 949/959/980 scoring): CRS detections are the rules that add to the
+// anomaly score, which is what their severity does.
+func isFinding(id, score int) bool {
+	switch {
+	case id >= 200002 && id <= 200005:
+		return true
+	case id >= 911000 && id < 949000, id >= 950000 && id < 959000:
+		return score > 0
+	}
+	return false
+}
+
+// attackType classifies a CRS rule by its file (the thousands of its ID) and
+// tags.
+func attackType(id int, tags []string) apisessions.AttackType {
+	has := func(t string) bool {
+		for _, x := range tags {
+			if x == t {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case id == 930100 || id == 930110:
+		return apisessions.AttackPathTraversal
+	case has("attack-ssrf"):
+		return apisessions.AttackSSRF
+	case id >= 200002 && id <= 200005:
+		return apisessions.AttackProtocol
+	}
+	switch id / 1000 {
+	case 911, 920, 921:
+		return apisessions.AttackProtocol
+	case 913:
+		return apisessions.AttackScanner
+	case 922:
+		return apisessions.AttackMultipart
+	case 930:
+		return apisessions.AttackLFI
+	case 931:
+		return apisessions.AttackRFI
+	case 932:
+		return apisessions.AttackRCE
+	case 933:
+		return apisessions.AttackPHPInjection
+	case 934:
+		if has("platform-nodejs") || has("language-javascript") {
+			return apisessions.AttackNodeJSInjection
+		}
+		return apisessions.AttackGeneric
+	case 941:
+		return apisessions.AttackXSS
+	case 942:
+		return apisessions.AttackSQLi
+	case 943:
+		return apisessions.AttackSessionFixation
+	case 944:
+		return apisessions.AttackJavaInjection
+	}
+	return apisessions.AttackGeneric
+}
+
+// severityScore is what CRS adds to the anomaly score for a rule of that
+// severity (tx.critical_anomaly_score and friends in crs-setup).
+func severityScore(s types.RuleSeverity) int {
+	switch s {
+	case types.RuleSeverityEmergency, types.RuleSeverityAlert, types.RuleSeverityCritical:
+		return 5
+	case types.RuleSeverityError:
+		return 4
+	case types.RuleSeverityWarning:
+		return 3
+	case types.RuleSeverityNotice:
+		return 2
+	}
+	return 0
+}
+
+// maxPayload bounds the matched value kept in a finding.
+const maxPayload = 256
+
+// boundPayload cuts s to maxPayload bytes on a UTF-8 boundary.
+func boundPayload(s string) string {
+	if len(s) <= maxPayload {
+		return s
+	}
+	cut := maxPayload
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut]
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// hostOnly strips the port from a Host value.
+func hostOnly(h string) string {
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i > 0 {
+			return h[1:i]
+		}
+		return h
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.Count(h, ":") == 1 {
+		return h[:i]
+	}
+	return h
+}
+
+// exchangeArgs answers pointOf's questions about one exchange.
+type exchangeArgs struct {
+	query   string
+	decoder string
+}
+
+func newExchangeArgs(ex *apisessions.Exchange) *exchangeArgs {
+	ct, _ := ex.Request.Headers.Get("Content-Type")
+	return &exchangeArgs{query: ex.RawQuery(), decoder: bodyDecoderOf(ct)}
+}
+
+func (a *exchangeArgs) inQuery(name string) bool {
+	for part := range strings.SplitSeq(a.query, "&") {
+		k, _, _ := strings.Cut(part, "=")
+		if k == name {
+			return true
+		}
+		if strings.ContainsAny(k, "%+") && decodeQueryComponent(k) == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *exchangeArgs) bodyDecoder() string { return a.decoder }
+
+// bodyDecoderOf names the point decoder for a Content-Type, as Coraza picks
+// its body processor.
+func bodyDecoderOf(ct string) string {
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	switch {
+	case strings.HasPrefix(ct, "application/json"), strings.HasPrefix(ct, "application/") && strings.Contains(ct, "+json"):
+		return "json"
+	case strings.HasPrefix(ct, "multipart/form-data"):
+		return "multipart"
+	case strings.HasPrefix(ct, "application/xml"), strings.HasPrefix(ct, "text/xml"), strings.HasPrefix(ct, "application/soap+xml"):
+		return "xml"
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
+		return "form"
+	}
+	return ""
+}
+
+// decodeQueryComponent decodes %XX and '+' leniently, as Coraza does for
+// arguments: bad escapes stay as they are.
+func decodeQueryComponent(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '+':
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
