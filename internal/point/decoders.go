@@ -1,0 +1,204 @@
+package point
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"encoding/base64"
+	"io"
+	"strings"
+)
+
+// appendForm appends the pairs of an application/x-www-form-urlencoded
+// text (a query string or a form body). Names and values are
+// percent-decoded with '+' as space; empty parts are skipped.
+func appendForm(out []pair, s string) []pair {
+	for s != "" {
+		var part string
+		if k := strings.IndexByte(s, '&'); k >= 0 {
+			part, s = s[:k], s[k+1:]
+		} else {
+			part, s = s, ""
+		}
+		if part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		out = append(out, pair{name: percentDecode(name, true), value: percentDecode(value, true)})
+	}
+	return out
+}
+
+// appendCookies appends the cookies of a Cookie header ("a=1; b=2").
+// Values are kept as sent (quotes included); parts without '=' are skipped.
+func appendCookies(out []pair, s string) []pair {
+	for s != "" {
+		var part string
+		if k := strings.IndexByte(s, ';'); k >= 0 {
+			part, s = s[:k], s[k+1:]
+		} else {
+			part, s = s, ""
+		}
+		name, value, ok := strings.Cut(part, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			continue
+		}
+		out = append(out, pair{name: name, value: strings.TrimSpace(value)})
+	}
+	return out
+}
+
+// appendSetCookie appends the cookie a Set-Cookie header sets; its
+// attributes (Path, Expires ...) are not cookies.
+func appendSetCookie(out []pair, s string) []pair {
+	if k := strings.IndexByte(s, ';'); k >= 0 {
+		s = s[:k]
+	}
+	name, value, ok := strings.Cut(s, "=")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		return out
+	}
+	return append(out, pair{name: name, value: strings.TrimSpace(value)})
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// percentDecode decodes %XX escapes (and '+' as space when plus is set).
+// It is lenient, as servers are: a '%' not followed by two hex digits is
+// kept as it is, so that what an attacker sends is still observed. It
+// allocates only when there is something to decode.
+func percentDecode(s string, plus bool) string {
+	i := 0
+	for ; i < len(s); i++ {
+		if s[i] == '%' || plus && s[i] == '+' {
+			break
+		}
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	b = append(b, s[:i]...)
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '+' && plus:
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s):
+			h, ok1 := unhex(s[i+1])
+			l, ok2 := unhex(s[i+2])
+			if ok1 && ok2 {
+				b = append(b, h<<4|l)
+				i += 2
+			} else {
+				b = append(b, c)
+			}
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// decodeBase64 decodes standard or URL-safe base64, padded or not,
+// ignoring surrounding whitespace and line breaks.
+func decodeBase64(s string, scratch *[]byte) (string, bool) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimRight(s, "=")
+	if s == "" {
+		return "", false
+	}
+	enc := base64.RawStdEncoding
+	if strings.ContainsAny(s, "-_") {
+		if strings.ContainsAny(s, "+/") {
+			return "", false
+		}
+		enc = base64.RawURLEncoding
+	}
+	// The scratch buffer holds the input copy then the output, so that a
+	// decode allocates only its result string.
+	n := enc.DecodedLen(len(s))
+	if cap(*scratch) < len(s)+n {
+		*scratch = make([]byte, len(s)+n)
+	}
+	buf := (*scratch)[:len(s)+n]
+	copy(buf, s)
+	m, err := enc.Decode(buf[len(s):], buf[:len(s)])
+	if err != nil {
+		return "", false
+	}
+	return string(buf[len(s) : len(s)+m]), true
+}
+
+// jwtPayload returns the decoded payload of a JWT ("Bearer " prefix
+// optional). The signature is not checked: this is observation.
+func jwtPayload(s string, scratch *[]byte) (string, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {
+		s = strings.TrimSpace(s[7:])
+	}
+	_, rest, ok := strings.Cut(s, ".")
+	if !ok {
+		return "", false
+	}
+	payload, _, ok := strings.Cut(rest, ".")
+	if !ok || payload == "" {
+		return "", false
+	}
+	v, ok := decodeBase64(payload, scratch)
+	if !ok || v == "" {
+		return "", false
+	}
+	return v, true
+}
+
+// gunzip inflates gzip, zlib or raw deflate data, stopping at limit bytes
+// of output. cut says the limit was reached; a stream that breaks after
+// some output (such as a body cut by the body limit) yields that output.
+func gunzip(s string, limit int) (out string, cut, ok bool) {
+	if s == "" {
+		return "", false, false
+	}
+	src := strings.NewReader(s)
+	var r io.Reader
+	switch {
+	case len(s) >= 2 && s[0] == 0x1f && s[1] == 0x8b:
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			return "", false, false
+		}
+		zr.Multistream(false)
+		r = zr
+	case len(s) >= 2 && s[0]&0x0f == 8 && (uint(s[0])<<8|uint(s[1]))%31 == 0:
+		zr, err := zlib.NewReader(src)
+		if err != nil {
+			return "", false, false
+		}
+		r = zr
+	default:
+		r = flate.NewReader(src)
+	}
+	var buf bytes.Buffer
+	_, err := buf.ReadFrom(io.LimitReader(r, int64(limit)+1))
+	b := buf.Bytes()
+	if len(b) > limit {
+		b, cut = b[:limit], true
+	}
+	if err != nil && len(b) == 0 {
+		return "", cut, false
+	}
+	return string(b), cut, true
+}

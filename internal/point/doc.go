@@ -1,0 +1,2 @@
+// Package point implements the parameter points of SPEC §3.
+package point
