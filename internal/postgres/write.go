@@ -1,0 +1,368 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/apisessions/apisessions"
+)
+
+// Write stores records of one tenant in one transaction; see
+// apisessions.Store.
+//
+// The batch is copied into a staging table; one statement inserts the IDs
+// into request_ids with ON CONFLICT DO NOTHING and moves the rows it
+// inserted into requests, returning which records are new. Only those
+// change session parts: their parts are locked (in a fixed order, so that
+// concurrent writers do not deadlock), merged in Go and written back.
+func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Record) (apisessions.WriteStats, error) {
+	if err := s.checkID("tenant", tenant); err != nil {
+		return apisessions.WriteStats{}, err
+	}
+	if len(recs) == 0 {
+		return apisessions.WriteStats{}, nil
+	}
+	b, err := s.prepare(recs)
+	if err != nil {
+		return apisessions.WriteStats{}, err
+	}
+	var st apisessions.WriteStats
+	for attempt := 1; ; attempt++ {
+		if err = s.ensurePartitions(ctx, b.days); err == nil {
+			st, err = s.write(ctx, tenant, b)
+			if err == nil {
+				return st, nil
+			}
+		}
+		if !retryable(err) || attempt >= s.opts.WriteAttempts || ctx.Err() != nil {
+			return apisessions.WriteStats{}, fmt.Errorf("postgres: write: %w", err)
+		}
+		if errors.Is(err, errNoPartition) {
+			// Someone dropped a partition this store believed in.
+			s.forgetDays()
+		}
+		s.log.Debug("postgres write retried", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt*attempt) * 10 * time.Millisecond):
+		}
+	}
+}
+
+// batch is a validated batch, ready to copy.
+type batch struct {
+	recs  []*apisessions.Record // without in-batch duplicates
+	rows  [][]any               // stage_requests rows (tenant filled in later)
+	days  []string
+	dupes int // records repeated within the batch
+}
+
+func (s *Store) checkID(what, id string) error {
+	switch {
+	case id == "":
+		return apisessions.Errorf(apisessions.EINVALID, "%s is empty", what)
+	case len(id) > s.opts.MaxIDLength:
+		return apisessions.Errorf(apisessions.EINVALID, "%s longer than %d bytes", what, s.opts.MaxIDLength)
+	case !pgSafe(id):
+		return apisessions.Errorf(apisessions.EINVALID, "%s is not valid UTF-8 or holds NUL", what)
+	}
+	return nil
+}
+
+// prepare validates the records, drops in-batch repeats of an ID (the first
+// wins, as it would across batches) and encodes them.
+func (s *Store) prepare(recs []apisessions.Record) (*batch, error) {
+	b := &batch{recs: make([]*apisessions.Record, 0, len(recs)), rows: make([][]any, 0, len(recs))}
+	seen := make(map[string]bool, len(recs))
+	days := map[string]bool{}
+	for i := range recs {
+		r := &recs[i]
+		if err := s.checkID(fmt.Sprintf("record %d: ID", i), r.ID); err != nil {
+			return nil, err
+		}
+		if err := s.checkID(fmt.Sprintf("record %d: session ID", i), r.SessionID); err != nil {
+			return nil, err
+		}
+		if _, err := parseDay(r.Day); err != nil {
+			return nil, apisessions.Errorf(apisessions.EINVALID, "record %d: day must be YYYY-MM-DD", i)
+		}
+		if r.Time.IsZero() {
+			return nil, apisessions.Errorf(apisessions.EINVALID, "record %d: time is missing", i)
+		}
+		if seen[r.ID] {
+			b.dupes++
+			continue
+		}
+		seen[r.ID] = true
+		doc, err := json.Marshal(r)
+		if err != nil {
+			return nil, apisessions.Errorf(apisessions.EINVALID, "record %d: %v", i, err)
+		}
+		day, _ := parseDay(r.Day)
+		days[r.Day] = true
+		b.recs = append(b.recs, r)
+		b.rows = append(b.rows, []any{nil, day, r.SessionID, r.Time.UnixNano(), r.ID, doc})
+	}
+	for d := range days {
+		b.days = append(b.days, d)
+	}
+	slices.Sort(b.days)
+	// Insert IDs in one order in every writer: two transactions inserting
+	// overlapping IDs then wait for each other instead of deadlocking.
+	slices.SortFunc(b.rows, func(x, y []any) int { return strings.Compare(x[4].(string), y[4].(string)) })
+	return b, nil
+}
+
+func (s *Store) write(ctx context.Context, tenant string, b *batch) (apisessions.WriteStats, error) {
+	var st apisessions.WriteStats
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, r := range b.rows {
+			r[0] = tenant
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_requests"},
+			[]string{"tenant", "day", "session_id", "at", "id", "doc"}, pgx.CopyFromRows(b.rows)); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+			WITH fresh AS (
+				INSERT INTO request_ids (tenant, id, day, session_id, at)
+				SELECT tenant, id, day, session_id, at FROM pg_temp.stage_requests ORDER BY id
+				ON CONFLICT DO NOTHING
+				RETURNING id
+			)
+			INSERT INTO requests (tenant, day, session_id, at, id, doc)
+			SELECT s.tenant, s.day, s.session_id, s.at, s.id, s.doc
+			FROM pg_temp.stage_requests s JOIN fresh USING (id)
+			RETURNING id`)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		fresh := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			fresh[id] = true
+		}
+		deltas := map[partKey]*part{}
+		for _, r := range b.recs {
+			if !fresh[r.ID] {
+				continue
+			}
+			k := partKey{r.Day, r.SessionID}
+			if p := deltas[k]; p != nil {
+				p.merge(newPart(r))
+			} else {
+				deltas[k] = newPart(r)
+			}
+		}
+		st = apisessions.WriteStats{Stored: len(ids), Duplicates: len(b.recs) - len(ids) + b.dupes, Sessions: len(deltas)}
+		if len(deltas) == 0 {
+			return nil
+		}
+		return mergeParts(ctx, tx, tenant, deltas)
+	})
+	if err != nil {
+		var pe *pgconn.PgError
+		// 23514: "no partition of relation found for row".
+		if errors.As(err, &pe) && pe.Code == "23514" && strings.Contains(pe.Message, "partition") {
+			return st, fmt.Errorf("%w: %v", errNoPartition, err)
+		}
+		return st, err
+	}
+	return st, nil
+}
+
+// mergeParts adds the deltas into the stored parts of the tenant.
+func mergeParts(ctx context.Context, tx pgx.Tx, tenant string, deltas map[partKey]*part) error {
+	keys := make([]partKey, 0, len(deltas))
+	for k := range deltas {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, comparePartKeys)
+
+	// Lock the parts that exist, in key order.
+	stored, err := lockParts(ctx, tx, tenant, keys)
+	if err != nil {
+		return err
+	}
+	var missing []partKey
+	for _, k := range keys {
+		if _, ok := stored[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		// New parts are inserted as they are; a part another writer
+		// created meanwhile conflicts, and is locked and merged below.
+		inserted, err := insertParts(ctx, tx, tenant, missing, deltas)
+		if err != nil {
+			return err
+		}
+		var raced []partKey
+		for _, k := range missing {
+			if !inserted[k] {
+				raced = append(raced, k)
+			}
+		}
+		if len(raced) > 0 {
+			more, err := lockParts(ctx, tx, tenant, raced)
+			if err != nil {
+				return err
+			}
+			for k, p := range more {
+				stored[k] = p
+			}
+		}
+	}
+	if len(stored) == 0 {
+		return nil
+	}
+	rows := make([][]any, 0, len(stored))
+	for _, k := range keys {
+		p, ok := stored[k]
+		if !ok {
+			continue
+		}
+		p.merge(deltas[k])
+		row, err := partRow(p)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_sessions"}, stageSessionColumns, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `
+		UPDATE sessions t SET
+			first_seen = s.first_seen, last_seen = s.last_seen,
+			request_count = s.request_count, attack_count = s.attack_count,
+			blocked = s.blocked, tags = s.tags, endpoints = s.endpoints, doc = s.doc
+		FROM pg_temp.stage_sessions s
+		WHERE t.tenant = $1 AND t.id = s.id AND t.day = s.day`, tenant)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+func comparePartKeys(a, b partKey) int {
+	if c := strings.Compare(a.Day, b.Day); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+var stageSessionColumns = []string{"day", "id", "first_seen", "last_seen", "request_count", "attack_count", "blocked", "tags", "endpoints", "doc"}
+
+func partRow(p *part) ([]any, error) {
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	day, err := parseDay(p.Day)
+	if err != nil {
+		return nil, err
+	}
+	return []any{day, p.ID, p.First, p.Last, p.Requests, p.Attacks, p.Blocked, p.tags(), p.endpointsText(), doc}, nil
+}
+
+// lockParts locks and reads the stored parts among keys, in key order.
+func lockParts(ctx context.Context, tx pgx.Tx, tenant string, keys []partKey) (map[partKey]*part, error) {
+	days := make([]string, len(keys))
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		days[i], ids[i] = k.Day, k.ID
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT t.day::text, t.id, t.doc
+		FROM sessions t JOIN unnest($2::text[], $3::text[]) AS k(day, id) ON t.day = k.day::date AND t.id = k.id
+		WHERE t.tenant = $1
+		ORDER BY t.day, t.id
+		FOR UPDATE OF t`, tenant, days, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[partKey]*part, len(keys))
+	for rows.Next() {
+		var k partKey
+		var doc []byte
+		if err := rows.Scan(&k.Day, &k.ID, &doc); err != nil {
+			return nil, err
+		}
+		p := &part{}
+		if err := json.Unmarshal(doc, p); err != nil {
+			return nil, fmt.Errorf("session part %s/%s: %w", k.Day, k.ID, err)
+		}
+		p.Day, p.ID = k.Day, k.ID
+		out[k] = p
+	}
+	return out, rows.Err()
+}
+
+// insertParts inserts new parts, skipping those that exist by now, and
+// reports which it inserted.
+func insertParts(ctx context.Context, tx pgx.Tx, tenant string, keys []partKey, deltas map[partKey]*part) (map[partKey]bool, error) {
+	rows := make([][]any, 0, len(keys))
+	for _, k := range keys {
+		row, err := partRow(deltas[k])
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_sessions"}, stageSessionColumns, pgx.CopyFromRows(rows)); err != nil {
+		return nil, err
+	}
+	res, err := tx.Query(ctx, `
+		INSERT INTO sessions (tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, tags, endpoints, doc)
+		SELECT $1, day, id, first_seen, last_seen, request_count, attack_count, blocked, tags, endpoints, doc
+		FROM pg_temp.stage_sessions ORDER BY day, id
+		ON CONFLICT DO NOTHING
+		RETURNING day::text, id`, tenant)
+	if err != nil {
+		return nil, err
+	}
+	inserted := make(map[partKey]bool, len(keys))
+	var k partKey
+	_, err = pgx.ForEachRow(res, []any{&k.Day, &k.ID}, func() error {
+		inserted[k] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The COPY of the updates must not see these rows again.
+	if _, err := tx.Exec(ctx, "DELETE FROM pg_temp.stage_sessions"); err != nil {
+		return nil, err
+	}
+	return inserted, nil
+}
+
+// retryable reports whether a failed write may succeed when tried again.
+func retryable(err error) bool {
+	if errors.Is(err, errNoPartition) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "40P01", // deadlock_detected
+			"40001", // serialization_failure
+			"42P07": // duplicate_table: a partition created concurrently by a process without our lock
+			return true
+		}
+	}
+	return false
+}
