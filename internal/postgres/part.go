@@ -112,8 +112,10 @@ func newPart(r *apisessions.Record) *part {
 	if r.Method != "" {
 		p.Methods = map[string]int{r.Method: 1}
 	}
+	// Attack types count malicious requests only: findings of a
+	// suspicious request are not attacks.
 	for _, f := range r.Findings {
-		if f.Type == "" {
+		if f.Type == "" || !r.Malicious() {
 			continue
 		}
 		if p.AttackTypes == nil {
