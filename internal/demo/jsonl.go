@@ -1,0 +1,162 @@
+package demo
+
+import (
+	"bufio"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apisessions/apisessions"
+)
+
+// timeLayout is the time format of the JSON-lines import format: RFC 3339 in
+// UTC with milliseconds, as SPEC §2 shows.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// AppendJSONL appends ex to dst as one line of the JSON-lines import format
+// (SPEC §2), newline included, and returns the extended slice. Empty id,
+// client_ip and bodies are left out, as is the response when ex has none; a
+// body that is not valid UTF-8 is written base64 with "body_base64": true.
+func AppendJSONL(dst []byte, ex *apisessions.Exchange) []byte {
+	dst = append(dst, '{')
+	if ex.ID != "" {
+		dst = append(dst, `"id":`...)
+		dst = appendString(dst, ex.ID)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"time":"`...)
+	dst = ex.Time.UTC().AppendFormat(dst, timeLayout)
+	dst = append(dst, '"')
+	if ex.ClientIP != "" {
+		dst = append(dst, `,"client_ip":`...)
+		dst = appendString(dst, ex.ClientIP)
+	}
+	dst = append(dst, `,"request":{"method":`...)
+	dst = appendString(dst, ex.Request.Method)
+	dst = append(dst, `,"url":`...)
+	dst = appendString(dst, ex.Request.URL)
+	dst = appendHeaders(dst, ex.Request.Headers)
+	dst = appendBody(dst, ex.Request.Body)
+	dst = append(dst, '}')
+	if r := ex.Response; r != nil {
+		dst = append(dst, `,"response":{"status":`...)
+		dst = strconv.AppendInt(dst, int64(r.Status), 10)
+		dst = appendHeaders(dst, r.Headers)
+		dst = appendBody(dst, r.Body)
+		dst = append(dst, `,"duration_ms":`...)
+		dst = strconv.AppendFloat(dst, float64(r.Duration)/float64(time.Millisecond), 'f', -1, 64)
+		dst = append(dst, '}')
+	}
+	return append(dst, '}', '\n')
+}
+
+func appendHeaders(dst []byte, hs apisessions.Headers) []byte {
+	dst = append(dst, `,"headers":[`...)
+	for i, h := range hs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '[')
+		dst = appendString(dst, h.Name)
+		dst = append(dst, ',')
+		dst = appendString(dst, h.Value)
+		dst = append(dst, ']')
+	}
+	return append(dst, ']')
+}
+
+func appendBody(dst []byte, b []byte) []byte {
+	if len(b) == 0 {
+		return dst
+	}
+	dst = append(dst, `,"body":`...)
+	if utf8.Valid(b) {
+		return appendString(dst, b)
+	}
+	dst = append(dst, '"')
+	dst = base64.StdEncoding.AppendEncode(dst, b)
+	return append(dst, `","body_base64":true`...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// plain marks the bytes a JSON string holds as they are: printable ASCII but
+// the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
+// encoding/json does, so that the line always parses.
+func appendString[S string | []byte](dst []byte, s S) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if plain[c] {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"':
+				dst = append(dst, '\\', '"')
+			case '\\':
+				dst = append(dst, '\\', '\\')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// WriteJSONL generates the traffic of opts (see Generate) and writes it to w
+// in the JSON-lines import format. It returns the number of exchanges
+// written. Memory stays constant whatever the number of exchanges.
+func WriteJSONL(w io.Writer, opts TrafficOptions) (int, error) {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	buf := make([]byte, 0, 16<<10)
+	n := 0
+	err := Generate(opts, func(ex *apisessions.Exchange) error {
+		buf = AppendJSONL(buf[:0], ex)
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	if err := bw.Flush(); err != nil {
+		return n, fmt.Errorf("write traffic: %w", err)
+	}
+	return n, nil
+}
