@@ -109,7 +109,7 @@ func FuzzAppendJSONL(f *testing.F) {
 	f.Add("\u2028", "::1", "\x00", "\xff", "\xc3", "é€", []byte("\xed\xa0\x80"), -1, []byte("\x7f"))
 	f.Fuzz(func(t *testing.T, id, ip, method, url, hname, hvalue string, body []byte, status int, rbody []byte) {
 		ex := apisessions.Exchange{ID: id, ClientIP: ip, Time: time.Unix(1795165251, 5e6).UTC(),
-			Request: apisessions.Request{Method: method, URL: url, Headers: apisessions.Headers{{Name: hname, Value: hvalue}}, Body: body},
+			Request:  apisessions.Request{Method: method, URL: url, Headers: apisessions.Headers{{Name: hname, Value: hvalue}}, Body: body},
 			Response: &apisessions.Response{Status: status, Body: rbody, Duration: 1500 * time.Microsecond}}
 		out := AppendJSONL(nil, &ex)
 		if bytes.Count(out, []byte("\n")) != 1 || out[len(out)-1] != '\n' {
