@@ -17,6 +17,11 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		if err != nil {
 			return netip.Prefix{}, fmt.Errorf("bad CIDR %q", s)
 		}
+		// Addresses are compared unmapped, so an IPv4-mapped range
+		// (::ffff:10.0.0.0/104) must be one of IPv4 too.
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
 		return p.Masked(), nil
 	}
 	a, err := netip.ParseAddr(s)

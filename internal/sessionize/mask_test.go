@@ -1,0 +1,271 @@
+package sessionize
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apisessions/apisessions"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// assertNoSecrets fails when any of the raw values appears in the JSON of
+// the records.
+func assertNoSecrets(tb testing.TB, recs []apisessions.Record, raw ...string) {
+	tb.Helper()
+	b, err := json.Marshal(recs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, r := range raw {
+		for _, form := range []string{r, jsonEscaped(r)} {
+			if bytes.Contains(b, []byte(form)) {
+				tb.Errorf("raw secret %q leaked into the records: %s", r, b)
+			}
+		}
+	}
+}
+
+func jsonEscaped(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
+}
+
+// TestMaskParams: masked parameters leave as "***", whether a mask covers
+// their point or their value holds a masked value.
+func TestMaskParams(t *testing.T) {
+	cfg := apisessions.Config{
+		Mask: []string{"request.body|json.password", "request.header.X-Card"},
+		Parameters: []apisessions.Parameter{
+			prm("Password", "request.body|json.password"),
+			prm("Whole body", "request.body"),
+			prm("Card", "request.header.x-card", hashed),
+			prm("User", "request.body|json.username", typ(apisessions.ParamUser)),
+		},
+	}
+	s := MustSessionizer(t, cfg)
+	rec := MustProcess(t, s, mkEx(method("POST"), hdr("X-Card", "4111111111111111"),
+		body("application/json", `{"username":"alice","password":"hunter22"}`)), apisessions.Detection{})
+	want := map[string]string{"Password": "***", "Whole body": "***", "Card": "***", "User": "alice"}
+	for _, p := range rec.Params {
+		if p.Value != want[p.Name] {
+			t.Errorf("param %s = %q, want %q", p.Name, p.Value, want[p.Name])
+		}
+		if p.Value == "***" && p.Hashed {
+			t.Errorf("param %s: masked and marked hashed", p.Name)
+		}
+	}
+	if len(rec.Params) != len(want) {
+		t.Errorf("params %+v, want %d", rec.Params, len(want))
+	}
+	assertNoSecrets(t, []apisessions.Record{rec}, "hunter22", "4111111111111111", md5hex("4111111111111111"))
+}
+
+// TestMaskFindings: a finding whose point is masked, or whose payload holds
+// a masked, hashed or credential value, has "***" there.
+func TestMaskFindings(t *testing.T) {
+	cfg := apisessions.Config{
+		Mask:       []string{"request.body|json.password"},
+		Parameters: []apisessions.Parameter{prm("Email", "request.header.X-Email", hashed)},
+	}
+	s := MustSessionizer(t, cfg)
+	ex := mkEx(method("POST"), hdr("X-Email", "eve@example.com"), hdr("Cookie", "PHPSESSID=sess-cookie-1"),
+		body("application/json", `{"username":"x' OR 1=1--","password":"pa55word!"}`))
+	det := apisessions.Detection{Verdict: apisessions.VerdictSuspicious, Score: 3, Findings: []apisessions.Finding{
+		{Type: apisessions.AttackSQLi, RuleIDs: []int{942100}, Score: 3, Point: "request.body|json.password", Payload: "pa55word!"},
+		{Type: apisessions.AttackSQLi, RuleIDs: []int{942100}, Score: 3, Point: "request.body|json.username", Payload: "x' OR 1=1--"},
+		{Type: apisessions.AttackSQLi, RuleIDs: []int{942100}, Score: 3, Point: "request.body", Payload: `{"username":"x' OR 1=1--","password":"pa55word!"}`},
+		{Type: apisessions.AttackXSS, RuleIDs: []int{941100}, Score: 3, Point: "request.header.X-Email", Payload: "eve@example.com<script>"},
+		{Type: apisessions.AttackProtocol, RuleIDs: []int{920100}, Score: 3, Point: "request.header.Cookie", Payload: "PHPSESSID=sess-cookie-1"},
+	}}
+	rec := MustProcess(t, s, ex, det)
+	want := []string{"***", "x' OR 1=1--", `{"username":"x' OR 1=1--","password":"***"}`, "***<script>", "PHPSESSID=***"}
+	if len(rec.Findings) != len(want) {
+		t.Fatalf("findings %+v", rec.Findings)
+	}
+	for i, f := range rec.Findings {
+		if f.Payload != want[i] {
+			t.Errorf("finding %d (%s) payload %q, want %q", i, f.Point, f.Payload, want[i])
+		}
+	}
+	if rec.Content != nil {
+		t.Error("content kept for a request that is not an attack")
+	}
+	if det.Findings[0].Payload != "pa55word!" {
+		t.Error("Process changed the caller's findings")
+	}
+	assertNoSecrets(t, []apisessions.Record{rec}, "pa55word!", "eve@example.com", "sess-cookie-1")
+}
+
+// TestContentGolden: the stored content of malicious requests, with mask
+// points and the defaults masked. Run with -update to rewrite.
+func TestContentGolden(t *testing.T) {
+	cfg := apisessions.Config{
+		Mask: []string{"request.body|json.card.number", "request.header.X-Card"},
+		Parameters: []apisessions.Parameter{
+			prm("Email", "request.body|json.email", hashed),
+			prm("Bank session", "request.header.X-Bank-Session", group, hashed),
+		},
+	}
+	attack := apisessions.Detection{Verdict: apisessions.VerdictAttack, Score: 10, Findings: []apisessions.Finding{
+		{Type: apisessions.AttackSQLi, RuleIDs: []int{942100}, Score: 5, Point: "request.query.id", Payload: "1 OR 1=1"},
+	}}
+	tests := []struct {
+		name string
+		ex   *apisessions.Exchange
+	}{
+		{name: "json", ex: mkEx(method("POST"),
+			target("https://shop.example.com/api/orders?id=1%20OR%201=1&token=qtok-secret-1&page=2"),
+			hdr("Authorization", "Bearer eyJhbGciOi.eyJzdWIiOiJ4In0.sig"),
+			hdr("Cookie", "PHPSESSID=cookie-secret-1; theme=dark"),
+			hdr("X-Card", "4111111111111111"),
+			hdr("X-Bank-Session", "bank-secret-1"),
+			hdr("X-Api-Key", "apikey-secret-1"),
+			body("application/json", `{"email":"mallory@example.com","password":"pw-secret-1","card":{"number":"4111111111111111","cvc":123},`+
+				`"items":[{"sku":"A1","qty":2}],"newPassword":{"a":"pw-secret-2"},"note":"<b>hi</b> bank-secret-1","accessToken":"at-secret-1"}`))},
+		{name: "form", ex: mkEx(method("POST"), target("https://shop.example.com/login"),
+			body("application/x-www-form-urlencoded", "user=mallory&pass=pw-secret-3&pwd=pw-secret-4&remember=1&client_secret=cs-secret-1"))},
+		{name: "invalid json", ex: mkEx(method("POST"), target("https://shop.example.com/login"),
+			body("application/json", `{"user":"m", "password": "pw-secret-5", "x": [1,}`))},
+		{name: "binary body", ex: mkEx(method("PUT"), target("https://shop.example.com/upload"),
+			body("application/octet-stream", "\xff\xfe\x00binary password=pw-secret-6"))},
+	}
+	var all []apisessions.Record
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := MustProcess(t, MustSessionizer(t, cfg), tc.ex, attack)
+			if rec.Content == nil {
+				t.Fatal("no content for an attack")
+			}
+			all = append(all, rec)
+			got, err := json.MarshalIndent(rec.Content, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			golden := filepath.Join("testdata", "content_"+strings.ReplaceAll(tc.name, " ", "_")+".golden.json")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("content differs from %s:\n%s", golden, got)
+			}
+		})
+	}
+	var secrets []string
+	for i := 1; i <= 6; i++ {
+		secrets = append(secrets, fmt.Sprintf("pw-secret-%d", i))
+	}
+	secrets = append(secrets, "qtok-secret-1", "cookie-secret-1", "4111111111111111", "bank-secret-1",
+		"apikey-secret-1", "mallory@example.com", "at-secret-1", "cs-secret-1", "eyJzdWIiOiJ4In0")
+	assertNoSecrets(t, all, secrets...)
+}
+
+// TestContentBodyLimit: bodies are cut at the limit, at a rune boundary.
+func TestContentBodyLimit(t *testing.T) {
+	opts := DefaultOptions()
+	opts.Secret = testSecret
+	opts.Now = func() time.Time { return testNow }
+	opts.ContentBodyLimit = 10
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := MustProcess(t, s, mkEx(method("POST"), body("text/plain", "ééééééééé")), apisessions.Detection{Verdict: apisessions.VerdictAttack})
+	c := rec.Content
+	if !c.Truncated || c.BodyBase64 || c.Body != "ééééé" {
+		t.Errorf("content %+v, want 5 runes, truncated, text", c)
+	}
+}
+
+// TestNoRawSecretsInRecords imports a multi-user traffic with passwords,
+// tokens, cookies, JWTs and hashed values, with and without attacks, and
+// finds none of them in the JSON of the records.
+func TestNoRawSecretsInRecords(t *testing.T) {
+	cfg := apisessions.Config{
+		Mask: []string{"request.body|json.password"},
+		Parameters: []apisessions.Parameter{
+			prm("Login token", "response.body|json.token", group, hashed),
+			prm("Query token", "request.query.token", group, hashed),
+			prm("Username", "request.body|json.username", typ(apisessions.ParamUser), hashed),
+			prm("Email", "request.header.X-Customer-Email", hashed),
+			prm("Order", "request.body|json.order_id", context),
+		},
+	}
+	s := MustSessionizer(t, cfg)
+	var recs []apisessions.Record
+	var secrets []string
+	for u := 0; u < 5; u++ {
+		user := fmt.Sprintf("user%d-name", u)
+		pw := fmt.Sprintf("Pa55-%d-word", u)
+		tok := fmt.Sprintf("login-tok-%d-xyz", u)
+		cookie := fmt.Sprintf("phpsess-%d-abc", u)
+		email := fmt.Sprintf("user%d@mail.example", u)
+		jwt := mkJWT(map[string]any{"sid": fmt.Sprintf("jwt-sid-%d", u), "sub": user})
+		secrets = append(secrets, pw, tok, cookie, email, jwt, fmt.Sprintf("jwt-sid-%d", u), user)
+		for i, det := range []apisessions.Detection{
+			{Verdict: apisessions.VerdictClean},
+			{Verdict: apisessions.VerdictAttack, Score: 5, Findings: []apisessions.Finding{{Type: apisessions.AttackSQLi, Point: "request.body", Payload: `{"username":"` + user + `","password":"` + pw + `' OR 1=1"}`}}},
+		} {
+			exs := []*apisessions.Exchange{
+				mkEx(method("POST"), target("https://api.example.com/api/login"), hdr("X-Customer-Email", email),
+					body("application/json", `{"username":"`+user+`","password":"`+pw+`' OR 1=1"}`),
+					respBody(`{"token":"`+tok+`"}`), respHdr("Set-Cookie", "PHPSESSID="+cookie+"; Path=/")),
+				mkEx(target("https://api.example.com/api/orders?token="+tok), hdr("Cookie", "PHPSESSID="+cookie)),
+				mkEx(method("POST"), target("https://api.example.com/api/checkout"), hdr("Authorization", "Bearer "+jwt),
+					hdr("Cookie", "PHPSESSID="+cookie), body("application/json", `{"order_id":`+fmt.Sprint(100+u)+`}`)),
+				mkEx(target("https://api.example.com/api/me"), hdr("Authorization", "Basic "+basic(user, pw))),
+			}
+			for j, ex := range exs {
+				d := det
+				if j != 0 && i == 1 {
+					d.Findings = []apisessions.Finding{{Type: apisessions.AttackXSS, Point: "request.url", Payload: ex.Request.URL}}
+				}
+				recs = append(recs, MustProcess(t, s, ex, d))
+			}
+		}
+	}
+	attacks := 0
+	for _, r := range recs {
+		if r.Content != nil {
+			attacks++
+		}
+	}
+	if attacks == 0 {
+		t.Fatal("no malicious content was stored: the test checks nothing of it")
+	}
+	assertNoSecrets(t, recs, secrets...)
+}
+
+func basic(user, pw string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pw))
+}
+
+// TestIsSecretName documents which field names are masked by default.
+func TestIsSecretName(t *testing.T) {
+	m := newMasker()
+	for name, want := range map[string]bool{
+		"password": true, "Password": true, "newPassword": true, "user_passwd": true, "pwd": true,
+		"client_secret": true, "access_token": true, "X-Auth-Token": true, "X-Api-Key": true, "apiKey": true,
+		"pass": true, "pin": true, "passphrase": true,
+		"username": false, "email": false, "passenger": false, "spinner": false, "author": false, "page": false,
+	} {
+		if got := m.isSecretName(name); got != want {
+			t.Errorf("isSecretName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
