@@ -393,12 +393,10 @@ func (p *gqlParser) value(name string, depth int) {
 		p.expect("}")
 	case p.is("["):
 		start := p.lex.i - 1
-		p.skipGroup("[", "]", depth)
-		end := p.lex.i - len(p.tok.raw)
-		if end < start || p.tok.kind == gEOF {
-			end = p.lex.i
+		end := p.skipGroup("[", "]", depth)
+		if end > start {
+			p.put(name, p.lex.s[start:end])
 		}
-		p.put(name, strings.TrimSpace(p.lex.s[start:end]))
 	case p.tok.kind == gString || p.tok.kind == gNumber || p.tok.kind == gName:
 		p.put(name, p.tok.text)
 		p.advance()
@@ -413,8 +411,9 @@ func (p *gqlParser) put(name, value string) {
 	}
 }
 
-// skipGroup skips a balanced open...close group.
-func (p *gqlParser) skipGroup(open, close string, depth int) {
+// skipGroup skips a balanced open...close group and returns the offset
+// after its closing token (0 when it did not close).
+func (p *gqlParser) skipGroup(open, close string, depth int) int {
 	level := 0
 	for p.tok.kind != gEOF && !p.failed {
 		if p.is(open) {
@@ -422,17 +421,19 @@ func (p *gqlParser) skipGroup(open, close string, depth int) {
 			if depth+level > p.lim.MaxDepth {
 				p.cut = true
 				p.tok = gqlToken{kind: gEOF}
-				return
+				return 0
 			}
 		} else if p.is(close) {
 			level--
 			if level == 0 {
+				end := p.lex.i
 				p.advance()
-				return
+				return end
 			}
 		}
 		p.advance()
 	}
+	return 0
 }
 
 // directives skips "@name(args)" directives.
