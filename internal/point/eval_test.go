@@ -120,7 +120,9 @@ var evalCases = []struct {
 	{"header repeated [2] absent", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("X-F", "a", "x-f", "b"), "") }, "request.header.X-F[2]", nil},
 	{"header empty value", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("X-F", "", "X-F", "b"), "") }, "request.header.X-F", []string{"b"}},
 	{"header absent", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("X-F", "a"), "") }, "request.header.X-G", nil},
-	{"response header", func() *apisessions.Exchange { return withResp(reqEx("GET", "/", nil, ""), 200, hdrs("X-Token", "t"), "") }, "response.header.X-Token", []string{"t"}},
+	{"response header", func() *apisessions.Exchange {
+		return withResp(reqEx("GET", "/", nil, ""), 200, hdrs("X-Token", "t"), "")
+	}, "response.header.X-Token", []string{"t"}},
 
 	// cookies
 	{"cookie", func() *apisessions.Exchange {
@@ -129,7 +131,9 @@ var evalCases = []struct {
 	{"cookie with dots", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("Cookie", "connect.sid=s%3Axyz"), "") }, `request.cookie["connect.sid"]`, []string{"s%3Axyz"}},
 	{"cookie url-decoded", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("Cookie", "connect.sid=s%3Axyz"), "") }, `request.cookie["connect.sid"]|url`, []string{"s:xyz"}},
 	{"cookie names are case-sensitive", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("Cookie", "SID=1"), "") }, "request.cookie.sid", nil},
-	{"cookie across headers", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("Cookie", "a=1", "cookie", "a=2; b=3"), "") }, "request.cookie.a", []string{"1", "2"}},
+	{"cookie across headers", func() *apisessions.Exchange {
+		return reqEx("GET", "/", hdrs("Cookie", "a=1", "cookie", "a=2; b=3"), "")
+	}, "request.cookie.a", []string{"1", "2"}},
 	{"cookie value with =", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("Cookie", "t=a=b="), "") }, "request.cookie.t", []string{"a=b="}},
 	{"cookie base64 json", func() *apisessions.Exchange {
 		return reqEx("GET", "/", hdrs("Cookie", "state="+base64.StdEncoding.EncodeToString([]byte(`{"uid":"u7"}`))), "")
@@ -235,14 +239,18 @@ var evalCases = []struct {
 	{"jwt bearer any case", func() *apisessions.Exchange {
 		return reqEx("GET", "/", hdrs("Authorization", "bearer  "+jwtOf(`{"sub":"alice"}`)), "")
 	}, "request.header.Authorization|jwt.sub", []string{"alice"}},
-	{"jwt raw", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("X-Token", jwtOf(`{"sub":"bob","n":3}`)), "") }, "request.header.X-Token|jwt.n", []string{"3"}},
+	{"jwt raw", func() *apisessions.Exchange {
+		return reqEx("GET", "/", hdrs("X-Token", jwtOf(`{"sub":"bob","n":3}`)), "")
+	}, "request.header.X-Token|jwt.n", []string{"3"}},
 	{"jwt payload", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("X-Token", jwtOf(`{"sub":"bob"}`)), "") }, "request.header.X-Token|jwt", []string{`{"sub":"bob"}`}},
 	{"jwt padded payload", func() *apisessions.Exchange {
 		return reqEx("GET", "/", hdrs("X-Token", "e30."+base64.URLEncoding.EncodeToString([]byte(`{"sub":"c"}`))+".sig"), "")
 	}, "request.header.X-Token|jwt.sub", []string{"c"}},
 	{"jwt opaque token", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("Authorization", "Bearer abcdef"), "") }, "request.header.Authorization|jwt.sub", nil},
 	{"jwt bad payload", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("Authorization", "Bearer a.!!!.c"), "") }, "request.header.Authorization|jwt.sub", nil},
-	{"jwt in cookie", func() *apisessions.Exchange { return reqEx("GET", "/", hdrs("Cookie", "jwt="+jwtOf(`{"role":"admin"}`)), "") }, "request.cookie.jwt|jwt.role", []string{"admin"}},
+	{"jwt in cookie", func() *apisessions.Exchange {
+		return reqEx("GET", "/", hdrs("Cookie", "jwt="+jwtOf(`{"role":"admin"}`)), "")
+	}, "request.cookie.jwt|jwt.role", []string{"admin"}},
 
 	// graphql
 	{"graphql operation", func() *apisessions.Exchange { return reqEx("POST", "/graphql", nil, graphqlEnvelope) }, "request.body|graphql.operation", []string{"query"}},
