@@ -67,7 +67,6 @@ const (
 	harTop                     // among the top-level keys
 	harLog                     // among the keys of "log"
 	harEntries                 // inside "entries"
-	harDone                    // after "entries"
 )
 
 // errRecordTooLarge is returned by budgetReader when a HAR entry goes past
@@ -163,8 +162,8 @@ func (r *HARReader) step() (*apisessions.Exchange, error) {
 		}
 	case harEntries:
 		if !r.dec.More() {
-			r.state = harDone
-			return nil, nil
+			r.finish()
+			return nil, io.EOF
 		}
 		r.entryNo++
 		if err := r.dec.Decode(&r.raw); err != nil {
@@ -183,11 +182,33 @@ func (r *HARReader) step() (*apisessions.Exchange, error) {
 		}
 		r.pos = r.entryNo
 		return ex, nil
-	case harDone:
-		// What follows the entries (pages, comments) is of no use here.
-		return nil, io.EOF
 	}
 	return nil, nil
+}
+
+// finish reads what follows the entries (the rest of "log" and of the top
+// object) so that Offset reaches the end of a well-formed file. What is
+// there is of no use, and every entry has been read, so a damaged tail is
+// not worth an error.
+func (r *HARReader) finish() {
+	if _, err := r.dec.Token(); err != nil { // the ']' of entries
+		return
+	}
+	for depth := 2; depth > 0; {
+		r.br.left = int64(r.max)
+		_, end, err := r.key()
+		if err != nil {
+			return
+		}
+		if end {
+			depth--
+			continue
+		}
+		if err := r.dec.Decode(&r.raw); err != nil {
+			return
+		}
+	}
+	r.raw = nil
 }
 
 func (r *HARReader) expectDelim(d json.Delim, msg string) error {
