@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -97,7 +98,14 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 // NewHARReader returns a reader of the entries of the HAR file in r.
 func NewHARReader(r io.Reader, opts Options) *HARReader {
 	max := opts.maxRecord()
-	br := &budgetReader{r: r, left: int64(max)}
+	// Windows tools start files with a UTF-8 byte order mark, which JSON
+	// does not allow. A small bufio.Reader costs nothing here: reads larger
+	// than its buffer go straight through.
+	bb := bufio.NewReaderSize(r, 16)
+	if head, _ := bb.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
+		bb.Discard(len(utf8BOM))
+	}
+	br := &budgetReader{r: bb, left: int64(max)}
 	return &HARReader{br: br, dec: json.NewDecoder(br), opts: opts, max: max}
 }
 
