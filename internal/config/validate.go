@@ -1,0 +1,271 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+	_ "time/tzdata" // day_timezone must check the same on every machine, tz database installed or not
+
+	"github.com/apisessions/apisessions"
+)
+
+// Problem is one thing wrong with a configuration: the path of the field
+// ("parameters[2].point") and why it is refused.
+type Problem struct {
+	Path   string
+	Reason string
+}
+
+// String returns "PATH: REASON", the line `apisessions config check` prints.
+func (p Problem) String() string { return p.Path + ": " + p.Reason }
+
+// Validate checks the meaning of a parsed configuration and returns every
+// problem, in the order of the fields in the file; none means it is usable.
+// Zero values mean "default" and are accepted; c is checked as given, before
+// WithDefaults.
+func Validate(c apisessions.Config) []Problem {
+	v := &validator{}
+	v.top(c)
+	apps := v.applications(c.Applications)
+	v.analyze(c.Analyze, apps)
+	masks := v.masks(c.Mask)
+	v.parameters(c.Parameters, masks)
+	v.flows(c.Flows)
+	v.detection(c.Detection)
+	return v.problems
+}
+
+type validator struct {
+	problems []Problem
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Path: path, Reason: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) top(c apisessions.Config) {
+	if c.Retention < 0 {
+		v.add("retention", "must be positive, not %s", time.Duration(c.Retention))
+	}
+	switch c.DayTimezone {
+	case "":
+	case "Local":
+		v.add("day_timezone", `"Local" differs from machine to machine: name an IANA zone such as Europe/Paris`)
+	default:
+		if _, err := time.LoadLocation(c.DayTimezone); err != nil {
+			v.add("day_timezone", "unknown timezone %q: want an IANA zone such as UTC or Europe/Paris", c.DayTimezone)
+		}
+	}
+	switch c.HashAlgorithm {
+	case "", apisessions.HashMD5, apisessions.HashHMACSHA256:
+	default:
+		v.add("hash_algorithm", "unknown hash algorithm %q: want md5 or hmac-sha256", c.HashAlgorithm)
+	}
+	for i, s := range c.TrustedProxies {
+		if _, err := parseCIDR(s); err != nil {
+			v.add(fmt.Sprintf("trusted_proxies[%d]", i), "%v", err)
+		}
+	}
+}
+
+// parseCIDR reads a CIDR; a bare address means that one host.
+func parseCIDR(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("bad CIDR %q: want an address with a prefix length such as 10.0.0.0/8", s)
+		}
+		if p.Masked() != p {
+			return netip.Prefix{}, fmt.Errorf("bad CIDR %q: host bits are set, did you mean %s?", s, p.Masked())
+		}
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("bad CIDR %q: want an address with a prefix length such as 10.0.0.0/8", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// applications checks the applications and returns their IDs.
+func (v *validator) applications(apps []apisessions.Application) map[int]bool {
+	ids := make(map[int]bool, len(apps))
+	first := make(map[int]int, len(apps))
+	for i, a := range apps {
+		p := fmt.Sprintf("applications[%d]", i)
+		switch {
+		case a.ID <= 0:
+			v.add(p+".id", "must be a positive integer, not %d", a.ID)
+		case ids[a.ID]:
+			v.add(p+".id", "duplicate application ID %d (also applications[%d])", a.ID, first[a.ID])
+		default:
+			ids[a.ID] = true
+			first[a.ID] = i
+		}
+		if strings.TrimSpace(a.Name) == "" {
+			v.add(p+".name", "is required")
+		}
+		for j, h := range a.Hosts {
+			if strings.TrimSpace(h) == "" {
+				v.add(fmt.Sprintf("%s.hosts[%d]", p, j), "is empty")
+			}
+		}
+		switch a.Mode {
+		case "", apisessions.ModeOff, apisessions.ModeMonitoring, apisessions.ModeBlocking:
+		default:
+			v.add(p+".mode", "unknown mode %q: want off, monitoring or blocking", a.Mode)
+		}
+	}
+	return ids
+}
+
+func (v *validator) analyze(a apisessions.Analyze, apps map[int]bool) {
+	for i, h := range a.Hosts {
+		if strings.TrimSpace(h) == "" {
+			v.add(fmt.Sprintf("analyze.hosts[%d]", i), "is empty")
+		}
+	}
+	for i, id := range a.Applications {
+		if !apps[id] {
+			v.add(fmt.Sprintf("analyze.applications[%d]", i), "unknown application ID %d: not in applications", id)
+		}
+	}
+}
+
+// maskRule is a parsed mask rule with its index for messages.
+type maskRule struct {
+	index int
+	point parsedPoint
+}
+
+func (v *validator) masks(mask []string) []maskRule {
+	var rules []maskRule
+	seen := make(map[string]int, len(mask))
+	for i, s := range mask {
+		p := fmt.Sprintf("mask[%d]", i)
+		pt, err := parsePoint(s)
+		if err != nil {
+			v.add(p, "%v", err)
+			continue
+		}
+		if j, ok := seen[pt.canonical]; ok {
+			v.add(p, "duplicate mask rule %q (also mask[%d])", s, j)
+			continue
+		}
+		seen[pt.canonical] = i
+		rules = append(rules, maskRule{index: i, point: pt})
+	}
+	return rules
+}
+
+func (v *validator) parameters(params []apisessions.Parameter, masks []maskRule) {
+	if len(params) > apisessions.MaxParameters {
+		v.add("parameters", "%d parameters: at most %d are allowed", len(params), apisessions.MaxParameters)
+	}
+	names := make(map[string]int, len(params))
+	points := make(map[string]int, len(params))
+	for i, prm := range params {
+		p := fmt.Sprintf("parameters[%d]", i)
+		name := strings.TrimSpace(prm.Name)
+		switch {
+		case name == "":
+			v.add(p+".name", "is required")
+		default:
+			// Names label columns and flows: two that differ only in
+			// case would look the same in the console.
+			k := strings.ToLower(name)
+			if j, ok := names[k]; ok {
+				v.add(p+".name", "duplicate parameter name %q (also parameters[%d])", prm.Name, j)
+			} else {
+				names[k] = i
+			}
+		}
+		switch prm.Type {
+		case "", apisessions.ParamUser, apisessions.ParamRole:
+		default:
+			v.add(p+".type", "unknown type %q: want user, role or none", prm.Type)
+		}
+		if prm.Point == "" {
+			v.add(p+".point", "is required")
+			continue
+		}
+		pt, err := parsePoint(prm.Point)
+		if err != nil {
+			v.add(p+".point", "%v", err)
+			continue
+		}
+		if j, ok := points[pt.canonical]; ok {
+			v.add(p+".point", "duplicate point %q (also parameters[%d])", prm.Point, j)
+		} else {
+			points[pt.canonical] = i
+		}
+		if prm.Group {
+			for _, m := range masks {
+				if m.point.covers(pt) {
+					v.add(p+".point", "grouping key %q is masked by mask[%d] %q: a masked value cannot group sessions; remove the mask rule or group: true",
+						prm.Name, m.index, m.point.text)
+				}
+			}
+		}
+	}
+}
+
+func (v *validator) flows(flows []apisessions.FlowRule) {
+	for i, f := range flows {
+		p := fmt.Sprintf("flows[%d]", i)
+		if strings.TrimSpace(f.Name) == "" {
+			v.add(p+".name", "is required")
+		}
+		switch {
+		case strings.TrimSpace(f.Path) == "":
+			v.add(p+".path", "is required")
+		case f.Path[0] != '/' && f.Path[0] != '*':
+			v.add(p+".path", "%q must start with / or *", f.Path)
+		}
+		if f.Method != "" {
+			if reason := checkMethod(f.Method); reason != "" {
+				v.add(p+".method", "bad method %q: %s", f.Method, reason)
+			}
+		}
+	}
+}
+
+// checkMethod returns why m is not an HTTP method, or "".
+func checkMethod(m string) string {
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		case c >= 'a' && c <= 'z':
+			// Methods are case-sensitive: "post" would never match.
+			return fmt.Sprintf("methods are case-sensitive, write %s", strings.ToUpper(m))
+		default:
+			return "want an HTTP method such as GET or POST"
+		}
+	}
+	return ""
+}
+
+func (v *validator) detection(d apisessions.DetectionConfig) {
+	if d.ParanoiaLevel != 0 && (d.ParanoiaLevel < 1 || d.ParanoiaLevel > 4) {
+		v.add("detection.paranoia_level", "must be 1 to 4, not %d", d.ParanoiaLevel)
+	}
+	if d.AnomalyThreshold < 0 {
+		v.add("detection.anomaly_threshold", "must be at least 1, not %d", d.AnomalyThreshold)
+	}
+	if d.BodyLimit < 0 {
+		v.add("detection.body_limit", "must be positive, not %d", d.BodyLimit)
+	}
+	seen := make(map[int]bool, len(d.ExcludeRules))
+	for i, id := range d.ExcludeRules {
+		p := fmt.Sprintf("detection.exclude_rules[%d]", i)
+		switch {
+		case id <= 0:
+			v.add(p, "must be a positive rule ID, not %d", id)
+		case seen[id]:
+			v.add(p, "duplicate rule ID %d", id)
+		}
+		seen[id] = true
+	}
+}
