@@ -3,7 +3,6 @@ package sessionize
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,23 +35,29 @@ const (
 	authSubPoint = "request.header.Authorization|jwt.sub"
 )
 
-// maxJWTPayload bounds the JWT payload decoded for sid/sub: real tokens are a
-// few hundred bytes, and the header is attacker controlled.
-const maxJWTPayload = 16 << 10
-
 // builtinKey is the value found by the built-in set and the point naming it.
 type builtinKey struct {
 	value string
 	point string
 }
 
+// jwtClaims yields the sid and sub claims of the Authorization header's JWT.
+// The point evaluator decodes it, once per exchange even when parameters
+// read the same token.
+type jwtClaims func() (sid, sub string)
+
 // builtinToken tries the token keys of the built-in set (Authorization,
 // session headers, request cookies, response Set-Cookie) and reports whether
 // one yielded a non-empty value. The IP + User-Agent fallback is the caller's.
-func builtinToken(ex *apisessions.Exchange, k *builtinKey) bool {
+func (s *Sessionizer) builtinToken(w *worker, ex *apisessions.Exchange, k *builtinKey) bool {
 	h := ex.Request.Headers
 	if v, ok := h.Get("Authorization"); ok {
-		if val, pt := authorizationKey(v); val != "" {
+		claims := func() (string, string) {
+			sid, _ := w.ev.First(s.authSID)
+			sub, _ := w.ev.First(s.authSub)
+			return sid, sub
+		}
+		if val, pt := authorizationKey(v, claims); val != "" {
 			k.value, k.point = val, pt
 			return true
 		}
@@ -67,29 +72,38 @@ func builtinToken(ex *apisessions.Exchange, k *builtinKey) bool {
 	}
 	// Most requests carry at most a few cookies: scan per name rather than
 	// building a map.
-	if cookies := h.Values("Cookie"); len(cookies) > 0 {
-		for _, name := range sessionCookies {
-			for _, line := range cookies {
-				if v := cookieValue(line, name); v != "" {
-					k.value, k.point = v, cookiePoint("request", name)
+	if hasHeader(h, "Cookie") {
+		for i, name := range sessionCookies {
+			for _, l := range h {
+				if !strings.EqualFold(l.Name, "Cookie") {
+					continue
+				}
+				if v := cookieValue(l.Value, name); v != "" {
+					k.value, k.point = v, s.cookiePoints[i]
 					return true
 				}
 			}
 		}
 	}
-	if r := ex.Response; r != nil {
-		if sets := r.Headers.Values("Set-Cookie"); len(sets) > 0 {
-			for _, name := range sessionCookies {
-				for _, line := range sets {
-					if v := setCookieValue(line, name, ex.Time); v != "" {
-						k.value, k.point = v, cookiePoint("response", name)
-						return true
-					}
+	if r := ex.Response; r != nil && hasHeader(r.Headers, "Set-Cookie") {
+		for i, name := range sessionCookies {
+			for _, l := range r.Headers {
+				if !strings.EqualFold(l.Name, "Set-Cookie") {
+					continue
+				}
+				if v := setCookieValue(l.Value, name, ex.Time); v != "" {
+					k.value, k.point = v, s.setCookiePoints[i]
+					return true
 				}
 			}
 		}
 	}
 	return false
+}
+
+func hasHeader(h apisessions.Headers, name string) bool {
+	_, ok := h.Get(name)
+	return ok
 }
 
 // cookiePoint names a cookie in the point grammar, in canonical form.
@@ -158,7 +172,7 @@ func setCookieValue(line, name string, at time.Time) string {
 // a JWT's sid claim, else its sub; an opaque bearer token; a Basic or Digest
 // user name (never the password); any other scheme's credentials as an
 // opaque token.
-func authorizationKey(v string) (value, pt string) {
+func authorizationKey(v string, claims jwtClaims) (value, pt string) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return "", ""
@@ -171,13 +185,13 @@ func authorizationKey(v string) (value, pt string) {
 	case hasCred && strings.EqualFold(scheme, "Digest"):
 		return digestUser(cred), authPoint
 	case hasCred && strings.EqualFold(scheme, "Bearer"):
-		if val, pt := jwtKey(cred); val != "" {
+		if val, pt := jwtKey(claims); val != "" {
 			return val, pt
 		}
 		return cred, authPoint
 	case !hasCred:
 		// A bare token, as some APIs send.
-		if val, pt := jwtKey(v); val != "" {
+		if val, pt := jwtKey(claims); val != "" {
 			return val, pt
 		}
 		return v, authPoint
@@ -218,53 +232,15 @@ func digestUser(cred string) string {
 }
 
 // jwtKey returns the sid claim of a JWT, else its sub, with the point that
-// names it; "" when tok is no JWT or has neither claim (the caller then keys
-// on the token itself). A rotated token keeps its session through sid.
-func jwtKey(tok string) (value, pt string) {
-	h, rest, ok := strings.Cut(tok, ".")
-	if !ok || h == "" {
-		return "", ""
+// names it; "" when the token is no JWT or has neither claim (the caller then
+// keys on the token itself). A rotated token keeps its session through sid.
+func jwtKey(claims jwtClaims) (value, pt string) {
+	sid, sub := claims()
+	if sid != "" {
+		return sid, authSIDPoint
 	}
-	payload, sig, ok := strings.Cut(rest, ".")
-	if !ok || payload == "" || strings.Contains(sig, ".") {
-		return "", ""
-	}
-	if base64.RawURLEncoding.DecodedLen(len(payload)) > maxJWTPayload {
-		return "", ""
-	}
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(payload, "="))
-	if err != nil {
-		return "", ""
-	}
-	var claims struct {
-		SID json.RawMessage `json:"sid"`
-		Sub json.RawMessage `json:"sub"`
-	}
-	if err := json.Unmarshal(b, &claims); err != nil {
-		return "", ""
-	}
-	if v := claimString(claims.SID); v != "" {
-		return v, authSIDPoint
-	}
-	if v := claimString(claims.Sub); v != "" {
-		return v, authSubPoint
+	if sub != "" {
+		return sub, authSubPoint
 	}
 	return "", ""
-}
-
-// claimString renders a string or number claim; other kinds give "".
-func claimString(m json.RawMessage) string {
-	if len(m) == 0 {
-		return ""
-	}
-	switch m[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(m, &s) == nil {
-			return s
-		}
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		return string(m)
-	}
-	return ""
 }

@@ -73,10 +73,22 @@ func (s *Sessionizer) clientIP(ex *apisessions.Exchange) string {
 		return ex.ClientIP
 	}
 	if len(s.proxies) == 0 || !s.trusted(peer) {
-		return peer.String()
+		return canonicalIP(ex.ClientIP, peer)
 	}
-	if xff := ex.Request.Headers.Values("X-Forwarded-For"); len(xff) > 0 {
-		return resolveXFF(strings.Join(xff, ","), peer, s.trusted).String()
+	var xff string
+	n := 0
+	for _, h := range ex.Request.Headers {
+		if strings.EqualFold(h.Name, "X-Forwarded-For") {
+			// Repeated headers are one list, in order.
+			if n > 0 {
+				xff += ","
+			}
+			xff += h.Value
+			n++
+		}
+	}
+	if n > 0 {
+		return resolveXFF(xff, peer, s.trusted).String()
 	}
 	if v, ok := ex.Request.Headers.Get("X-Real-IP"); ok {
 		if a, ok := parseIP(v); ok {
@@ -84,6 +96,17 @@ func (s *Sessionizer) clientIP(ex *apisessions.Exchange) string {
 		}
 	}
 	return peer.String()
+}
+
+// canonicalIP returns the canonical text of a, reusing raw when it is that
+// already (the common plain IPv4 peer) to spare an allocation per request.
+func canonicalIP(raw string, a netip.Addr) string {
+	if a.Is4() && len(raw) <= len("255.255.255.255") {
+		if b, err := netip.ParseAddr(raw); err == nil && b == a {
+			return raw
+		}
+	}
+	return a.String()
 }
 
 // resolveXFF walks an X-Forwarded-For list from the right. It returns the

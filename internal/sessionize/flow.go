@@ -2,6 +2,7 @@ package sessionize
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apisessions/apisessions"
@@ -39,10 +40,11 @@ func (s *Sessionizer) ruleFlows(flows []string, method, path string) []string {
 
 // addFlow appends name unless present: a request is in a flow once.
 func addFlow(flows []string, name string) []string {
-	for _, f := range flows {
-		if f == name {
-			return flows
-		}
+	if slices.Contains(flows, name) {
+		return flows
+	}
+	if flows == nil {
+		flows = make([]string, 0, 4) // room for the usual few flows
 	}
 	return append(flows, name)
 }
@@ -108,28 +110,29 @@ func defaultKeywordRules() []keywordRule {
 // falseFriends start with a keyword but are other words. Read only.
 var falseFriends = [...]string{"author", "authors", "authored", "authorship", "payload", "payloads"}
 
-// keywordFlows adds the default flows whose keywords match a word of path.
+// keywordFlows adds the default flows whose keywords match a word of path,
+// in the order of rules.
 func keywordFlows(rules []keywordRule, flows []string, path string) []string {
 	var words [maxWords]wordSpan
 	ws := splitWords(path, words[:0])
-	for _, r := range rules {
-		if hasFlow(flows, r.flow) {
+	var matched uint64 // bit r: rule r matched
+	for i, w := range ws {
+		word := path[w.start:w.end]
+		if isFalseFriend(word) {
 			continue
 		}
-		if anyWordMatches(path, ws, r.keywords) {
-			flows = append(flows, r.flow)
+		for r := range rules {
+			if matched&(1<<r) == 0 && wordMatches(path, ws, i, rules[r].keywords) {
+				matched |= 1 << r
+			}
+		}
+	}
+	for r := range rules {
+		if matched&(1<<r) != 0 {
+			flows = addFlow(flows, rules[r].flow)
 		}
 	}
 	return flows
-}
-
-func hasFlow(flows []string, name string) bool {
-	for _, f := range flows {
-		if f == name {
-			return true
-		}
-	}
-	return false
 }
 
 // wordSpan is a word of a path: path[start:end]; joined marks a word that
@@ -205,22 +208,29 @@ func wordBreak(prev, c byte) bool {
 	return false
 }
 
-func anyWordMatches(path string, ws []wordSpan, keywords []string) bool {
+// anyWordMatches reports whether a word of ws (spans of text) starts with
+// one of the keywords.
+func anyWordMatches(text string, ws []wordSpan, keywords []string) bool {
 	for i, w := range ws {
-		word := path[w.start:w.end]
-		if isFalseFriend(word) {
-			continue
+		if !isFalseFriend(text[w.start:w.end]) && wordMatches(text, ws, i, keywords) {
+			return true
 		}
-		for _, kw := range keywords {
-			if hasPrefixFold(word, kw) {
+	}
+	return false
+}
+
+// wordMatches reports whether word i, or word i written together with the
+// next word of its segment ("sign-up", "log_in"), starts with a keyword.
+func wordMatches(text string, ws []wordSpan, i int, keywords []string) bool {
+	word := text[ws[i].start:ws[i].end]
+	for _, kw := range keywords {
+		if hasPrefixFold(word, kw) {
+			return true
+		}
+		if i+1 < len(ws) && ws[i+1].joined && len(word) < len(kw) && hasPrefixFold(kw, word) {
+			next := text[ws[i+1].start:ws[i+1].end]
+			if hasPrefixFold(next, kw[len(word):]) {
 				return true
-			}
-			// Two words written as one: "sign-up", "log_in".
-			if i+1 < len(ws) && ws[i+1].joined && len(word) < len(kw) && hasPrefixFold(kw, word) {
-				next := path[ws[i+1].start:ws[i+1].end]
-				if hasPrefixFold(next, kw[len(word):]) {
-					return true
-				}
 			}
 		}
 	}

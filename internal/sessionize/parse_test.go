@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/point"
 )
 
 // Fuzz tests of the small parsers of this package: Authorization values,
@@ -20,8 +23,17 @@ func FuzzAuthorizationKey(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	ev := point.NewEvaluator(point.DefaultLimits())
+	sidP, subP := point.MustParse(authSIDPoint), point.MustParse(authSubPoint)
 	f.Fuzz(func(t *testing.T, v string) {
-		val, pt := authorizationKey(v)
+		ex := &apisessions.Exchange{Request: apisessions.Request{Headers: apisessions.Headers{{Name: "Authorization", Value: v}}}}
+		ev.Reset(ex)
+		claims := func() (string, string) {
+			a, _ := ev.First(sidP)
+			b, _ := ev.First(subP)
+			return a, b
+		}
+		val, pt := authorizationKey(v, claims)
 		if val != "" && pt != authPoint && pt != authSIDPoint && pt != authSubPoint {
 			t.Fatalf("authorizationKey(%q) point %q", v, pt)
 		}

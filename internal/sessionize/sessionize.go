@@ -126,7 +126,10 @@ type Sessionizer struct {
 	flowRules    []flowRule
 	keywords     []keywordRule
 	mask         *masker
-	pool         sync.Pool // *worker
+	// Points of the built-in set, parsed once.
+	authSID, authSub              *point.Point
+	cookiePoints, setCookiePoints []string
+	pool                          sync.Pool // *worker
 }
 
 // worker is the per-call state taken from the pool.
@@ -134,7 +137,12 @@ type worker struct {
 	ev  *point.Evaluator
 	mac hash.Hash // HMAC-SHA256 under the session secret
 	sum []byte
+	buf []byte
 	ex  apisessions.Exchange // copy with the resolved client IP
+	raw []string             // raw parameter values, by parameter
+	// The last day seen: most exchanges fall on the day before them.
+	dayStart, dayEnd time.Time
+	day              string
 }
 
 // New checks the options and prepares a Sessionizer.
@@ -237,12 +245,19 @@ func New(opts Options) (*Sessionizer, error) {
 		}
 		s.flowRules = append(s.flowRules, r)
 	}
+	s.authSID = point.MustParse(authSIDPoint)
+	s.authSub = point.MustParse(authSubPoint)
+	for _, c := range sessionCookies {
+		s.cookiePoints = append(s.cookiePoints, cookiePoint("request", c))
+		s.setCookiePoints = append(s.setCookiePoints, cookiePoint("response", c))
+	}
 	lim := opts.Limits
 	s.pool.New = func() any {
 		return &worker{
 			ev:  point.NewEvaluator(lim),
 			mac: hmac.New(sha256.New, s.secret),
 			sum: make([]byte, 0, sha256.Size),
+			raw: make([]string, len(s.params)),
 		}
 	}
 	return s, nil
@@ -311,6 +326,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		// Drop the exchange so a pooled worker does not pin its bodies.
 		w.ex = apisessions.Exchange{}
 		w.ev.Reset(&w.ex)
+		clear(w.raw)
 		s.pool.Put(w)
 	}()
 	w.ex = *ex
@@ -322,7 +338,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		rec.ID = s.derivedID(w, ex)
 	}
 	rec.Time = ex.Time.UTC()
-	rec.Day = ex.Time.In(s.loc).Format(time.DateOnly)
+	rec.Day = s.dayOf(w, ex.Time)
 	rec.Method = ex.Request.Method
 	rec.Host = host
 	rec.Path = ex.Path()
@@ -352,9 +368,10 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 	}
 
 	// Parameters: every configured one present, exported.
-	raw := make([]string, len(s.params)) // raw values, for grouping
-	rec.Params = make([]apisessions.Param, 0, len(s.params))
-	flows := make([]string, 0, 4)
+	raw := w.raw[:len(s.params)] // raw values, for grouping
+	clear(raw)
+	rec.Params = []apisessions.Param{}
+	var flows []string
 	var hashedRaw []string // raw values of hashed parameters: never to leave
 	for i := range s.params {
 		p := &s.params[i]
@@ -374,6 +391,9 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		default:
 			// A clone: v points into the body, which the record must not pin.
 			out.Value = strings.Clone(v)
+		}
+		if len(rec.Params) == 0 {
+			rec.Params = make([]apisessions.Param, 0, len(s.params)-i)
 		}
 		rec.Params = append(rec.Params, out)
 		switch p.Type {
@@ -411,7 +431,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 	}
 	if keyRaw == "" {
 		var bk builtinKey
-		if builtinToken(ex, &bk) {
+		if s.builtinToken(w, ex, &bk) {
 			keyRaw = bk.value
 			rec.Key.Point = bk.point
 			rec.Key.Value = s.hashParam(w, keyRaw)
@@ -430,6 +450,9 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 
 	flows = s.ruleFlows(flows, rec.Method, rec.Path)
 	rec.Flows = keywordFlows(s.keywords, flows, rec.Path)
+	if rec.Flows == nil {
+		rec.Flows = []string{} // a list in JSON, never null
+	}
 
 	// Detection, with payloads masked.
 	rec.Verdict = det.Verdict
@@ -471,9 +494,26 @@ func (s *Sessionizer) hashParam(w *worker, v string) string {
 // sessionID is the lowercase hex HMAC-SHA256 of the raw key value.
 func (s *Sessionizer) sessionID(w *worker, v string) string {
 	w.mac.Reset()
-	io.WriteString(w.mac, v)
+	// Through a reused buffer: hmac has no WriteString, and converting
+	// would allocate per request.
+	w.buf = append(w.buf[:0], v...)
+	w.mac.Write(w.buf)
 	w.sum = w.mac.Sum(w.sum[:0])
 	return hex.EncodeToString(w.sum)
+}
+
+// dayOf returns the calendar day of t in the day timezone, reusing the last
+// day's text while t stays inside it.
+func (s *Sessionizer) dayOf(w *worker, t time.Time) string {
+	if w.day != "" && !t.Before(w.dayStart) && t.Before(w.dayEnd) {
+		return w.day
+	}
+	lt := t.In(s.loc)
+	y, m, d := lt.Date()
+	w.dayStart = time.Date(y, m, d, 0, 0, 0, 0, s.loc)
+	w.dayEnd = time.Date(y, m, d+1, 0, 0, 0, 0, s.loc)
+	w.day = lt.Format(time.DateOnly)
+	return w.day
 }
 
 // derivedID gives an exchange without an ID a stable one, so re-importing a
@@ -490,9 +530,10 @@ func (s *Sessionizer) derivedID(w *worker, ex *apisessions.Exchange) string {
 	fieldS := func(s string) {
 		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
 		w.mac.Write(n[:])
-		io.WriteString(w.mac, s)
+		w.buf = append(w.buf[:0], s...)
+		w.mac.Write(w.buf)
 	}
-	io.WriteString(w.mac, "apisessions request id v1\x00")
+	fieldS("apisessions request id v1")
 	binary.BigEndian.PutUint64(n[:], uint64(ex.Time.UnixNano()))
 	w.mac.Write(n[:])
 	fieldS(ex.ClientIP)
