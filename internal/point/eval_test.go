@@ -395,3 +395,5 @@ func TestBodyDecodedOnce(t *testing.T) {
 		t.Errorf("%v allocations per exchange, want at most 2", allocs)
 	}
 }
+
+func encodeStd(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -1,5 +1,7 @@
 package point
 
+import "slices"
+
 // The JSON decoder indexes a document in one pass into a flat tape of
 // tokens (no `any` values, no per-value allocation): points then walk the
 // tape to the member they want, and string values are substrings of the
@@ -39,6 +41,12 @@ type jsonResult struct {
 func buildJSON(toks *[]jsonTok, stack *[]int32, s string, partial bool, lim Limits) jsonResult {
 	t := *toks
 	base := len(t)
+	// Reserve the tape once from the input size (a JSON value takes at
+	// least two bytes or so): growing it by append would allocate several
+	// times its final size on large documents.
+	if want := min(len(s)/3+16, lim.MaxElements+1); cap(t)-len(t) < want {
+		t = slices.Grow(t, want)
+	}
 	st := (*stack)[:0]
 	defer func() { *stack = st[:0] }()
 
