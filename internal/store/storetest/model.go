@@ -108,9 +108,10 @@ func NewestFirst(a, b apisessions.Session) int {
 //   - Key, User and Role come from the earliest request (by time, then
 //     request ID) that has a non-empty one.
 //   - Users, Roles, Flows, Methods, AttackTypes, Endpoints and Statuses count
-//     requests (a request counts once per value) and are ordered by count
-//     descending, then by value ascending. Empty names are left out; status 0
-//     (no response) is kept.
+//     requests (a request counts once per value). Statuses are ordered by
+//     status (0, no response, is kept); the others by count descending, then
+//     by value ascending, and leave empty names out. This matches
+//     apisessions.Summarize.
 //   - ClientIPs, UserAgents and Hosts are distinct non-empty values in
 //     ascending order; Applications distinct non-zero IDs ascending.
 //   - Times are returned in UTC.
@@ -175,7 +176,7 @@ func ExpectedSession(recs []apisessions.Record) apisessions.Session {
 		s.Statuses = append(s.Statuses, apisessions.StatusCount{Status: st, Requests: n})
 	}
 	slices.SortFunc(s.Statuses, func(a, b apisessions.StatusCount) int {
-		return cmp.Or(cmp.Compare(b.Requests, a.Requests), cmp.Compare(a.Status, b.Status))
+		return cmp.Compare(a.Status, b.Status)
 	})
 	s.ClientIPs, s.UserAgents, s.Hosts = ips.sorted(), uas.sorted(), hosts.sorted()
 	s.Applications = apps.sorted()

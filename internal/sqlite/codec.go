@@ -1,0 +1,287 @@
+package sqlite
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+
+	"github.com/apisessions/apisessions"
+)
+
+// Records and part aggregates are stored as compact binary blobs rather than
+// JSON: encoding is on the write path of every record, and a packed blob is
+// both faster and about half the size. Each blob starts with a format
+// version byte so the format can change without a data migration.
+
+// Blob format versions.
+const (
+	recordV1 = 1
+	partV1   = 1
+)
+
+// Decoding limits: a blob is written by this package, but a damaged file
+// must give an error, never a huge allocation or a panic.
+const (
+	maxBlobString = 16 << 20 // bytes of one string (request bodies included)
+	maxBlobList   = 1 << 20  // elements of one list
+)
+
+var errCorrupt = errors.New("corrupt blob")
+
+type encoder struct{ b []byte }
+
+func (e *encoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *encoder) varint(v int64)   { e.b = binary.AppendVarint(e.b, v) }
+func (e *encoder) str(s string) {
+	e.uvarint(uint64(len(s)))
+	e.b = append(e.b, s...)
+}
+func (e *encoder) boolean(v bool) {
+	if v {
+		e.b = append(e.b, 1)
+	} else {
+		e.b = append(e.b, 0)
+	}
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = errCorrupt
+	}
+	d.b = nil
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a list length, bounded by the limit and by the bytes left
+// (every element takes at least one byte), so a bad length cannot make a
+// large allocation.
+func (d *decoder) count() int {
+	n := d.uvarint()
+	if n > maxBlobList || n > uint64(len(d.b)) {
+		d.fail()
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) str() string {
+	n := d.uvarint()
+	if n > maxBlobString || n > uint64(len(d.b)) {
+		d.fail()
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) boolean() bool {
+	if len(d.b) == 0 {
+		d.fail()
+		return false
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	if v > 1 {
+		d.fail()
+	}
+	return v == 1
+}
+
+func (d *decoder) int() int {
+	v := d.varint()
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		d.fail()
+		return 0
+	}
+	return int(v)
+}
+
+// Record flags, packed in one byte.
+const (
+	flagPartial = 1 << iota
+	flagBlocked
+	flagContent
+	flagBodyBase64
+	flagTruncated
+)
+
+// appendRecord encodes r without ID, SessionID, Day and Time, which are
+// columns of the request row and its part.
+func appendRecord(b []byte, r *apisessions.Record) []byte {
+	e := encoder{b: append(b, recordV1)}
+	var flags byte
+	if r.Partial {
+		flags |= flagPartial
+	}
+	if r.Blocked {
+		flags |= flagBlocked
+	}
+	if r.Content != nil {
+		flags |= flagContent
+		if r.Content.BodyBase64 {
+			flags |= flagBodyBase64
+		}
+		if r.Content.Truncated {
+			flags |= flagTruncated
+		}
+	}
+	e.b = append(e.b, flags)
+	e.str(r.Method)
+	e.str(r.Host)
+	e.str(r.Path)
+	e.str(r.Endpoint)
+	e.varint(int64(r.Status))
+	e.uvarint(math.Float64bits(r.DurationMS))
+	e.varint(r.ResponseSize)
+	e.str(r.ClientIP)
+	e.str(r.UserAgent)
+	e.varint(int64(r.Application))
+	e.str(r.Key.Point)
+	e.str(r.Key.Value)
+	e.str(r.User)
+	e.str(r.Role)
+	e.uvarint(uint64(len(r.Params)))
+	for _, p := range r.Params {
+		e.str(p.Name)
+		e.str(p.Point)
+		e.str(p.Value)
+		e.boolean(p.Hashed)
+		e.str(p.Type)
+	}
+	e.uvarint(uint64(len(r.Flows)))
+	for _, f := range r.Flows {
+		e.str(f)
+	}
+	e.str(string(r.Verdict))
+	e.varint(int64(r.Score))
+	e.uvarint(uint64(len(r.Findings)))
+	for _, f := range r.Findings {
+		e.str(string(f.Type))
+		e.uvarint(uint64(len(f.RuleIDs)))
+		for _, id := range f.RuleIDs {
+			e.varint(int64(id))
+		}
+		e.varint(int64(f.Score))
+		e.str(f.Point)
+		e.str(f.Payload)
+	}
+	e.str(r.BlockReason)
+	e.str(r.Mode)
+	if c := r.Content; c != nil {
+		e.str(c.Method)
+		e.str(c.Target)
+		e.uvarint(uint64(len(c.Headers)))
+		for _, h := range c.Headers {
+			e.str(h.Name)
+			e.str(h.Value)
+		}
+		e.str(c.Body)
+	}
+	return e.b
+}
+
+// decodeRecord decodes a blob of appendRecord into r, leaving the fields
+// kept in columns alone.
+func decodeRecord(b []byte, r *apisessions.Record) error {
+	if len(b) < 2 || b[0] != recordV1 {
+		return errCorrupt
+	}
+	flags := b[1]
+	d := decoder{b: b[2:]}
+	r.Partial = flags&flagPartial != 0
+	r.Blocked = flags&flagBlocked != 0
+	r.Method = d.str()
+	r.Host = d.str()
+	r.Path = d.str()
+	r.Endpoint = d.str()
+	r.Status = d.int()
+	r.DurationMS = math.Float64frombits(d.uvarint())
+	r.ResponseSize = d.varint()
+	r.ClientIP = d.str()
+	r.UserAgent = d.str()
+	r.Application = d.int()
+	r.Key.Point = d.str()
+	r.Key.Value = d.str()
+	r.User = d.str()
+	r.Role = d.str()
+	if n := d.count(); n > 0 {
+		r.Params = make([]apisessions.Param, n)
+		for i := range r.Params {
+			p := &r.Params[i]
+			p.Name, p.Point, p.Value = d.str(), d.str(), d.str()
+			p.Hashed = d.boolean()
+			p.Type = d.str()
+		}
+	}
+	if n := d.count(); n > 0 {
+		r.Flows = make([]string, n)
+		for i := range r.Flows {
+			r.Flows[i] = d.str()
+		}
+	}
+	r.Verdict = apisessions.Verdict(d.str())
+	r.Score = d.int()
+	if n := d.count(); n > 0 {
+		r.Findings = make([]apisessions.Finding, n)
+		for i := range r.Findings {
+			f := &r.Findings[i]
+			f.Type = apisessions.AttackType(d.str())
+			if m := d.count(); m > 0 {
+				f.RuleIDs = make([]int, m)
+				for j := range f.RuleIDs {
+					f.RuleIDs[j] = d.int()
+				}
+			}
+			f.Score = d.int()
+			f.Point = d.str()
+			f.Payload = d.str()
+		}
+	}
+	r.BlockReason = d.str()
+	r.Mode = d.str()
+	if flags&flagContent != 0 {
+		c := &apisessions.Content{BodyBase64: flags&flagBodyBase64 != 0, Truncated: flags&flagTruncated != 0}
+		c.Method = d.str()
+		c.Target = d.str()
+		if n := d.count(); n > 0 {
+			c.Headers = make(apisessions.Headers, n)
+			for i := range c.Headers {
+				c.Headers[i].Name, c.Headers[i].Value = d.str(), d.str()
+			}
+		}
+		c.Body = d.str()
+		r.Content = c
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if len(d.b) != 0 {
+		return errCorrupt
+	}
+	return nil
+}

@@ -1,0 +1,250 @@
+package sqlite
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apisessions/apisessions"
+)
+
+// Kinds of the values a part collects. Kinds before kindUserAgent are also
+// rows of part_values, the side table that filters look parts up in; user
+// agents are listed but not filtered on.
+const (
+	kindUser = iota
+	kindRole
+	kindIP
+	kindHost
+	kindFlow
+	kindEndpoint
+	kindApplication
+	kindAttackType
+	kindStatus
+	kindMethod
+	kindUserAgent
+	numKinds
+)
+
+// earliest identifies the request a part's key, user or role came from, so
+// that merging keeps the value of the earliest request (by time, then ID)
+// whatever the order records arrive in.
+type earliest struct {
+	t  int64
+	id string
+}
+
+func (e earliest) set() bool { return e.id != "" }
+
+func (e earliest) before(o earliest) bool {
+	return !o.set() || e.t < o.t || (e.t == o.t && e.id < o.id)
+}
+
+// kindValue is one value of one kind.
+type kindValue struct {
+	kind  int
+	value string
+}
+
+// part is a session day part as the write path merges it: the stored
+// aggregate plus the records of a batch.
+type part struct {
+	pid          int64 // 0 until stored
+	session, day string
+	first, last  int64 // Unix nanoseconds
+	requests     int
+	attacks      int
+	blocked      bool
+	key          apisessions.Key
+	keyFrom      earliest
+	user, role   string
+	userFrom     earliest
+	roleFrom     earliest
+	// values counts the requests that carried each value, per kind.
+	values [numKinds]map[string]int
+	// added lists filter values this part did not have before the batch:
+	// the part_values rows to insert.
+	added []kindValue
+	// changed is set when the batch added records to the part.
+	changed bool
+}
+
+func newPart(session, day string) *part {
+	p := &part{session: session, day: day}
+	for k := range p.values {
+		p.values[k] = map[string]int{}
+	}
+	return p
+}
+
+func (p *part) count(kind int, v string) {
+	if v == "" {
+		return
+	}
+	n := p.values[kind][v]
+	p.values[kind][v] = n + 1
+	if n == 0 && kind < kindUserAgent {
+		p.added = append(p.added, kindValue{kind, v})
+	}
+}
+
+// add merges one new record into the part.
+func (p *part) add(r *apisessions.Record) {
+	t := r.Time.UnixNano()
+	if p.requests == 0 || t < p.first {
+		p.first = t
+	}
+	if p.requests == 0 || t > p.last {
+		p.last = t
+	}
+	p.requests++
+	p.changed = true
+	from := earliest{t, r.ID}
+	if r.Key != (apisessions.Key{}) && from.before(p.keyFrom) {
+		p.key, p.keyFrom = r.Key, from
+	}
+	if r.User != "" && from.before(p.userFrom) {
+		p.user, p.userFrom = r.User, from
+	}
+	if r.Role != "" && from.before(p.roleFrom) {
+		p.role, p.roleFrom = r.Role, from
+	}
+	p.blocked = p.blocked || r.Blocked
+	p.count(kindUser, r.User)
+	p.count(kindRole, r.Role)
+	p.count(kindIP, r.ClientIP)
+	p.count(kindHost, r.Host)
+	p.count(kindEndpoint, r.Endpoint)
+	p.count(kindMethod, r.Method)
+	p.count(kindUserAgent, r.UserAgent)
+	p.count(kindStatus, strconv.Itoa(r.Status))
+	if r.Application != 0 {
+		p.count(kindApplication, strconv.Itoa(r.Application))
+	}
+	for i, f := range r.Flows {
+		// A request counts once per flow however often it lists it.
+		if !slices.Contains(r.Flows[:i], f) {
+			p.count(kindFlow, f)
+		}
+	}
+	if r.Malicious() {
+		p.attacks++
+		for i, f := range r.Findings {
+			if !slices.ContainsFunc(r.Findings[:i], func(g apisessions.Finding) bool { return g.Type == f.Type }) {
+				p.count(kindAttackType, string(f.Type))
+			}
+		}
+	}
+}
+
+// appendAggregate encodes what the part's columns do not hold.
+func (p *part) appendAggregate(b []byte) []byte {
+	e := encoder{b: append(b, partV1)}
+	e.str(p.key.Point)
+	e.str(p.key.Value)
+	e.varint(p.keyFrom.t)
+	e.str(p.keyFrom.id)
+	e.str(p.user)
+	e.varint(p.userFrom.t)
+	e.str(p.userFrom.id)
+	e.str(p.role)
+	e.varint(p.roleFrom.t)
+	e.str(p.roleFrom.id)
+	for _, m := range p.values {
+		e.uvarint(uint64(len(m)))
+		for v, n := range m {
+			e.str(v)
+			e.uvarint(uint64(n))
+		}
+	}
+	return e.b
+}
+
+// decodeAggregate decodes a blob of appendAggregate into p, made by newPart.
+func (p *part) decodeAggregate(b []byte) error {
+	if len(b) < 1 || b[0] != partV1 {
+		return errCorrupt
+	}
+	d := decoder{b: b[1:]}
+	p.key.Point, p.key.Value = d.str(), d.str()
+	p.keyFrom.t, p.keyFrom.id = d.varint(), d.str()
+	p.user = d.str()
+	p.userFrom.t, p.userFrom.id = d.varint(), d.str()
+	p.role = d.str()
+	p.roleFrom.t, p.roleFrom.id = d.varint(), d.str()
+	for k := range p.values {
+		n := d.count()
+		for range n {
+			v := d.str()
+			c := d.uvarint()
+			if c > 1<<40 {
+				d.fail()
+			}
+			p.values[k][v] = int(c)
+		}
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if len(d.b) != 0 {
+		return errCorrupt
+	}
+	return nil
+}
+
+// session renders the part as the root package's Session, in the orders the
+// conformance suite fixes (storetest.ExpectedSession).
+func (p *part) toSession() apisessions.Session {
+	s := apisessions.Session{
+		ID: p.session, Day: p.day,
+		FirstSeen: time.Unix(0, p.first).UTC(), LastSeen: time.Unix(0, p.last).UTC(),
+		RequestCount: p.requests, AttackCount: p.attacks, Blocked: p.blocked,
+		Key: p.key, User: p.user, Role: p.role,
+		Users:       nameCounts(p.values[kindUser]),
+		Roles:       nameCounts(p.values[kindRole]),
+		ClientIPs:   sortedKeys(p.values[kindIP]),
+		UserAgents:  sortedKeys(p.values[kindUserAgent]),
+		Hosts:       sortedKeys(p.values[kindHost]),
+		Flows:       nameCounts(p.values[kindFlow]),
+		Methods:     nameCounts(p.values[kindMethod]),
+		AttackTypes: nameCounts(p.values[kindAttackType]),
+	}
+	for _, nc := range nameCounts(p.values[kindEndpoint]) {
+		s.Endpoints = append(s.Endpoints, apisessions.EndpointCount{Endpoint: nc.Name, Requests: nc.Requests})
+	}
+	for v, n := range p.values[kindStatus] {
+		if st, err := strconv.Atoi(v); err == nil {
+			s.Statuses = append(s.Statuses, apisessions.StatusCount{Status: st, Requests: n})
+		}
+	}
+	slices.SortFunc(s.Statuses, func(a, b apisessions.StatusCount) int { return cmp.Compare(a.Status, b.Status) })
+	for v := range p.values[kindApplication] {
+		if a, err := strconv.Atoi(v); err == nil {
+			s.Applications = append(s.Applications, a)
+		}
+	}
+	slices.Sort(s.Applications)
+	return s
+}
+
+func nameCounts(m map[string]int) []apisessions.NameCount {
+	out := make([]apisessions.NameCount, 0, len(m))
+	for v, n := range m {
+		out = append(out, apisessions.NameCount{Name: v, Requests: n})
+	}
+	slices.SortFunc(out, func(a, b apisessions.NameCount) int {
+		return cmp.Or(cmp.Compare(b.Requests, a.Requests), strings.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for v := range m {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,361 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/apisessions/apisessions"
+)
+
+const partColumns = "p.pid, p.session, p.day, p.first_ns, p.last_ns, p.requests, p.attacks, p.blocked, p.agg"
+
+// unixNano returns t in Unix nanoseconds, clamped to the representable
+// range so that far-off filter bounds still compare right.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Year() < 1700:
+		return math.MinInt64
+	case t.Year() > 2200:
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// asciiLower lowers ASCII letters only, as SQLite's lower() does, so the
+// needle and the haystack are folded alike.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// listQuery builds the SELECT of Sessions.
+func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor) (string, []any) {
+	var q strings.Builder
+	args := []any{tenant}
+	q.WriteString("SELECT " + partColumns + " FROM parts p WHERE p.tenant = ?")
+	if cur != nil {
+		q.WriteString(" AND (p.last_ns, p.day, p.session) < (?, ?, ?)")
+		args = append(args, cur.last, cur.day, cur.session)
+	}
+	if f.SessionID != "" {
+		q.WriteString(" AND p.session = ?")
+		args = append(args, f.SessionID)
+	}
+	if f.RequestID != "" {
+		q.WriteString(" AND p.session = (SELECT q.session FROM requests r JOIN parts q ON q.pid = r.pid WHERE r.tenant = ? AND r.id = ?)")
+		args = append(args, tenant, f.RequestID)
+	}
+	if !f.From.IsZero() || !f.To.IsZero() {
+		from, to := int64(math.MinInt64), int64(math.MaxInt64)
+		if !f.From.IsZero() {
+			from = unixNano(f.From)
+		}
+		if !f.To.IsZero() {
+			to = unixNano(f.To)
+		}
+		// The part's span overlaps the range, and its first or last request
+		// lies in it, or else some request between them does: only then is
+		// the requests table read.
+		q.WriteString(` AND p.last_ns >= ? AND p.first_ns <= ? AND (p.first_ns >= ? OR p.last_ns <= ?
+			OR EXISTS (SELECT 1 FROM requests r WHERE r.pid = p.pid AND r.t BETWEEN ? AND ?))`)
+		args = append(args, from, to, from, to, from, to)
+	}
+	exact := []struct {
+		kind  int
+		value string
+	}{
+		{kindUser, f.User}, {kindRole, f.Role}, {kindIP, f.IP}, {kindHost, f.Host}, {kindFlow, f.Flow},
+		{kindAttackType, f.AttackType}, {kindMethod, f.Method},
+	}
+	if f.Application != 0 {
+		exact = append(exact, struct {
+			kind  int
+			value string
+		}{kindApplication, fmt.Sprint(f.Application)})
+	}
+	if f.Status != 0 {
+		exact = append(exact, struct {
+			kind  int
+			value string
+		}{kindStatus, fmt.Sprint(f.Status)})
+	}
+	for _, e := range exact {
+		if e.value == "" {
+			continue
+		}
+		q.WriteString(" AND p.pid IN (SELECT pid FROM part_values WHERE kind = ? AND value = ?)")
+		args = append(args, e.kind, e.value)
+	}
+	if f.Endpoint != "" {
+		q.WriteString(` AND p.pid IN (SELECT v.pid FROM part_values v WHERE v.kind = ? AND v.value IN
+			(SELECT endpoint FROM endpoints WHERE tenant = ? AND instr(lower(endpoint), ?) > 0))`)
+		args = append(args, kindEndpoint, tenant, asciiLower(f.Endpoint))
+	}
+	if f.Attacks {
+		q.WriteString(" AND p.attacks > 0")
+	}
+	if f.Blocked != nil {
+		q.WriteString(" AND p.blocked = ?")
+		args = append(args, *f.Blocked)
+	}
+	q.WriteString(" ORDER BY p.last_ns DESC, p.day DESC, p.session DESC")
+	if f.Limit > 0 {
+		// One more than asked tells whether a next page exists.
+		q.WriteString(" LIMIT ?")
+		args = append(args, f.Limit+1)
+	}
+	return q.String(), args
+}
+
+// Sessions lists the parts that match f, newest first; see
+// apisessions.Store.
+func (s *Store) Sessions(ctx context.Context, tenant string, f apisessions.SessionFilter) (apisessions.SessionPage, error) {
+	var page apisessions.SessionPage
+	if f.Limit < 0 {
+		return page, apisessions.Errorf(apisessions.EINVALID, "negative limit")
+	}
+	var cur *cursor
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return page, apisessions.Errorf(apisessions.EINVALID, "bad cursor")
+		}
+		cur = &c
+	}
+	tid, err := s.tenantID(ctx, tenant)
+	if err != nil || tid == 0 {
+		return page, err
+	}
+	query, args := listQuery(tid, f, cur)
+	rows, err := s.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return page, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p, err := scanPart(rows, nil)
+		if err != nil {
+			return page, fmt.Errorf("list sessions: %w", err)
+		}
+		if f.Limit > 0 && len(page.Sessions) == f.Limit {
+			last := page.Sessions[len(page.Sessions)-1]
+			page.Next = cursor{last: last.LastSeen.UnixNano(), day: last.Day, session: last.ID}.encode()
+			break
+		}
+		page.Sessions = append(page.Sessions, p.toSession())
+	}
+	if err := rows.Err(); err != nil {
+		return apisessions.SessionPage{}, fmt.Errorf("list sessions: %w", err)
+	}
+	return page, nil
+}
+
+// Session returns the parts of session id (of day when not empty), oldest
+// first; see apisessions.Store.
+func (s *Store) Session(ctx context.Context, tenant, id, day string) ([]apisessions.Session, error) {
+	tid, err := s.tenantID(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	q := "SELECT " + partColumns + " FROM parts p WHERE p.tenant = ? AND p.session = ?"
+	args := []any{tid, id}
+	if day != "" {
+		q += " AND p.day = ?"
+		args = append(args, day)
+	}
+	rows, err := s.reader.QueryContext(ctx, q+" ORDER BY p.day", args...)
+	if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	defer rows.Close()
+	var out []apisessions.Session
+	for rows.Next() {
+		p, err := scanPart(rows, nil)
+		if err != nil {
+			return nil, fmt.Errorf("session: %w", err)
+		}
+		out = append(out, p.toSession())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, apisessions.Errorf(apisessions.ENOTFOUND, "no session %s", describe(id, day))
+	}
+	return out, nil
+}
+
+func describe(id, day string) string {
+	if day != "" {
+		return fmt.Sprintf("%q on %s", id, day)
+	}
+	return fmt.Sprintf("%q", id)
+}
+
+// SessionRequests returns the requests of session id (of day when not
+// empty) in time order, then by ID; see apisessions.Store.
+func (s *Store) SessionRequests(ctx context.Context, tenant, id, day string) ([]apisessions.Record, error) {
+	tid, err := s.tenantID(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	q := "SELECT r.t, r.id, r.data, p.session, p.day FROM parts p JOIN requests r ON r.pid = p.pid WHERE p.tenant = ? AND p.session = ?"
+	args := []any{tid, id}
+	if day != "" {
+		q += " AND p.day = ?"
+		args = append(args, day)
+	}
+	rows, err := s.reader.QueryContext(ctx, q+" ORDER BY r.t, r.id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("session requests: %w", err)
+	}
+	defer rows.Close()
+	var out []apisessions.Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("session requests: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("session requests: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, apisessions.Errorf(apisessions.ENOTFOUND, "no session %s", describe(id, day))
+	}
+	return out, nil
+}
+
+// scanRecord reads (t, id, data, session, day).
+func scanRecord(row scanner) (apisessions.Record, error) {
+	var (
+		r    apisessions.Record
+		t    int64
+		data []byte
+	)
+	if err := row.Scan(&t, &r.ID, &data, &r.SessionID, &r.Day); err != nil {
+		return r, err
+	}
+	r.Time = time.Unix(0, t).UTC()
+	if err := decodeRecord(data, &r); err != nil {
+		return r, fmt.Errorf("request %q: %w", r.ID, err)
+	}
+	return r, nil
+}
+
+// Request returns one request by ID; see apisessions.Store.
+func (s *Store) Request(ctx context.Context, tenant, id string) (apisessions.Record, error) {
+	tid, err := s.tenantID(ctx, tenant)
+	if err != nil {
+		return apisessions.Record{}, err
+	}
+	row := s.reader.QueryRowContext(ctx, `SELECT r.t, r.id, r.data, p.session, p.day
+		FROM requests r JOIN parts p ON p.pid = r.pid WHERE r.tenant = ? AND r.id = ?`, tid, id)
+	r, err := scanRecord(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, apisessions.Errorf(apisessions.ENOTFOUND, "no request %q", id)
+	}
+	if err != nil {
+		return r, fmt.Errorf("request: %w", err)
+	}
+	return r, nil
+}
+
+// Days lists the days that hold data, oldest first; see apisessions.Store.
+func (s *Store) Days(ctx context.Context) ([]string, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT DISTINCT day FROM parts ORDER BY day`)
+	if err != nil {
+		return nil, fmt.Errorf("days: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("days: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("days: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteDay removes every part and request of day, for all tenants; see
+// apisessions.Store.
+func (s *Store) DeleteDay(ctx context.Context, day string) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete day: %w", err)
+	}
+	defer tx.Rollback()
+	// part_values is keyed by value, not by part: its rows are found from
+	// the values each part's aggregate lists, not by a scan of the table.
+	rows, err := tx.QueryContext(ctx, "SELECT "+partColumns+" FROM parts p WHERE p.day = ?", day)
+	if err != nil {
+		return fmt.Errorf("delete day: %w", err)
+	}
+	var parts []*part
+	for rows.Next() {
+		p, err := scanPart(rows, nil)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("delete day: %w", err)
+		}
+		// Only the values matter from here on.
+		parts = append(parts, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("delete day: %w", err)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	del, err := tx.PrepareContext(ctx, "DELETE FROM part_values WHERE kind = ? AND value = ? AND pid = ?")
+	if err != nil {
+		return fmt.Errorf("delete day: %w", err)
+	}
+	defer del.Close()
+	for _, p := range parts {
+		for k := range kindUserAgent {
+			for v := range p.values[k] {
+				if _, err := del.ExecContext(ctx, k, v, p.pid); err != nil {
+					return fmt.Errorf("delete day: %w", err)
+				}
+			}
+		}
+	}
+	for _, q := range []string{
+		"DELETE FROM requests WHERE pid IN (SELECT pid FROM parts WHERE day = ?)",
+		"DELETE FROM parts WHERE day = ?",
+	} {
+		if _, err := tx.ExecContext(ctx, q, day); err != nil {
+			return fmt.Errorf("delete day: %w", err)
+		}
+	}
+	// Endpoints no part lists any more leave the filter's search list.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM endpoints WHERE NOT EXISTS
+		(SELECT 1 FROM part_values v WHERE v.kind = ? AND v.value = endpoints.endpoint)`, kindEndpoint); err != nil {
+		return fmt.Errorf("delete day: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete day: %w", err)
+	}
+	s.log.Info("deleted day", "day", day, "parts", len(parts))
+	return nil
+}

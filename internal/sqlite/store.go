@@ -1,0 +1,284 @@
+// Package sqlite is the embedded store: session day parts and their requests
+// in one SQLite file (modernc.org/sqlite, pure Go), in WAL mode with one
+// writer connection and a pool of readers.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apisessions/apisessions"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+var _ apisessions.Store = (*Store)(nil)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configure a Store.
+type Options struct {
+	// Logger receives store events; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Readers is the size of the reader connection pool. Readers do not
+	// block the writer in WAL mode.
+	Readers int
+	// BusyTimeout is how long a connection waits for a lock held by another
+	// process before failing.
+	BusyTimeout time.Duration
+	// CacheKiB is the page cache of each connection.
+	CacheKiB int
+}
+
+// DefaultOptions returns the options Open uses for zero fields.
+func DefaultOptions() Options {
+	return Options{
+		Readers:     4,
+		BusyTimeout: 10 * time.Second,
+		CacheKiB:    32 << 10,
+	}
+}
+
+// Store is the SQLite implementation of apisessions.Store. It is safe for
+// concurrent use; writes are serialised on the one writer connection.
+type Store struct {
+	opts   Options
+	log    *slog.Logger
+	writer *sql.DB
+	reader *sql.DB
+
+	// wmu serialises write transactions, so a batch never waits on SQLite's
+	// busy handler for another batch of this process.
+	wmu sync.Mutex
+	// stmts caches prepared multi-row statements of the writer by SQL text.
+	stmts map[string]*sql.Stmt
+
+	tmu     sync.Mutex
+	tenants map[string]int64
+}
+
+// Open opens (creating it when missing) the store in the file at path and
+// brings its schema up to date.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	def := DefaultOptions()
+	if opts.Readers <= 0 {
+		opts.Readers = def.Readers
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = def.BusyTimeout
+	}
+	if opts.CacheKiB <= 0 {
+		opts.CacheKiB = def.CacheKiB
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, apisessions.Errorf(apisessions.EINVALID, "store path %q: empty or holds ? or #", path)
+	}
+	common := url.Values{}
+	common.Set("_busy_timeout", strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10))
+	common.Add("_pragma", fmt.Sprintf("cache_size(-%d)", opts.CacheKiB))
+	common.Add("_pragma", "temp_store(memory)")
+
+	wq := url.Values{}
+	for k, v := range common {
+		wq[k] = v
+	}
+	wq.Set("_journal_mode", "WAL")
+	// NORMAL in WAL mode loses at most the last transactions on power loss,
+	// never consistency; FULL would sync on every batch.
+	wq.Set("_synchronous", "NORMAL")
+	// Write transactions take the write lock at BEGIN, so two processes never
+	// deadlock upgrading read locks.
+	wq.Set("_txlock", "immediate")
+	writer, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+
+	s := &Store{opts: opts, log: log, writer: writer, stmts: map[string]*sql.Stmt{}, tenants: map[string]int64{}}
+	if err := s.migrate(ctx); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.closeStmts()
+		writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+
+	rq := url.Values{}
+	for k, v := range common {
+		rq[k] = v
+	}
+	rq.Set("_query_only", "1")
+	reader, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	reader.SetMaxOpenConns(opts.Readers)
+	reader.SetMaxIdleConns(opts.Readers)
+	reader.SetConnMaxIdleTime(0)
+	reader.SetConnMaxLifetime(0)
+	s.reader = reader
+	return s, nil
+}
+
+// migrate applies the embedded migrations the file lacks, in order, each in
+// its own transaction with its schema_version row.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("schema_version: %w", err)
+	}
+	var current int
+	if err := s.writer.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return fmt.Errorf("schema version: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	latest := 0
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		latest = max(latest, v)
+		if v <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := s.writer.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`,
+			v, s.opts.Now().UTC().Format(time.RFC3339)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		s.log.Info("store migrated", "version", v)
+	}
+	if current > latest {
+		return fmt.Errorf("store schema version %d is newer than this program knows (%d): upgrade apisessions", current, latest)
+	}
+	return nil
+}
+
+// Close releases the store. It runs PRAGMA optimize first, so the query
+// planner keeps up-to-date statistics.
+func (s *Store) Close() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if _, err := s.writer.Exec(`PRAGMA optimize`); err != nil {
+		s.log.Warn("optimize store", "err", err)
+	}
+	s.closeStmts()
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+func (s *Store) closeStmts() {
+	for _, st := range s.stmts {
+		st.Close()
+	}
+}
+
+// tenantID returns the ID of tenant, 0 when it has none yet.
+func (s *Store) tenantID(ctx context.Context, name string) (int64, error) {
+	s.tmu.Lock()
+	id, ok := s.tenants[name]
+	s.tmu.Unlock()
+	if ok {
+		return id, nil
+	}
+	err := s.reader.QueryRowContext(ctx, `SELECT id FROM tenants WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("tenant: %w", err)
+	}
+	s.tmu.Lock()
+	s.tenants[name] = id
+	s.tmu.Unlock()
+	return id, nil
+}
+
+// createTenant returns the ID of tenant, creating it in tx when needed. The
+// cache is filled only after commit (by the caller) so a rolled-back
+// creation is never cached.
+func (s *Store) createTenant(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+	s.tmu.Lock()
+	id, ok := s.tenants[name]
+	s.tmu.Unlock()
+	if ok {
+		return id, nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tenants (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, name); err != nil {
+		return 0, fmt.Errorf("create tenant: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM tenants WHERE name = ?`, name).Scan(&id); err != nil {
+		return 0, fmt.Errorf("create tenant: %w", err)
+	}
+	return id, nil
+}
+
+// stmt returns a statement of tx for query: the writer's cached prepared
+// statement for the multi-row statements of full chunks (prepared in Open:
+// preparing on the one writer connection while tx holds it would deadlock),
+// a statement prepared for this transaction otherwise. Called with wmu held.
+func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts[query]; ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, query)
+}
+
+// prepare caches the writer's statements for full chunks.
+func (s *Store) prepare(ctx context.Context) error {
+	for _, q := range fullChunkQueries() {
+		st, err := s.writer.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		s.stmts[q] = st
+	}
+	return nil
+}

@@ -1,0 +1,453 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apisessions/apisessions"
+)
+
+// Rows per multi-row statement. One statement per few hundred rows removes
+// most of the per-statement cost while staying far below SQLite's limit of
+// 32766 bound parameters.
+const (
+	requestChunk = 400 // 5 parameters a row
+	valueChunk   = 500 // 3 parameters a row
+	partChunk    = 200 // 10 parameters a row
+	lookupChunk  = 500 // 1 parameter a row
+)
+
+// Limits of a record's key fields: they are index keys.
+const (
+	maxIDLen = 512
+)
+
+func placeholders(n, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
+}
+
+func insertRequestsSQL(n int) string {
+	return "INSERT INTO requests (pid, t, id, tenant, data) VALUES " + placeholders(n, 5)
+}
+
+func insertValuesSQL(n int) string {
+	return "INSERT OR IGNORE INTO part_values (kind, value, pid) VALUES " + placeholders(n, 3)
+}
+
+func insertEndpointsSQL(n int) string {
+	return "INSERT OR IGNORE INTO endpoints (tenant, endpoint) VALUES " + placeholders(n, 2)
+}
+
+// upsertPartsSQL writes parts: a row with a NULL pid is a new part and gets
+// one; a row with the pid of a stored part replaces its aggregate.
+func upsertPartsSQL(n int) string {
+	return "INSERT INTO parts (pid, tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg) VALUES " +
+		placeholders(n, 10) +
+		` ON CONFLICT (pid) DO UPDATE SET first_ns = excluded.first_ns, last_ns = excluded.last_ns,
+		requests = excluded.requests, attacks = excluded.attacks, blocked = excluded.blocked, agg = excluded.agg
+		RETURNING pid, session, day`
+}
+
+func existingIDsSQL(n int) string {
+	return "SELECT id FROM requests WHERE tenant = ? AND id IN (" + placeholders(1, n)[1:2*n] + ")"
+}
+
+func loadPartsSQL(n int) string {
+	return "SELECT pid, session, day, first_ns, last_ns, requests, attacks, blocked, agg FROM parts WHERE tenant = ? AND session IN (" +
+		placeholders(1, n)[1:2*n] + ")"
+}
+
+func fullChunkQueries() []string {
+	return []string{
+		insertRequestsSQL(requestChunk), insertValuesSQL(valueChunk), insertEndpointsSQL(valueChunk),
+		upsertPartsSQL(partChunk), existingIDsSQL(lookupChunk), loadPartsSQL(lookupChunk),
+	}
+}
+
+// checkRecord says why a record cannot be stored.
+func checkRecord(i int, r *apisessions.Record) error {
+	switch {
+	case r.ID == "":
+		return apisessions.Errorf(apisessions.EINVALID, "record %d: no ID", i)
+	case len(r.ID) > maxIDLen:
+		return apisessions.Errorf(apisessions.EINVALID, "record %d: ID longer than %d bytes", i, maxIDLen)
+	case r.SessionID == "":
+		return apisessions.Errorf(apisessions.EINVALID, "record %d: no session ID", i)
+	case len(r.SessionID) > maxIDLen:
+		return apisessions.Errorf(apisessions.EINVALID, "record %d: session ID longer than %d bytes", i, maxIDLen)
+	case r.Time.IsZero():
+		return apisessions.Errorf(apisessions.EINVALID, "record %d: no time", i)
+	case r.Time.Year() < 1700 || r.Time.Year() > 2200:
+		return apisessions.Errorf(apisessions.EINVALID, "record %d: time out of range", i)
+	case !validDay(r.Day):
+		return apisessions.Errorf(apisessions.EINVALID, "record %d: day %q is not YYYY-MM-DD", i, r.Day)
+	}
+	return nil
+}
+
+func validDay(day string) bool {
+	if len(day) != 10 {
+		return false
+	}
+	_, err := time.Parse("2006-01-02", day)
+	return err == nil
+}
+
+type partKey struct{ session, day string }
+
+// Write stores the records of one tenant in one transaction; see
+// apisessions.Store.
+func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Record) (apisessions.WriteStats, error) {
+	var st apisessions.WriteStats
+	if tenant == "" {
+		return st, apisessions.Errorf(apisessions.EINVALID, "no tenant")
+	}
+	for i := range recs {
+		if err := checkRecord(i, &recs[i]); err != nil {
+			return st, err
+		}
+	}
+	if len(recs) == 0 {
+		return st, nil
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return st, fmt.Errorf("write: %w", err)
+	}
+	defer tx.Rollback()
+	tid, err := s.createTenant(ctx, tx, tenant)
+	if err != nil {
+		return st, err
+	}
+	w := batchWrite{s: s, tx: tx, tenant: tid}
+	if st, err = w.run(ctx, recs); err != nil {
+		return apisessions.WriteStats{}, fmt.Errorf("write: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return apisessions.WriteStats{}, fmt.Errorf("write: commit: %w", err)
+	}
+	s.tmu.Lock()
+	s.tenants[tenant] = tid
+	s.tmu.Unlock()
+	return st, nil
+}
+
+// batchWrite is the work of one Write transaction.
+type batchWrite struct {
+	s      *Store
+	tx     *sql.Tx
+	tenant int64
+	args   []any
+}
+
+func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record) (apisessions.WriteStats, error) {
+	var st apisessions.WriteStats
+	// Records new to the batch, by ID; a repeat inside the batch is a
+	// duplicate like one stored before.
+	fresh := make(map[string]int, len(recs))
+	ids := make([]string, 0, len(recs))
+	for i := range recs {
+		if _, ok := fresh[recs[i].ID]; ok {
+			st.Duplicates++
+			continue
+		}
+		fresh[recs[i].ID] = i
+		ids = append(ids, recs[i].ID)
+	}
+	if err := w.dropStored(ctx, ids, fresh); err != nil {
+		return st, err
+	}
+	st.Duplicates += len(ids) - len(fresh)
+	st.Stored = len(fresh)
+	if len(fresh) == 0 {
+		return st, nil
+	}
+
+	parts := map[partKey]*part{}
+	var sessions []string
+	for _, id := range ids {
+		i, ok := fresh[id]
+		if !ok {
+			continue
+		}
+		k := partKey{recs[i].SessionID, recs[i].Day}
+		if _, ok := parts[k]; !ok {
+			parts[k] = nil
+			sessions = append(sessions, k.session)
+		}
+	}
+	if err := w.loadParts(ctx, sessions, parts); err != nil {
+		return st, err
+	}
+	order := make([]*part, 0, len(parts))
+	for _, id := range ids {
+		i, ok := fresh[id]
+		if !ok {
+			continue
+		}
+		r := &recs[i]
+		k := partKey{r.SessionID, r.Day}
+		p := parts[k]
+		if p == nil {
+			p = newPart(k.session, k.day)
+			parts[k] = p
+		}
+		if !p.changed {
+			order = append(order, p)
+		}
+		p.add(r)
+	}
+	st.Sessions = len(order)
+	if err := w.saveParts(ctx, order); err != nil {
+		return st, err
+	}
+	if err := w.saveValues(ctx, order); err != nil {
+		return st, err
+	}
+	if err := w.saveRequests(ctx, recs, ids, fresh, parts); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// chunks calls fn for each run of at most size elements of n.
+func chunks(n, size int, fn func(lo, hi int) error) error {
+	for lo := 0; lo < n; lo += size {
+		if err := fn(lo, min(n, lo+size)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropStored removes from fresh the IDs the tenant has stored already.
+func (w *batchWrite) dropStored(ctx context.Context, ids []string, fresh map[string]int) error {
+	return chunks(len(ids), lookupChunk, func(lo, hi int) error {
+		stmt, err := w.s.stmt(ctx, w.tx, existingIDsSQL(hi-lo))
+		if err != nil {
+			return err
+		}
+		args := append(w.args[:0], w.tenant)
+		for _, id := range ids[lo:hi] {
+			args = append(args, id)
+		}
+		w.args = args
+		rows, err := stmt.QueryContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("look up IDs: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			delete(fresh, id)
+		}
+		return rows.Err()
+	})
+}
+
+// loadParts reads the stored parts among the keys of parts.
+func (w *batchWrite) loadParts(ctx context.Context, sessions []string, parts map[partKey]*part) error {
+	return chunks(len(sessions), lookupChunk, func(lo, hi int) error {
+		stmt, err := w.s.stmt(ctx, w.tx, loadPartsSQL(hi-lo))
+		if err != nil {
+			return err
+		}
+		args := append(w.args[:0], w.tenant)
+		for _, id := range sessions[lo:hi] {
+			args = append(args, id)
+		}
+		w.args = args
+		rows, err := stmt.QueryContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("load parts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			p, err := scanPart(rows, func(k partKey) bool {
+				_, want := parts[k]
+				return want
+			})
+			if err != nil {
+				return err
+			}
+			if p != nil {
+				parts[partKey{p.session, p.day}] = p
+			}
+		}
+		return rows.Err()
+	})
+}
+
+type scanner interface{ Scan(...any) error }
+
+// scanPart reads a parts row (pid, session, day, first_ns, last_ns,
+// requests, attacks, blocked, agg). When want rejects the part's key it
+// returns nil without decoding the aggregate.
+func scanPart(row scanner, want func(partKey) bool) (*part, error) {
+	var (
+		pid               int64
+		session, day      string
+		first, last       int64
+		requests, attacks int
+		blocked           bool
+		agg               []byte
+	)
+	if err := row.Scan(&pid, &session, &day, &first, &last, &requests, &attacks, &blocked, &agg); err != nil {
+		return nil, err
+	}
+	if want != nil && !want(partKey{session, day}) {
+		return nil, nil
+	}
+	p := newPart(session, day)
+	p.pid, p.first, p.last, p.requests, p.attacks, p.blocked = pid, first, last, requests, attacks, blocked
+	if err := p.decodeAggregate(agg); err != nil {
+		return nil, fmt.Errorf("part %d: %w", pid, err)
+	}
+	return p, nil
+}
+
+func (w *batchWrite) savePartsChunk(ctx context.Context, ps []*part, byKey map[partKey]*part) error {
+	stmt, err := w.s.stmt(ctx, w.tx, upsertPartsSQL(len(ps)))
+	if err != nil {
+		return err
+	}
+	args := w.args[:0]
+	for _, p := range ps {
+		var pid any
+		if p.pid != 0 {
+			pid = p.pid
+		}
+		args = append(args, pid, w.tenant, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, p.appendAggregate(nil))
+	}
+	w.args = args
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("save parts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k partKey
+		var pid int64
+		if err := rows.Scan(&pid, &k.session, &k.day); err != nil {
+			return err
+		}
+		if p := byKey[k]; p != nil {
+			p.pid = pid
+		}
+	}
+	return rows.Err()
+}
+
+// saveParts writes the changed parts and learns the pids of new ones.
+func (w *batchWrite) saveParts(ctx context.Context, order []*part) error {
+	byKey := make(map[partKey]*part, len(order))
+	for _, p := range order {
+		byKey[partKey{p.session, p.day}] = p
+	}
+	return chunks(len(order), partChunk, func(lo, hi int) error {
+		return w.savePartsChunk(ctx, order[lo:hi], byKey)
+	})
+}
+
+// saveValues inserts the filter values new to each part, and new endpoints
+// into the tenant's endpoint list.
+func (w *batchWrite) saveValues(ctx context.Context, order []*part) error {
+	type row struct {
+		kind  int
+		value string
+		pid   int64
+	}
+	var rows []row
+	endpoints := map[string]bool{}
+	for _, p := range order {
+		for _, kv := range p.added {
+			rows = append(rows, row{kv.kind, kv.value, p.pid})
+			if kv.kind == kindEndpoint {
+				endpoints[kv.value] = true
+			}
+		}
+	}
+	err := chunks(len(rows), valueChunk, func(lo, hi int) error {
+		stmt, err := w.s.stmt(ctx, w.tx, insertValuesSQL(hi-lo))
+		if err != nil {
+			return err
+		}
+		args := w.args[:0]
+		for _, r := range rows[lo:hi] {
+			args = append(args, r.kind, r.value, r.pid)
+		}
+		w.args = args
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("save part values: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	eps := make([]string, 0, len(endpoints))
+	for e := range endpoints {
+		eps = append(eps, e)
+	}
+	return chunks(len(eps), valueChunk, func(lo, hi int) error {
+		stmt, err := w.s.stmt(ctx, w.tx, insertEndpointsSQL(hi-lo))
+		if err != nil {
+			return err
+		}
+		args := w.args[:0]
+		for _, e := range eps[lo:hi] {
+			args = append(args, w.tenant, e)
+		}
+		w.args = args
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("save endpoints: %w", err)
+		}
+		return nil
+	})
+}
+
+// saveRequests inserts the new records.
+func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record, ids []string, fresh map[string]int, parts map[partKey]*part) error {
+	idx := make([]int, 0, len(fresh))
+	for _, id := range ids {
+		if i, ok := fresh[id]; ok {
+			idx = append(idx, i)
+		}
+	}
+	var buf []byte
+	return chunks(len(idx), requestChunk, func(lo, hi int) error {
+		stmt, err := w.s.stmt(ctx, w.tx, insertRequestsSQL(hi-lo))
+		if err != nil {
+			return err
+		}
+		// One buffer holds the chunk's blobs; the driver copies each bound
+		// blob, so the buffer is reused by the next chunk.
+		buf = buf[:0]
+		ends := make([]int, 0, hi-lo)
+		for _, i := range idx[lo:hi] {
+			buf = appendRecord(buf, &recs[i])
+			ends = append(ends, len(buf))
+		}
+		args := w.args[:0]
+		start := 0
+		for j, i := range idx[lo:hi] {
+			r := &recs[i]
+			args = append(args, parts[partKey{r.SessionID, r.Day}].pid, r.Time.UnixNano(), r.ID, w.tenant, buf[start:ends[j]:ends[j]])
+			start = ends[j]
+		}
+		w.args = args
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("save requests: %w", err)
+		}
+		return nil
+	})
+}
