@@ -82,7 +82,7 @@ func (e *Engine) Detect(ctx context.Context, ex *apisessions.Exchange) (apisessi
 	if e.screen != nil {
 		skip = e.screen.skippable(ex, e.opts)
 	}
-	r, err := e.run(ex, skip)
+	r, err := e.run(ex, "HTTP/1.1", skip)
 	if err != nil {
 		return apisessions.Detection{}, err
 	}
@@ -101,7 +101,9 @@ type result struct {
 type ruleRemover interface{ RemoveRuleByID(id int) }
 
 // run feeds the exchange to a Coraza transaction, skipping the given rules.
-func (e *Engine) run(ex *apisessions.Exchange, skip []int) (result, error) {
+// proto is the HTTP version of the request line; exchanges do not keep it,
+// the CRS regression cases do.
+func (e *Engine) run(ex *apisessions.Exchange, proto string, skip []int) (result, error) {
 	tx := e.waf.NewTransaction()
 	defer tx.Close()
 	if len(skip) > 0 {
@@ -124,7 +126,7 @@ func (e *Engine) run(ex *apisessions.Exchange, skip []int) (result, error) {
 	if method == "" {
 		method = "GET"
 	}
-	tx.ProcessURI(ex.Target(), method, "HTTP/1.1")
+	tx.ProcessURI(targetOf(ex), method, proto)
 	hasHost, hasLength := false, false
 	for _, h := range req.Headers {
 		switch {
@@ -140,7 +142,7 @@ func (e *Engine) run(ex *apisessions.Exchange, skip []int) (result, error) {
 		// and CRS 920180 would otherwise flag every such POST.
 		tx.AddRequestHeader("Content-Length", strconv.Itoa(len(req.Body)))
 	}
-	if host := ex.Host(); host != "" {
+	if host := hostOf(ex); host != "" {
 		if !hasHost {
 			// Absolute-form requests carry the host in the URL only; HTTP/1.1
 			// servers see it as Host, and CRS checks Host.
@@ -392,7 +394,11 @@ type exchangeArgs struct {
 
 func newExchangeArgs(ex *apisessions.Exchange) *exchangeArgs {
 	ct, _ := ex.Request.Headers.Get("Content-Type")
-	return &exchangeArgs{query: ex.RawQuery(), decoder: bodyDecoderOf(ct)}
+	q := ""
+	if _, after, ok := strings.Cut(targetOf(ex), "?"); ok {
+		q = after
+	}
+	return &exchangeArgs{query: q, decoder: bodyDecoderOf(ct)}
 }
 
 func (a *exchangeArgs) inQuery(name string) bool {
@@ -458,4 +464,31 @@ func unhex(c byte) byte {
 		return c - 'a' + 10
 	}
 	return c - 'A' + 10
+}
+
+// targetOf is the origin-form request target. A URL that starts with '/' is
+// already one, even when its query holds "://" (which Exchange.Target would
+// take for a scheme).
+func targetOf(ex *apisessions.Exchange) string {
+	u := ex.Request.URL
+	if strings.HasPrefix(u, "/") {
+		if i := strings.IndexByte(u, '#'); i >= 0 {
+			u = u[:i]
+		}
+		return u
+	}
+	if u == "" || u == "*" {
+		return "/"
+	}
+	return ex.Target()
+}
+
+// hostOf is the request host: the Host header for origin-form targets, the
+// URL's authority for absolute ones.
+func hostOf(ex *apisessions.Exchange) string {
+	if strings.HasPrefix(ex.Request.URL, "/") {
+		h, _ := ex.Request.Headers.Get("Host")
+		return h
+	}
+	return ex.Host()
 }

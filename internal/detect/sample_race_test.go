@@ -1,0 +1,8 @@
+//go:build race
+
+package detect
+
+// sampleEvery is how many CRS regression cases the suites step over per case
+// run: the race detector makes Coraza ~10x slower, so CI runs a
+// deterministic tenth of the suite.
+const sampleEvery = 10
