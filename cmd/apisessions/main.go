@@ -33,6 +33,7 @@ type command struct {
 // commands is the subcommand table.
 var commands = map[string]command{
 	"version": {"print the version", runVersion},
+	"points":  {"print every point and value of a traffic file (JSON lines or HAR)", runPoints},
 }
 
 // errUsage marks an error the user made in the command line; it exits 2.
