@@ -35,7 +35,9 @@ var commands = map[string]command{
 	"version":  {"print the version", runVersion},
 	"config":   {"check a configuration file", runConfig},
 	"generate": {"write generated demo traffic as JSON lines", runGenerate},
-	"points":  {"print every point and value of a traffic file (JSON lines or HAR)", runPoints},
+	"import":   {"read traffic files into sessions in the local store", runImport},
+	"sessions": {"list and show sessions", runSessions},
+	"points":   {"print every point and value of a traffic file (JSON lines or HAR)", runPoints},
 }
 
 // errUsage marks an error the user made in the command line; it exits 2.
