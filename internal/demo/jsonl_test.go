@@ -191,3 +191,39 @@ func TestWriteJSONLGolden(t *testing.T) {
 		t.Errorf("generated traffic differs from %s (run go test -update after checking the change)", path)
 	}
 }
+
+// sampleTraffic is how testdata/sample-traffic.jsonl at the repository root,
+// which the README examples import, was made:
+//
+//	apisessions generate --exchanges 2000 --sessions 40 --seed 1 --attacks 0.02 \
+//	    --start 2026-11-25T23:30:00Z -o testdata/sample-traffic.jsonl
+func sampleTraffic() TrafficOptions {
+	return TrafficOptions{Exchanges: 2000, Sessions: 40, Seed: 1, AttackRatio: 0.02,
+		Start: time.Date(2026, 11, 25, 23, 30, 0, 0, time.UTC), Duration: time.Hour}
+}
+
+// TestSampleTrafficUpToDate checks that the shipped sample is what the
+// generator makes, so that the README and the generator cannot drift apart
+// (go test -update rewrites it).
+func TestSampleTrafficUpToDate(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := WriteJSONL(&buf, sampleTraffic()); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "..", "testdata", "sample-traffic.jsonl")
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("%s is not what the generator makes now (go test -update rewrites it)", path)
+	}
+	if len(want) > 2<<20 {
+		t.Errorf("%s is %d bytes, want under 2 MB", path, len(want))
+	}
+}
