@@ -347,3 +347,13 @@ func (p *part) endpointsText() []string {
 	slices.Sort(out)
 	return out
 }
+
+// tagSet returns the part's tags as a set.
+func (p *part) tagSet() map[string]bool {
+	ts := p.tags()
+	m := make(map[string]bool, len(ts))
+	for _, t := range ts {
+		m[t] = true
+	}
+	return m
+}

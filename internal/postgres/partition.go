@@ -14,7 +14,7 @@ import (
 
 // partitioned lists the tables partitioned by day, in the order DeleteDay
 // locks them; writers lock them in the same order.
-var partitioned = [...]string{"requests", "sessions"}
+var partitioned = [...]string{"requests", "sessions", "session_tags"}
 
 // parseDay validates a YYYY-MM-DD day.
 func parseDay(day string) (time.Time, error) {

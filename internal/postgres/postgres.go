@@ -138,9 +138,9 @@ CREATE TEMP TABLE IF NOT EXISTS stage_sessions (
     request_count bigint  NOT NULL,
     attack_count  bigint  NOT NULL,
     blocked       boolean NOT NULL,
-    tags          text[]  NOT NULL,
     endpoints     text[]  NOT NULL,
-    doc           bytea   NOT NULL
+    doc           bytea   NOT NULL,
+    existed       boolean NOT NULL -- locked and merged, rather than new
 ) ON COMMIT DELETE ROWS;
 `
 

@@ -44,8 +44,8 @@ func (s *Store) Sessions(ctx context.Context, tenant string, f apisessions.Sessi
 }
 
 // sessionsQuery builds the listing query. Every filter is served by a
-// column of sessions (tags through its GIN index); only a time range that
-// cuts into a part looks at that part's requests.
+// column of sessions or by session_tags through its index; only a time
+// range that cuts into a part looks at that part's requests.
 func sessionsQuery(tenant string, f apisessions.SessionFilter) (string, []any, error) {
 	if f.Limit < 0 {
 		return "", nil, apisessions.Errorf(apisessions.EINVALID, "limit must not be negative")
@@ -104,8 +104,9 @@ func sessionsQuery(tenant string, f apisessions.SessionFilter) (string, []any, e
 	if f.Application != 0 {
 		tags = append(tags, tag(tagApplication, strconv.Itoa(f.Application)))
 	}
-	if len(tags) > 0 {
-		where = append(where, "s.tags @> "+arg(tags)+"::text[]")
+	for _, t := range tags {
+		where = append(where, "EXISTS (SELECT 1 FROM session_tags g WHERE g.tenant = $1 AND g.tag = "+arg(t)+
+			" AND g.day = s.day AND g.session_id = s.id)")
 	}
 	if f.Endpoint != "" {
 		where = append(where, "EXISTS (SELECT 1 FROM unnest(s.endpoints) e WHERE strpos(e, "+arg(strings.ToLower(pgText(f.Endpoint)))+") > 0)")

@@ -62,7 +62,8 @@ type batch struct {
 	recs  []*apisessions.Record // without in-batch duplicates
 	rows  [][]any               // stage_requests rows (tenant filled in later)
 	days  []string
-	dupes int // records repeated within the batch
+	parts []partKey // the parts of the records, sorted
+	dupes int       // records repeated within the batch
 }
 
 func (s *Store) checkID(what, id string) error {
@@ -83,6 +84,7 @@ func (s *Store) prepare(recs []apisessions.Record) (*batch, error) {
 	b := &batch{recs: make([]*apisessions.Record, 0, len(recs)), rows: make([][]any, 0, len(recs))}
 	seen := make(map[string]bool, len(recs))
 	days := map[string]bool{}
+	parts := map[partKey]bool{}
 	for i := range recs {
 		r := &recs[i]
 		if err := s.checkID(fmt.Sprintf("record %d: ID", i), r.ID); err != nil {
@@ -108,6 +110,7 @@ func (s *Store) prepare(recs []apisessions.Record) (*batch, error) {
 		}
 		day, _ := parseDay(r.Day)
 		days[r.Day] = true
+		parts[partKey{r.Day, r.SessionID}] = true
 		b.recs = append(b.recs, r)
 		b.rows = append(b.rows, []any{nil, day, r.SessionID, r.Time.UnixNano(), r.ID, doc})
 	}
@@ -115,6 +118,10 @@ func (s *Store) prepare(recs []apisessions.Record) (*batch, error) {
 		b.days = append(b.days, d)
 	}
 	slices.Sort(b.days)
+	for k := range parts {
+		b.parts = append(b.parts, k)
+	}
+	slices.SortFunc(b.parts, comparePartKeys)
 	// Insert IDs in one order in every writer: two transactions inserting
 	// overlapping IDs then wait for each other instead of deadlocking.
 	slices.SortFunc(b.rows, func(x, y []any) int { return strings.Compare(x[4].(string), y[4].(string)) })
@@ -131,7 +138,12 @@ func (s *Store) write(ctx context.Context, tenant string, b *batch) (apisessions
 			[]string{"tenant", "day", "session_id", "at", "id", "doc"}, pgx.CopyFromRows(b.rows)); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `
+		// One round trip: insert the IDs and move the new rows into
+		// requests, then lock the batch's parts (all of them: which are
+		// new is known only now, and a part of duplicates is rare).
+		days, ids := splitKeys(b.parts)
+		q := &pgx.Batch{}
+		q.Queue(`
 			WITH fresh AS (
 				INSERT INTO request_ids (tenant, id, day, session_id, at)
 				SELECT tenant, id, day, session_id, at FROM pg_temp.stage_requests ORDER BY id
@@ -142,15 +154,30 @@ func (s *Store) write(ctx context.Context, tenant string, b *batch) (apisessions
 			SELECT s.tenant, s.day, s.session_id, s.at, s.id, s.doc
 			FROM pg_temp.stage_requests s JOIN fresh USING (id)
 			RETURNING id`)
+		q.Queue(lockSQL, tenant, days, ids)
+		res := tx.SendBatch(ctx, q)
+		defer res.Close()
+		rows, err := res.Query()
 		if err != nil {
 			return err
 		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		freshIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			return err
 		}
-		fresh := make(map[string]bool, len(ids))
-		for _, id := range ids {
+		rows, err = res.Query()
+		if err != nil {
+			return err
+		}
+		stored, err := collectLocked(rows)
+		if err != nil {
+			return err
+		}
+		if err := res.Close(); err != nil {
+			return err
+		}
+		fresh := make(map[string]bool, len(freshIDs))
+		for _, id := range freshIDs {
 			fresh[id] = true
 		}
 		deltas := map[partKey]*part{}
@@ -165,11 +192,11 @@ func (s *Store) write(ctx context.Context, tenant string, b *batch) (apisessions
 				deltas[k] = newPart(r)
 			}
 		}
-		st = apisessions.WriteStats{Stored: len(ids), Duplicates: len(b.recs) - len(ids) + b.dupes, Sessions: len(deltas)}
+		st = apisessions.WriteStats{Stored: len(freshIDs), Duplicates: len(b.recs) - len(freshIDs) + b.dupes, Sessions: len(deltas)}
 		if len(deltas) == 0 {
 			return nil
 		}
-		return mergeParts(ctx, tx, tenant, deltas)
+		return mergeParts(ctx, tx, tenant, deltas, stored)
 	})
 	if err != nil {
 		var pe *pgconn.PgError
@@ -182,78 +209,139 @@ func (s *Store) write(ctx context.Context, tenant string, b *batch) (apisessions
 	return st, nil
 }
 
-// mergeParts adds the deltas into the stored parts of the tenant.
-func mergeParts(ctx context.Context, tx pgx.Tx, tenant string, deltas map[partKey]*part) error {
+func splitKeys(keys []partKey) (days, ids []string) {
+	days = make([]string, len(keys))
+	ids = make([]string, len(keys))
+	for i, k := range keys {
+		days[i], ids[i] = k.Day, k.ID
+	}
+	return days, ids
+}
+
+// lockSQL locks and reads the stored parts among the keys ($2 days, $3 IDs)
+// in key order, so that concurrent writers lock in one order.
+const lockSQL = `
+	SELECT t.day::text, t.id, t.doc
+	FROM sessions t JOIN unnest($2::text[], $3::text[]) AS k(day, id) ON t.day = k.day::date AND t.id = k.id
+	WHERE t.tenant = $1
+	ORDER BY t.day, t.id
+	FOR UPDATE OF t`
+
+func collectLocked(rows pgx.Rows) (map[partKey]*part, error) {
+	parts, err := collectParts(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[partKey]*part, len(parts))
+	for _, p := range parts {
+		out[partKey{p.Day, p.ID}] = p
+	}
+	return out, nil
+}
+
+// storeSQL writes the staged parts in one statement: it updates those that
+// were locked, inserts the new ones (skipping any another writer created
+// meanwhile, which it reports by leaving them out of its result) and adds
+// the tags new to each part written ($2..$5: day, session, tag, existed).
+const storeSQL = `
+	WITH upd AS (
+		UPDATE sessions t SET
+			first_seen = s.first_seen, last_seen = s.last_seen,
+			request_count = s.request_count, attack_count = s.attack_count,
+			blocked = s.blocked, endpoints = s.endpoints, doc = s.doc
+		FROM pg_temp.stage_sessions s
+		WHERE s.existed AND t.tenant = $1 AND t.id = s.id AND t.day = s.day
+	), ins AS (
+		INSERT INTO sessions (tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc)
+		SELECT $1, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc
+		FROM pg_temp.stage_sessions WHERE NOT existed ORDER BY day, id
+		ON CONFLICT DO NOTHING
+		RETURNING day, id
+	), tags AS (
+		INSERT INTO session_tags (tenant, day, session_id, tag)
+		SELECT $1, g.day::date, g.id, g.tag
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS g(day, id, tag, existed)
+		WHERE g.existed OR EXISTS (SELECT 1 FROM ins WHERE ins.day = g.day::date AND ins.id = g.id)
+	)
+	SELECT day::text, id FROM ins`
+
+// mergeParts adds the deltas into the tenant's parts; stored holds the
+// parts that existed, locked.
+func mergeParts(ctx context.Context, tx pgx.Tx, tenant string, deltas map[partKey]*part, stored map[partKey]*part) error {
 	keys := make([]partKey, 0, len(deltas))
 	for k := range deltas {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, comparePartKeys)
-
-	// Lock the parts that exist, in key order.
-	stored, err := lockParts(ctx, tx, tenant, keys)
-	if err != nil {
-		return err
-	}
-	var missing []partKey
-	for _, k := range keys {
-		if _, ok := stored[k]; !ok {
-			missing = append(missing, k)
+	for {
+		rows := make([][]any, 0, len(keys))
+		var tagDays, tagIDs, tagVals []string
+		var tagExisted []bool
+		var missing []partKey
+		for _, k := range keys {
+			p, existed := stored[k]
+			var old map[string]bool
+			if existed {
+				old = p.tagSet()
+				p.merge(deltas[k])
+			} else {
+				p = deltas[k]
+				missing = append(missing, k)
+			}
+			for _, t := range p.tags() {
+				if !old[t] {
+					tagDays, tagIDs, tagVals = append(tagDays, k.Day), append(tagIDs, k.ID), append(tagVals, t)
+					tagExisted = append(tagExisted, existed)
+				}
+			}
+			row, err := partRow(p, existed)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, row)
 		}
-	}
-	if len(missing) > 0 {
-		// New parts are inserted as they are; a part another writer
-		// created meanwhile conflicts, and is locked and merged below.
-		inserted, err := insertParts(ctx, tx, tenant, missing, deltas)
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_sessions"}, stageSessionColumns, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		res, err := tx.Query(ctx, storeSQL, tenant, tagDays, tagIDs, tagVals, tagExisted)
 		if err != nil {
 			return err
 		}
+		inserted := make(map[partKey]bool, len(missing))
+		var k partKey
+		if _, err := pgx.ForEachRow(res, []any{&k.Day, &k.ID}, func() error {
+			inserted[k] = true
+			return nil
+		}); err != nil {
+			return err
+		}
+		// Parts another writer created after our lock: lock them now and
+		// merge into them (rare, so not worth a fixed lock order).
 		var raced []partKey
 		for _, k := range missing {
 			if !inserted[k] {
 				raced = append(raced, k)
 			}
 		}
-		if len(raced) > 0 {
-			more, err := lockParts(ctx, tx, tenant, raced)
-			if err != nil {
-				return err
-			}
-			for k, p := range more {
-				stored[k] = p
-			}
+		if len(raced) == 0 {
+			return nil
 		}
-	}
-	if len(stored) == 0 {
-		return nil
-	}
-	rows := make([][]any, 0, len(stored))
-	for _, k := range keys {
-		p, ok := stored[k]
-		if !ok {
-			continue
+		if _, err := tx.Exec(ctx, "DELETE FROM pg_temp.stage_sessions"); err != nil {
+			return err
 		}
-		p.merge(deltas[k])
-		row, err := partRow(p)
+		days, ids := splitKeys(raced)
+		lr, err := tx.Query(ctx, lockSQL, tenant, days, ids)
 		if err != nil {
 			return err
 		}
-		rows = append(rows, row)
+		if stored, err = collectLocked(lr); err != nil {
+			return err
+		}
+		if len(stored) != len(raced) {
+			return fmt.Errorf("%d session parts neither inserted nor found", len(raced)-len(stored))
+		}
+		keys = raced
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_sessions"}, stageSessionColumns, pgx.CopyFromRows(rows)); err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `
-		UPDATE sessions t SET
-			first_seen = s.first_seen, last_seen = s.last_seen,
-			request_count = s.request_count, attack_count = s.attack_count,
-			blocked = s.blocked, tags = s.tags, endpoints = s.endpoints, doc = s.doc
-		FROM pg_temp.stage_sessions s
-		WHERE t.tenant = $1 AND t.id = s.id AND t.day = s.day`, tenant)
-	if err != nil {
-		return err
-	}
-	return nil
 }
 
 func comparePartKeys(a, b partKey) int {
@@ -263,9 +351,9 @@ func comparePartKeys(a, b partKey) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
-var stageSessionColumns = []string{"day", "id", "first_seen", "last_seen", "request_count", "attack_count", "blocked", "tags", "endpoints", "doc"}
+var stageSessionColumns = []string{"day", "id", "first_seen", "last_seen", "request_count", "attack_count", "blocked", "endpoints", "doc", "existed"}
 
-func partRow(p *part) ([]any, error) {
+func partRow(p *part, existed bool) ([]any, error) {
 	doc, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
@@ -274,80 +362,7 @@ func partRow(p *part) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{day, p.ID, p.First, p.Last, p.Requests, p.Attacks, p.Blocked, p.tags(), p.endpointsText(), doc}, nil
-}
-
-// lockParts locks and reads the stored parts among keys, in key order.
-func lockParts(ctx context.Context, tx pgx.Tx, tenant string, keys []partKey) (map[partKey]*part, error) {
-	days := make([]string, len(keys))
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		days[i], ids[i] = k.Day, k.ID
-	}
-	rows, err := tx.Query(ctx, `
-		SELECT t.day::text, t.id, t.doc
-		FROM sessions t JOIN unnest($2::text[], $3::text[]) AS k(day, id) ON t.day = k.day::date AND t.id = k.id
-		WHERE t.tenant = $1
-		ORDER BY t.day, t.id
-		FOR UPDATE OF t`, tenant, days, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := make(map[partKey]*part, len(keys))
-	for rows.Next() {
-		var k partKey
-		var doc []byte
-		if err := rows.Scan(&k.Day, &k.ID, &doc); err != nil {
-			return nil, err
-		}
-		p := &part{}
-		if err := json.Unmarshal(doc, p); err != nil {
-			return nil, fmt.Errorf("session part %s/%s: %w", k.Day, k.ID, err)
-		}
-		p.Day, p.ID = k.Day, k.ID
-		out[k] = p
-	}
-	return out, rows.Err()
-}
-
-// insertParts inserts new parts, skipping those that exist by now, and
-// reports which it inserted.
-func insertParts(ctx context.Context, tx pgx.Tx, tenant string, keys []partKey, deltas map[partKey]*part) (map[partKey]bool, error) {
-	rows := make([][]any, 0, len(keys))
-	for _, k := range keys {
-		row, err := partRow(deltas[k])
-		if err != nil {
-			return nil, err
-		}
-		rows = append(rows, row)
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_sessions"}, stageSessionColumns, pgx.CopyFromRows(rows)); err != nil {
-		return nil, err
-	}
-	res, err := tx.Query(ctx, `
-		INSERT INTO sessions (tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, tags, endpoints, doc)
-		SELECT $1, day, id, first_seen, last_seen, request_count, attack_count, blocked, tags, endpoints, doc
-		FROM pg_temp.stage_sessions ORDER BY day, id
-		ON CONFLICT DO NOTHING
-		RETURNING day::text, id`, tenant)
-	if err != nil {
-		return nil, err
-	}
-	inserted := make(map[partKey]bool, len(keys))
-	var k partKey
-	_, err = pgx.ForEachRow(res, []any{&k.Day, &k.ID}, func() error {
-		inserted[k] = true
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	// The COPY of the updates must not see these rows again.
-	if _, err := tx.Exec(ctx, "DELETE FROM pg_temp.stage_sessions"); err != nil {
-		return nil, err
-	}
-	return inserted, nil
+	return []any{day, p.ID, p.First, p.Last, p.Requests, p.Attacks, p.Blocked, p.endpointsText(), doc, existed}, nil
 }
 
 // retryable reports whether a failed write may succeed when tried again.

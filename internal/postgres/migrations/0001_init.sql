@@ -51,10 +51,6 @@ CREATE TABLE sessions (
     request_count bigint  NOT NULL,
     attack_count  bigint  NOT NULL,
     blocked       boolean NOT NULL,
-    -- tags holds one "kind:value" element per filterable value (user, role,
-    -- client IP, host, flow, status, method, attack type, application), so
-    -- one GIN index serves every equality filter and their combinations.
-    tags          text[]  NOT NULL,
     -- endpoints, lower-cased, for the substring filter.
     endpoints     text[]  NOT NULL,
     doc           bytea   NOT NULL,
@@ -63,4 +59,19 @@ CREATE TABLE sessions (
 
 -- Newest-first listing and keyset paging.
 CREATE INDEX sessions_recent ON sessions (tenant, last_seen, day, id);
-CREATE INDEX sessions_tags ON sessions USING gin (tags);
+
+-- What the equality filters need: one row per distinct "kind:value" tag of a
+-- part (user, role, client IP, host, flow, status, method, attack type,
+-- application). A side table rather than an array with a GIN index on
+-- sessions: a part is rewritten by almost every batch that touches it, and
+-- a GIN index would take all its values again each time, while here only a
+-- value new to the part adds a row. The index serves both directions: parts
+-- having a rare value, and probing one part for a value while walking the
+-- newest-first order.
+CREATE TABLE session_tags (
+    tenant     text NOT NULL,
+    day        date NOT NULL,
+    session_id text NOT NULL,
+    tag        text NOT NULL
+) PARTITION BY RANGE (day);
+CREATE INDEX session_tags_tag ON session_tags (tenant, tag, day, session_id);
