@@ -106,9 +106,28 @@ func (s secrets) add(v string) secrets {
 	return append(s, v)
 }
 
+// sorted adds the forms a secret takes inside JSON text and URLs (a
+// payload or a body holds it escaped) and orders the set longest first.
 func (s secrets) sorted() secrets {
+	for _, v := range s {
+		if e := jsonEscape(v); e != v {
+			s = s.add(e)
+		}
+		if e := url.QueryEscape(v); e != v {
+			s = s.add(e)
+		}
+	}
 	sort.SliceStable(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
 	return s
+}
+
+// jsonEscape returns v as it appears inside a JSON string.
+func jsonEscape(v string) string {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) < 2 {
+		return v
+	}
+	return string(b[1 : len(b)-1])
 }
 
 // is reports whether v is one of the secrets.
