@@ -140,6 +140,7 @@ type generator struct {
 	opts   TrafficOptions
 	rng    *rand.Rand
 	prefix string // exchange ID prefix, from the options
+	start  time.Time
 	step   time.Duration
 
 	normal      int // exchanges made by user sessions
@@ -167,6 +168,12 @@ func newGenerator(o TrafficOptions) *generator {
 	}
 	if o.Exchanges > 0 {
 		g.step = o.Duration / time.Duration(o.Exchanges)
+	}
+	// Start on a whole millisecond at or after o.Start, as the file keeps
+	// milliseconds only.
+	g.start = o.Start.Truncate(time.Millisecond)
+	if g.start.Before(o.Start) {
+		g.start = g.start.Add(time.Millisecond)
 	}
 	attacks := int(math.Round(float64(o.Exchanges) * o.AttackRatio))
 	g.attacksLeft = attacks
@@ -198,7 +205,7 @@ func idPrefix(o TrafficOptions) string {
 		binary.LittleEndian.PutUint64(b[:], v)
 		h.Write(b[:])
 	}
-	return strconv.FormatUint(h.Sum64()>>32, 16)
+	return fmt.Sprintf("%08x", h.Sum64()>>32)
 }
 
 // quota returns how many requests session i makes: the normal exchanges
@@ -216,9 +223,9 @@ func (g *generator) quota(i int) int {
 		return base(i)
 	}
 	a, b := base(pair), base(pair+1)
+	half := min(a, b) / 2
 	h := splitmix(g.opts.Seed ^ uint64(pair)*0x2545f4914f6cdd1d)
-	d := int(h % uint64(min(a, b)/2*2+1)) // 0 .. min(a,b) (even part)
-	d -= min(a, b) / 2 * 1                // -min/2 .. +min/2
+	d := int(h%uint64(2*half+1)) - half // -half .. +half: both stay >= half
 	if i == pair {
 		return a + d
 	}
@@ -236,7 +243,10 @@ func splitmix(x uint64) uint64 {
 func (g *generator) next(i int) {
 	ex := &g.ex
 	ex.ID = g.prefix + "-" + pad(i+1)
-	ex.Time = g.opts.Start.Add(time.Duration(i)*g.step + time.Duration(g.rng.Int64N(int64(max(g.step, 1))))).Truncate(time.Millisecond)
+	// Exchange i falls in the i-th slice of the duration, so times are in
+	// order; milliseconds are what the file format keeps.
+	off := time.Duration(i)*g.step + time.Duration(g.rng.Int64N(int64(max(g.step, 1))))
+	ex.Time = g.start.Add(off.Truncate(time.Millisecond))
 	ex.Request.Headers = ex.Request.Headers[:0]
 	ex.Request.Body = nil
 	g.resp = apisessions.Response{Headers: g.resp.Headers[:0]}

@@ -293,3 +293,18 @@ func TestGenerateConstantMemory(t *testing.T) {
 		t.Errorf("heap grew from %d to %d bytes between 50,000 and 300,000 exchanges", at50k, ms.HeapAlloc)
 	}
 }
+
+func TestGenerateStartBetweenMilliseconds(t *testing.T) {
+	o := DefaultTrafficOptions()
+	o.Exchanges, o.Duration = 50, 10*time.Millisecond
+	o.Start = o.Start.Add(400 * time.Microsecond)
+	err := Generate(o, func(ex *apisessions.Exchange) error {
+		if ex.Time.Before(o.Start) || ex.Time.Nanosecond()%int(time.Millisecond) != 0 {
+			t.Fatalf("time %s: want whole milliseconds from %s", ex.Time.Format(time.RFC3339Nano), o.Start.Format(time.RFC3339Nano))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
