@@ -39,6 +39,9 @@ const (
 type builtinKey struct {
 	value string
 	point string
+	// identity: a user name or JWT claim, not the credential itself
+	// (tokens, session headers and cookies are).
+	identity bool
 }
 
 // jwtClaims yields the sid and sub claims of the Authorization header's JWT.
@@ -57,8 +60,8 @@ func (s *Sessionizer) builtinToken(w *worker, ex *apisessions.Exchange, k *built
 			sub, _ := w.ev.First(s.authSub)
 			return sid, sub
 		}
-		if val, pt := authorizationKey(v, claims); val != "" {
-			k.value, k.point = val, pt
+		if val, pt, ident := authorizationKey(v, claims); val != "" {
+			k.value, k.point, k.identity = val, pt, ident
 			return true
 		}
 	}
@@ -171,32 +174,32 @@ func setCookieValue(line, name string, at time.Time) string {
 // authorizationKey extracts the grouping value of an Authorization header:
 // a JWT's sid claim, else its sub; an opaque bearer token; a Basic or Digest
 // user name (never the password); any other scheme's credentials as an
-// opaque token.
-func authorizationKey(v string, claims jwtClaims) (value, pt string) {
+// opaque token. identity is set for user names and claims.
+func authorizationKey(v string, claims jwtClaims) (value, pt string, identity bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return "", ""
+		return "", "", false
 	}
 	scheme, cred, hasCred := strings.Cut(v, " ")
 	cred = strings.TrimSpace(cred)
 	switch {
 	case hasCred && strings.EqualFold(scheme, "Basic"):
-		return basicUser(cred), authPoint
+		return basicUser(cred), authPoint, true
 	case hasCred && strings.EqualFold(scheme, "Digest"):
-		return digestUser(cred), authPoint
+		return digestUser(cred), authPoint, true
 	case hasCred && strings.EqualFold(scheme, "Bearer"):
 		if val, pt := jwtKey(claims); val != "" {
-			return val, pt
+			return val, pt, true
 		}
-		return cred, authPoint
+		return cred, authPoint, false
 	case !hasCred:
 		// A bare token, as some APIs send.
 		if val, pt := jwtKey(claims); val != "" {
-			return val, pt
+			return val, pt, true
 		}
-		return v, authPoint
+		return v, authPoint, false
 	}
-	return v, authPoint
+	return v, authPoint, false
 }
 
 // basicUser returns the user name of Basic credentials, or "" when they do

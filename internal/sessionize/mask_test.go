@@ -269,3 +269,41 @@ func TestIsSecretName(t *testing.T) {
 		}
 	}
 }
+
+// TestCredentialsNotInParams: an unhashed parameter that holds the raw
+// value of a hashed parameter or of a credential key leaves as "***"; a user
+// name or JWT claim that keyed the session does not count as a credential.
+func TestCredentialsNotInParams(t *testing.T) {
+	cfg := apisessions.Config{Parameters: []apisessions.Parameter{
+		prm("Cookies", "request.header.Cookie"),
+		prm("Email", "request.header.X-Email", hashed),
+		prm("Email echo", "request.header.X-Email-Echo"),
+		prm("User", "request.header.Authorization|jwt.sub", typ(apisessions.ParamUser)),
+	}}
+	tests := []struct {
+		name string
+		ex   *apisessions.Exchange
+		want map[string]string
+	}{
+		{name: "session cookie inside the Cookie header", ex: mkEx(hdr("Cookie", "theme=dark; PHPSESSID=cookie-raw-1")),
+			want: map[string]string{"Cookies": "***"}},
+		{name: "no session cookie", ex: mkEx(hdr("Cookie", "theme=dark")),
+			want: map[string]string{"Cookies": "theme=dark"}},
+		{name: "hashed value echoed", ex: mkEx(hdr("X-Email", "eve@example.com"), hdr("X-Email-Echo", "to: eve@example.com")),
+			want: map[string]string{"Email": md5hex("eve@example.com"), "Email echo": "***"}},
+		{name: "jwt sub keys and names the user", ex: mkEx(hdr("Authorization", "Bearer "+mkJWT(map[string]any{"sub": "alice"}))),
+			want: map[string]string{"User": "alice"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := MustProcess(t, MustSessionizer(t, cfg), tc.ex, apisessions.Detection{})
+			got := map[string]string{}
+			for _, p := range rec.Params {
+				got[p.Name] = p.Value
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("params %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

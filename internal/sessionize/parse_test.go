@@ -33,7 +33,7 @@ func FuzzAuthorizationKey(f *testing.F) {
 			b, _ := ev.First(subP)
 			return a, b
 		}
-		val, pt := authorizationKey(v, claims)
+		val, pt, _ := authorizationKey(v, claims)
 		if val != "" && pt != authPoint && pt != authSIDPoint && pt != authSubPoint {
 			t.Fatalf("authorizationKey(%q) point %q", v, pt)
 		}

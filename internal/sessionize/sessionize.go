@@ -367,47 +367,17 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		}
 	}
 
-	// Parameters: every configured one present, exported.
-	raw := w.raw[:len(s.params)] // raw values, for grouping
+	// Raw values of the parameters: they group, and are exported below.
+	raw := w.raw[:len(s.params)]
 	clear(raw)
-	rec.Params = []apisessions.Param{}
-	var flows []string
 	var hashedRaw []string // raw values of hashed parameters: never to leave
 	for i := range s.params {
 		p := &s.params[i]
-		v, ok := w.ev.First(p.pt)
-		if !ok || v == "" {
-			continue
-		}
-		raw[i] = v
-		out := apisessions.Param{Name: p.Name, Point: p.Point, Type: p.Type}
-		switch {
-		case p.masked || matchesSecret(v, maskVals):
-			out.Value = maskedValue
-		case p.Hash:
-			out.Value = s.hashParam(w, v)
-			out.Hashed = true
-			hashedRaw = append(hashedRaw, v)
-		default:
-			// A clone: v points into the body, which the record must not pin.
-			out.Value = strings.Clone(v)
-		}
-		if len(rec.Params) == 0 {
-			rec.Params = make([]apisessions.Param, 0, len(s.params)-i)
-		}
-		rec.Params = append(rec.Params, out)
-		switch p.Type {
-		case apisessions.ParamUser:
-			if rec.User == "" {
-				rec.User = out.Value
+		if v, ok := w.ev.First(p.pt); ok && v != "" {
+			raw[i] = v
+			if p.Hash && !p.masked {
+				hashedRaw = append(hashedRaw, v)
 			}
-		case apisessions.ParamRole:
-			if rec.Role == "" {
-				rec.Role = out.Value
-			}
-		}
-		if p.Context {
-			flows = addFlow(flows, p.Name)
 		}
 	}
 
@@ -436,6 +406,10 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 			rec.Key.Point = bk.point
 			rec.Key.Value = s.hashParam(w, keyRaw)
 			keyHashed = true
+			if !bk.identity {
+				// A credential: it must not leave raw through a parameter.
+				hashedRaw = append(hashedRaw, keyRaw)
+			}
 		} else {
 			keyRaw = w.ex.ClientIP
 			rec.Key.Point = fallbackIPPoint
@@ -447,6 +421,50 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		}
 	}
 	rec.SessionID = s.sessionID(w, keyRaw)
+
+	// Parameters: every configured one present, exported. A value that is,
+	// or holds, a masked value is "***"; so is an unhashed one holding the
+	// raw value of a hashed parameter or credential key (a parameter on the
+	// whole Cookie header must not carry the session cookie out).
+	rec.Params = []apisessions.Param{}
+	var flows []string
+	for i := range s.params {
+		v := raw[i]
+		if v == "" {
+			continue
+		}
+		p := &s.params[i]
+		out := apisessions.Param{Name: p.Name, Point: p.Point, Type: p.Type}
+		switch {
+		case p.masked || matchesSecret(v, maskVals):
+			out.Value = maskedValue
+		case p.Hash:
+			out.Value = s.hashParam(w, v)
+			out.Hashed = true
+		case matchesSecret(v, hashedRaw):
+			out.Value = maskedValue
+		default:
+			// A clone: v points into the body, which the record must not pin.
+			out.Value = strings.Clone(v)
+		}
+		if len(rec.Params) == 0 {
+			rec.Params = make([]apisessions.Param, 0, len(s.params)-i)
+		}
+		rec.Params = append(rec.Params, out)
+		switch p.Type {
+		case apisessions.ParamUser:
+			if rec.User == "" {
+				rec.User = out.Value
+			}
+		case apisessions.ParamRole:
+			if rec.Role == "" {
+				rec.Role = out.Value
+			}
+		}
+		if p.Context {
+			flows = addFlow(flows, p.Name)
+		}
+	}
 
 	flows = s.ruleFlows(flows, rec.Method, rec.Path)
 	rec.Flows = keywordFlows(s.keywords, flows, rec.Path)
@@ -460,7 +478,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 	// Partial too when a point limit cut what parameters could see.
 	rec.Partial = det.Partial || w.ev.Truncated()
 	rec.Findings = []apisessions.Finding{}
-	malicious := det.Verdict == apisessions.VerdictAttack
+	malicious := det.Malicious()
 	if len(det.Findings) > 0 || malicious {
 		sec := s.secretsOf(ex, maskVals, hashedRaw, keyRaw, keyHashed)
 		if len(det.Findings) > 0 {
