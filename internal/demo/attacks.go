@@ -112,7 +112,7 @@ func (g *generator) attack(s *session) {
 			g.header("X-Forwarded-Host", p.value)
 		}
 	case inPath:
-		g.setRequestPath(s, "GET", "/static/", p.value)
+		g.setRequest(s, "GET", "/static/", p.value)
 	}
 	switch r.IntN(4) {
 	case 0:

@@ -158,6 +158,8 @@ type generator struct {
 	reqBody []byte
 	resBody []byte
 	url     []byte
+	id      []byte // the exchange ID being made
+	idURL   []byte
 }
 
 func newGenerator(o TrafficOptions) *generator {
@@ -242,7 +244,9 @@ func splitmix(x uint64) uint64 {
 // next fills g.ex with exchange i.
 func (g *generator) next(i int) {
 	ex := &g.ex
-	ex.ID = g.prefix + "-" + pad(i+1)
+	ex.ID = ""
+	g.id = append(append(g.id[:0], g.prefix...), '-')
+	g.id = appendPadded(g.id, i+1)
 	// Exchange i falls in the i-th slice of the duration, so times are in
 	// order; milliseconds are what the file format keeps.
 	off := time.Duration(i)*g.step + time.Duration(g.rng.Int64N(int64(max(g.step, 1))))
@@ -273,19 +277,21 @@ func (g *generator) next(i int) {
 		d = 3000
 	}
 	g.resp.Duration = time.Duration(d*1000) * time.Microsecond
+	if ex.ID == "" { // every request sets it with its URL; this guards a new one that would not
+		ex.ID = string(g.id)
+	}
 	if len(g.reqBody) > 0 {
 		ex.Request.Body = g.reqBody
 	}
 	g.resp.Body = g.resBody
 }
 
-// pad writes n with at least 7 digits, so that IDs sort in order.
-func pad(n int) string {
-	s := strconv.Itoa(n)
-	if len(s) >= 7 {
-		return s
+// appendPadded appends n with at least 7 digits, so that IDs sort in order.
+func appendPadded(b []byte, n int) []byte {
+	for d := 1_000_000; d > 1 && n < d; d /= 10 {
+		b = append(b, '0')
 	}
-	return "0000000"[:7-len(s)] + s
+	return strconv.AppendInt(b, int64(n), 10)
 }
 
 // pick returns the user session that makes the next normal request, starting
@@ -514,7 +520,7 @@ func (g *generator) user(s *session) {
 		g.resBody = appendString(g.resBody, s.role)
 		g.resBody = append(g.resBody, '}')
 	case p < 94:
-		g.setRequest(s, "GET", "/api/orders", "?page="+strconv.Itoa(1+r.IntN(3)))
+		g.setRequestNum(s, "GET", "/api/orders?page=", 1+r.IntN(3), "")
 		g.respond(200, `{"orders":[],"page":1}`)
 	default:
 		g.setRequest(s, "GET", "/api/categories", "")
@@ -525,11 +531,14 @@ func (g *generator) user(s *session) {
 // browse lists products: a page, sometimes with a search.
 func (g *generator) browse(s *session) {
 	r := g.rng
-	q := "?page=" + strconv.Itoa(1+r.IntN(8))
+	g.beginURL(s)
+	g.url = append(g.url, "/api/products?page="...)
+	g.url = strconv.AppendInt(g.url, int64(1+r.IntN(8)), 10)
 	if r.IntN(2) == 0 {
-		q += "&q=" + searchTerms[r.IntN(len(searchTerms))]
+		g.url = append(g.url, "&q="...)
+		g.url = append(g.url, searchTerms[r.IntN(len(searchTerms))]...)
 	}
-	g.setRequest(s, "GET", "/api/products", q)
+	g.finishRequest(s, "GET")
 	g.resp.Status = 200
 	g.resHeader("Content-Type", "application/json")
 	g.resBody = append(g.resBody, `{"items":[`...)
@@ -546,7 +555,7 @@ func (g *generator) browse(s *session) {
 func (g *generator) product(s *session) {
 	r := g.rng
 	id := productID(r)
-	g.setRequestPath(s, "GET", "/api/products/", strconv.Itoa(id))
+	g.setRequestNum(s, "GET", "/api/products/", id, "")
 	if r.IntN(25) == 0 {
 		g.respond(404, `{"error":"not found"}`)
 		return
@@ -573,13 +582,13 @@ func (g *generator) admin(s *session) {
 	r := g.rng
 	switch p := r.IntN(10); {
 	case p < 5:
-		g.setRequest(s, "GET", "/api/admin/users", "?page="+strconv.Itoa(1+r.IntN(20)))
+		g.setRequestNum(s, "GET", "/api/admin/users?page=", 1+r.IntN(20), "")
 		g.respond(200, `{"users":[{"id":17,"username":"bob.17"},{"id":18,"username":"eve.18"}],"page":1}`)
 	case p < 8:
-		g.setRequestPath(s, "GET", "/api/admin/orders/", strconv.Itoa(100000+r.IntN(900000)))
+		g.setRequestNum(s, "GET", "/api/admin/orders/", 100000+r.IntN(900000), "")
 		g.respond(200, `{"status":"paid","total":42.5}`)
 	case p < 9:
-		g.setRequestPath(s, "POST", "/api/admin/users/", strconv.Itoa(1+r.IntN(5000))+"/disable")
+		g.setRequestNum(s, "POST", "/api/admin/users/", 1+r.IntN(5000), "/disable")
 		g.header("Content-Type", "application/json")
 		g.reqBody = append(g.reqBody, `{"reason":"fraud review"}`...)
 		g.respond(200, `{"disabled":true}`)
@@ -591,25 +600,36 @@ func (g *generator) admin(s *session) {
 
 // setRequest starts a request of s: method, URL, and the headers s always sends.
 func (g *generator) setRequest(s *session, method, path, query string) {
-	g.url = append(g.url[:0], "https://"...)
-	g.url = append(g.url, s.host...)
+	g.beginURL(s)
 	g.url = append(g.url, path...)
 	g.url = append(g.url, query...)
 	g.finishRequest(s, method)
 }
 
-// setRequestPath is setRequest for a path made of a prefix and an ID.
-func (g *generator) setRequestPath(s *session, method, prefix, rest string) {
-	g.url = append(g.url[:0], "https://"...)
-	g.url = append(g.url, s.host...)
+// setRequestNum is setRequest for a URL with a number in it.
+func (g *generator) setRequestNum(s *session, method, prefix string, n int, suffix string) {
+	g.beginURL(s)
 	g.url = append(g.url, prefix...)
-	g.url = append(g.url, rest...)
+	g.url = strconv.AppendInt(g.url, int64(n), 10)
+	g.url = append(g.url, suffix...)
 	g.finishRequest(s, method)
 }
 
+// beginURL starts the URL of a request of s in g.url: scheme and host.
+func (g *generator) beginURL(s *session) {
+	g.url = append(g.url[:0], "https://"...)
+	g.url = append(g.url, s.host...)
+}
+
+// finishRequest sets the exchange ID, the method, the URL in g.url and the
+// headers s always sends.
 func (g *generator) finishRequest(s *session, method string) {
 	g.ex.Request.Method = method
-	g.ex.Request.URL = string(g.url)
+	// One allocation for both strings: generation speed is allocation
+	// bound, and a benchmark makes a million exchanges.
+	g.idURL = append(append(g.idURL[:0], g.id...), g.url...)
+	both := string(g.idURL)
+	g.ex.ID, g.ex.Request.URL = both[:len(g.id)], both[len(g.id):]
 	g.header("User-Agent", s.ua)
 	g.header("Accept", "application/json")
 	if s.kind != kindBearer && s.kind != kindScanner {
