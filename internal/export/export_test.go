@@ -553,6 +553,7 @@ func TestFlushHonoursContext(t *testing.T) {
 func TestConcurrentAdd(t *testing.T) {
 	s := newIngestServer(t)
 	o := testOptions(s)
+	o.BatchSize = 25
 	o.SpoolDir = t.TempDir()
 	e := New(o)
 	var wg sync.WaitGroup
