@@ -212,6 +212,7 @@ func TestScope(t *testing.T) {
 		{name: "exact host", cfg: apisessions.Config{Applications: apps}, ex: mkEx(target("https://shop.example.com/")), want: Stored, app: 1, mode: "monitoring"},
 		{name: "wildcard host, port, case", cfg: apisessions.Config{Applications: apps}, ex: mkEx(target("https://EU.Shop.example.com:8443/")), want: Stored, app: 1, mode: "monitoring"},
 		{name: "Host header", cfg: apisessions.Config{Applications: apps}, ex: mkEx(target("/api"), hdr("Host", "bank.example.com")), want: Stored, app: 2, mode: "blocking"},
+		{name: "star inside a pattern", cfg: apisessions.Config{Applications: []apisessions.Application{{ID: 4, Hosts: []string{"api-*.example.net:443"}}}}, ex: mkEx(target("https://api-eu.example.net/")), want: Stored, app: 4, mode: "monitoring"},
 		{name: "no application", cfg: apisessions.Config{Applications: apps}, ex: mkEx(target("https://other.example.com/")), want: Stored, app: 0, mode: "monitoring"},
 		{name: "mode off", cfg: apisessions.Config{Applications: apps}, ex: mkEx(target("https://legacy.example.com/")), want: OutOfScope},
 		{name: "analyze by application", cfg: apisessions.Config{Applications: apps, Analyze: apisessions.Analyze{Applications: []int{2}}}, ex: mkEx(target("https://shop.example.com/")), want: OutOfScope},
@@ -318,7 +319,7 @@ func TestNewRefuses(t *testing.T) {
 		{name: "bad point", cfg: apisessions.Config{Parameters: []apisessions.Parameter{prm("x", "request.nope")}}},
 		{name: "bad mask", cfg: apisessions.Config{Mask: []string{"body.password"}}},
 		{name: "bad proxy", cfg: apisessions.Config{TrustedProxies: []string{"10.0.0.0/99"}}},
-		{name: "bad host pattern", cfg: apisessions.Config{Applications: []apisessions.Application{{ID: 1, Hosts: []string{"a.*.com"}}}}},
+		{name: "empty host pattern", cfg: apisessions.Config{Applications: []apisessions.Application{{ID: 1, Hosts: []string{" "}}}}},
 		{name: "bad mode", cfg: apisessions.Config{Applications: []apisessions.Application{{ID: 1, Mode: "loud"}}}},
 		{name: "masked grouping key", cfg: apisessions.Config{
 			Mask:       []string{"request.body|json.user"},

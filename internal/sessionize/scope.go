@@ -7,14 +7,13 @@ import (
 	"github.com/apisessions/apisessions"
 )
 
-// hostPattern is an exact host ("shop.example.com") or a wildcard over
-// subdomains ("*.shop.example.com" matches a.shop.example.com and
-// a.b.shop.example.com, not shop.example.com itself). Case-insensitive, port
-// ignored.
+// hostPattern is an exact host ("shop.example.com") or a pattern where '*'
+// stands for any characters ("*.shop.example.com" matches
+// a.shop.example.com and a.b.shop.example.com, not shop.example.com
+// itself). Case-insensitive; ports are ignored on both sides.
 type hostPattern struct {
-	suffix   string // ".shop.example.com" for a wildcard
-	exact    string
-	wildcard bool
+	pattern string
+	glob    bool
 }
 
 func compileHostPattern(p string) (hostPattern, error) {
@@ -22,30 +21,15 @@ func compileHostPattern(p string) (hostPattern, error) {
 	if p == "" {
 		return hostPattern{}, fmt.Errorf("empty host pattern")
 	}
-	if p == "*" {
-		return hostPattern{wildcard: true}, nil
-	}
-	if rest, ok := strings.CutPrefix(p, "*."); ok {
-		if rest == "" || strings.Contains(rest, "*") {
-			return hostPattern{}, fmt.Errorf("bad host pattern %q: '*' only as the first label", p)
-		}
-		return hostPattern{suffix: "." + rest, wildcard: true}, nil
-	}
-	if strings.Contains(p, "*") {
-		return hostPattern{}, fmt.Errorf("bad host pattern %q: '*' only as the first label", p)
-	}
-	return hostPattern{exact: stripPort(p)}, nil
+	return hostPattern{pattern: stripPort(p), glob: strings.Contains(p, "*")}, nil
 }
 
 // match reports whether host (lowercase, without port) matches.
 func (h hostPattern) match(host string) bool {
-	if !h.wildcard {
-		return host == h.exact
+	if !h.glob {
+		return host == h.pattern
 	}
-	if h.suffix == "" {
-		return host != ""
-	}
-	return len(host) > len(h.suffix) && strings.HasSuffix(host, h.suffix)
+	return globMatch(h.pattern, host)
 }
 
 // stripPort drops a ":port" from a host, keeping IPv6 literals whole.

@@ -1,8 +1,3 @@
-// Package sessionize turns an exchange into its export record: which session
-// it belongs to (grouping keys, the built-in set, session ID, day part), its
-// context (parameters, user, role, business flows, normalised endpoint), and
-// what of it may leave the node (masking, hashing, the masked content of
-// malicious requests). SPEC §4–§6 is the reference.
 package sessionize
 
 import (
