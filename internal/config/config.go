@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/apisessions/apisessions"
@@ -97,6 +98,9 @@ func Parse(data []byte) (apisessions.Config, error) {
 	// error the YAML library returns without a position: check them first
 	// so that the error names its line too.
 	if err := checkDurations(body); err != nil {
+		return c, err
+	}
+	if err := checkIntegers(body); err != nil {
 		return c, err
 	}
 	if err := decode(body, &c); err != nil {
@@ -187,8 +191,47 @@ func checkDurations(body ast.Node) error {
 		if err := d.UnmarshalText([]byte(s.Value)); err != nil {
 			return &ParseError{Line: line(s.GetToken()), Column: column(s.GetToken()), Field: "retention", Message: err.Error()}
 		}
+		if d == 0 {
+			// Zero is how the struct says "default": an explicit zero
+			// would silently mean 168h.
+			return &ParseError{Line: line(s.GetToken()), Column: column(s.GetToken()), Field: "retention",
+				Message: "must be positive, not 0 (leave it out for the default, 168h)"}
+		}
 	}
 	return nil
+}
+
+// intField matches the paths of the integer fields of the schema.
+var intField = regexp.MustCompile(`^(applications\[\d+\]\.id|analyze\.applications\[\d+\]|detection\.(paranoia_level|anomaly_threshold|body_limit|exclude_rules\[\d+\]))$`)
+
+// checkIntegers refuses numbers with a fraction where the schema wants an
+// integer: the YAML library would truncate "id: 1.5" to 1 without a word.
+func checkIntegers(body ast.Node) error {
+	var err error
+	ast.Walk(visitFunc(func(n ast.Node) bool {
+		f, ok := n.(*ast.FloatNode)
+		if !ok || err != nil {
+			return err == nil
+		}
+		path := strings.TrimPrefix(strings.TrimPrefix(f.GetPath(), "$"), ".")
+		if intField.MatchString(path) {
+			err = &ParseError{Line: line(f.GetToken()), Column: column(f.GetToken()), Field: path,
+				Message: fmt.Sprintf("want an integer, not %s", f.GetToken().Value)}
+		}
+		return true
+	}), body)
+	return err
+}
+
+// visitFunc adapts a function to ast.Visitor; it returns whether to go on
+// into the children.
+type visitFunc func(ast.Node) bool
+
+func (f visitFunc) Visit(n ast.Node) ast.Visitor {
+	if n == nil || !f(n) {
+		return nil
+	}
+	return f
 }
 
 // toParseError turns an error of the YAML library into a *ParseError, finding
