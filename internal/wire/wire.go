@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"time"
 
@@ -40,6 +41,15 @@ const (
 	// ContentType is the media type of a batch in HTTP.
 	ContentType = "application/vnd.apisessions.batch"
 )
+
+// noSizeLimits are limits no batch reaches, so that Encode checks
+// structure only. (MaxContentBody is halved so its base64 length cannot
+// overflow.)
+func noSizeLimits() Limits {
+	return Limits{MaxCompressed: math.MaxInt64, MaxDecompressed: math.MaxInt64,
+		MaxRecords: math.MaxInt, MaxString: math.MaxInt, MaxList: math.MaxInt,
+		MaxContentBody: math.MaxInt / 2}
+}
 
 // headerLen is the length of magic plus version byte.
 const headerLen = len(Magic) + 1
@@ -71,12 +81,13 @@ func Marshal(b *Batch) ([]byte, error) {
 }
 
 // Encode writes b in the current format version. It refuses, with the
-// error Decode would give, a batch that does not pass CheckBatch under
-// DefaultLimits, so that a node never sends what the server must reject.
-// The compressed and decompressed sizes are not checked here: the sender
-// bounds its batches by records and bytes.
+// error Decode would give, a batch that is malformed whatever the limits: a
+// bad ID, no node or creation time, a record without ID, session ID, day or
+// time. Sizes are the receiver's policy, configurable on the server: the
+// sender checks them with the server's Limits (CheckRecord) before it
+// batches, and bounds its batches by records and bytes.
 func Encode(w io.Writer, b *Batch) error {
-	if err := CheckBatch(b, DefaultLimits()); err != nil {
+	if err := CheckBatch(b, noSizeLimits()); err != nil {
 		return err
 	}
 	if _, err := w.Write(append([]byte(Magic), Version)); err != nil {

@@ -451,7 +451,9 @@ func TestEncodeRefusesInvalid(t *testing.T) {
 		{"long node", func(b *Batch) { b.Node = strings.Repeat("n", 256) }, ReasonLimit},
 		{"no created", func(b *Batch) { b.Created = time.Time{} }, ReasonInvalid},
 		{"bad record", func(b *Batch) { b.Records[1].Day = "" }, ReasonInvalid},
-		{"too many records", func(b *Batch) { b.Records = make([]apisessions.Record, 10_001) }, ReasonTooLarge},
+		{"record without id", func(b *Batch) { b.Records[0].ID = "" }, ReasonInvalid},
+		// Sizes are the receiver's policy: Encode leaves them to Decode.
+		{"long string", func(b *Batch) { b.Records[0].Path = strings.Repeat("p", 100<<10) }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
