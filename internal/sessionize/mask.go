@@ -340,10 +340,18 @@ func (s *Sessionizer) maskBody(ex *apisessions.Exchange, sec secrets) []byte {
 		}
 	}
 	if out == nil {
+		// Only what can be kept is worth masking, plus a margin so a value
+		// straddling the cut is still recognised whole.
+		if limit := s.bodyLimit + maskMargin; len(body) > limit {
+			body = body[:limit]
+		}
 		out = s.mask.maskPatterns(body)
 	}
 	return []byte(sec.scrub(string(out)))
 }
+
+// maskMargin is how far past the content limit an unparsed body is masked.
+const maskMargin = 4 << 10
 
 // maskForm masks an urlencoded list (query or form body): secret names and
 // secret values become "***"; everything else is kept byte for byte.

@@ -348,16 +348,13 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		rec.ResponseSize = responseSize(r)
 	}
 
-	// Masked values: what mask rules select in this exchange. Evaluated only
-	// when something could carry them out.
-	needMasks := len(s.masks) > 0
+	// Masked values: what mask rules select in this exchange, so that no
+	// parameter, payload or content carries them out under another point.
 	var maskVals []string
-	if needMasks {
-		for _, m := range s.masks {
-			for _, v := range w.ev.Values(m) {
-				if v != "" {
-					maskVals = append(maskVals, v)
-				}
+	for _, m := range s.masks {
+		for _, v := range w.ev.Values(m) {
+			if v != "" {
+				maskVals = append(maskVals, v)
 			}
 		}
 	}
