@@ -24,7 +24,7 @@ func TestParse(t *testing.T) {
 		TrustedProxies: []string{"10.0.0.0/8", "192.0.2.1", "2001:db8::/32"},
 		Applications: []apisessions.Application{
 			{ID: 1, Name: "shop", Hosts: []string{"shop.example.com", "*.shop.example.com"}, Mode: "blocking"},
-			{ID: 2, Name: "api", Hosts: []string{"api.example.com"}},
+			{ID: 2, Name: "api", Hosts: []string{"api.example.com", "api.example.com:8443", "[2001:db8::1]:443"}},
 		},
 		Analyze: apisessions.Analyze{Hosts: []string{"shop.example.com"}, Applications: []int{1, 2}},
 		Parameters: []apisessions.Parameter{
@@ -36,7 +36,7 @@ func TestParse(t *testing.T) {
 		Mask: []string{"request.body|json.password", "request.header.X-Card"},
 		Flows: []apisessions.FlowRule{
 			{Name: "Transfers", Method: "POST", Path: "/bank/transfer*"},
-			{Name: "Search", Path: "*/search"},
+			{Name: "Search", Method: "get", Path: "*/search"},
 		},
 		Detection: apisessions.DetectionConfig{ParanoiaLevel: 4, AnomalyThreshold: 1, ExcludeRules: []int{920350},
 			Responses: true, BodyLimit: 65536},

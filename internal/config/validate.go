@@ -107,8 +107,8 @@ func (v *validator) applications(apps []apisessions.Application) map[int]bool {
 			v.add(p+".name", "is required")
 		}
 		for j, h := range a.Hosts {
-			if strings.TrimSpace(h) == "" {
-				v.add(fmt.Sprintf("%s.hosts[%d]", p, j), "is empty")
+			if reason := checkHost(h); reason != "" {
+				v.add(fmt.Sprintf("%s.hosts[%d]", p, j), "%s", reason)
 			}
 		}
 		switch a.Mode {
@@ -122,8 +122,8 @@ func (v *validator) applications(apps []apisessions.Application) map[int]bool {
 
 func (v *validator) analyze(a apisessions.Analyze, apps map[int]bool) {
 	for i, h := range a.Hosts {
-		if strings.TrimSpace(h) == "" {
-			v.add(fmt.Sprintf("analyze.hosts[%d]", i), "is empty")
+		if reason := checkHost(h); reason != "" {
+			v.add(fmt.Sprintf("analyze.hosts[%d]", i), "%s", reason)
 		}
 	}
 	for i, id := range a.Applications {
@@ -131,6 +131,25 @@ func (v *validator) analyze(a apisessions.Analyze, apps map[int]bool) {
 			v.add(fmt.Sprintf("analyze.applications[%d]", i), "unknown application ID %d: not in applications", id)
 		}
 	}
+}
+
+// checkHost returns why h is not a host pattern ("shop.example.com",
+// "*.shop.example.com", "api.example.com:8443"), or "". A URL pasted in
+// place of a host is the usual mistake: it would never match.
+func checkHost(h string) string {
+	switch {
+	case strings.TrimSpace(h) == "":
+		return "is empty"
+	case strings.Contains(h, "://"):
+		rest := h[strings.Index(h, "://")+3:]
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			rest = rest[:i]
+		}
+		return fmt.Sprintf("%q is a URL: write the host only (%s)", h, rest)
+	case strings.ContainsAny(h, "/?# \t"):
+		return fmt.Sprintf("%q is not a host name: no path, query or spaces", h)
+	}
+	return ""
 }
 
 // maskRule is a parsed mask rule with its index for messages.
@@ -231,15 +250,13 @@ func (v *validator) flows(flows []apisessions.FlowRule) {
 	}
 }
 
-// checkMethod returns why m is not an HTTP method, or "".
+// checkMethod returns why m is not an HTTP method (an RFC 9110 token), or
+// "". Case is not checked: flow rules match methods case-insensitively.
 func checkMethod(m string) string {
 	for i := 0; i < len(m); i++ {
 		c := m[i]
 		switch {
-		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		case c >= 'a' && c <= 'z':
-			// Methods are case-sensitive: "post" would never match.
-			return fmt.Sprintf("methods are case-sensitive, write %s", strings.ToUpper(m))
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
 		default:
 			return "want an HTTP method such as GET or POST"
 		}

@@ -18,7 +18,7 @@ hash_algorithm: hmac-sha256
 trusted_proxies: [10.0.0.0/8, "192.0.2.1", "2001:db8::/32"]
 applications:
   - {id: 1, name: shop, hosts: [shop.example.com, "*.shop.example.com"], mode: blocking}
-  - {id: 2, name: api, hosts: [api.example.com]}
+  - {id: 2, name: api, hosts: [api.example.com, "api.example.com:8443", "[2001:db8::1]:443"]}
 analyze: {hosts: [shop.example.com], applications: [1, 2]}
 parameters:
   - {name: Session, point: response.body|json.token|jwt.sid, group: true, hash: true}
@@ -28,7 +28,7 @@ parameters:
 mask: [request.body|json.password, request.header.X-Card]
 flows:
   - {name: Transfers, method: POST, path: "/bank/transfer*"}
-  - {name: Search, path: "*/search"}
+  - {name: Search, method: get, path: "*/search"}
 detection: {paranoia_level: 4, anomaly_threshold: 1, exclude_rules: [920350], responses: true, body_limit: 65536}
 `
 
@@ -94,6 +94,10 @@ var refusals = []struct {
 		[]string{`applications[0].name: is required`}},
 	{"empty application host", `applications: [{id: 3, name: x, hosts: [""]}]`,
 		[]string{`applications[0].hosts[0]: is empty`}},
+	{"URL for a host", `applications: [{id: 3, name: x, hosts: ["https://shop.example.com/api"]}]`,
+		[]string{`applications[0].hosts[0]: "https://shop.example.com/api" is a URL: write the host only (shop.example.com)`}},
+	{"host with a path", `analyze: {hosts: [shop.example.com/api]}`,
+		[]string{`analyze.hosts[0]: "shop.example.com/api" is not a host name: no path, query or spaces`}},
 	{"bad mode", `applications: [{id: 1, name: shop, mode: block}]`,
 		[]string{`applications[0].mode: unknown mode "block": want off, monitoring or blocking`}},
 	{"negative retention", `retention: -1h`,
@@ -114,8 +118,8 @@ var refusals = []struct {
 		[]string{`flows[0].name: is required`, `flows[0].path: is required`}},
 	{"flow path without slash", `flows: [{name: X, path: "api/*"}]`,
 		[]string{`flows[0].path: "api/*" must start with / or *`}},
-	{"lower-case method", `flows: [{name: X, method: post, path: /a}]`,
-		[]string{`flows[0].method: bad method "post": methods are case-sensitive, write POST`}},
+	{"method with a slash", `flows: [{name: X, method: "POST/", path: /a}]`,
+		[]string{`flows[0].method: bad method "POST/": want an HTTP method such as GET or POST`}},
 	{"method with a space", `flows: [{name: X, method: "GET /", path: /a}]`,
 		[]string{`flows[0].method: bad method "GET /": want an HTTP method such as GET or POST`}},
 	{"paranoia level 5", `detection: {paranoia_level: 5}`,
