@@ -190,6 +190,14 @@ func TestContentBodyLimit(t *testing.T) {
 	if !c.Truncated || c.BodyBase64 || c.Body != "ééééé" {
 		t.Errorf("content %+v, want 5 runes, truncated, text", c)
 	}
+
+	// A body past the parse limit is masked by pattern, then cut.
+	big := `{"password":"big-secret-1","pad":"` + strings.Repeat("x", maxMaskParse) + `"}`
+	rec = MustProcess(t, MustSessionizer(t, apisessions.Config{}), mkEx(method("POST"), body("application/json", big)), apisessions.Detection{Verdict: apisessions.VerdictAttack})
+	c = rec.Content
+	if !c.Truncated || len(c.Body) != DefaultContentBodyLimit || !strings.HasPrefix(c.Body, `{"password":"***","pad":"xxx`) {
+		t.Errorf("big body: truncated %v, %d bytes, starts %.40q", c.Truncated, len(c.Body), c.Body)
+	}
 }
 
 // TestNoRawSecretsInRecords imports a multi-user traffic with passwords,
