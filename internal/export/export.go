@@ -157,7 +157,8 @@ func New(opts Options) *Exporter {
 // batch is encoded and queued, and when the queue is full (the server is
 // slow or down) the batch goes to the spool, whose oldest batches are
 // dropped and counted when it is full too. A record over the wire limits is
-// refused with an EINVALID error.
+// refused with an EINVALID error. The exporter keeps rec, slices included:
+// the caller must not change them afterwards.
 func (e *Exporter) Add(ctx context.Context, rec apisessions.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
