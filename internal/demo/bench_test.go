@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"encoding/json"
 	"io"
 	"testing"
 
@@ -30,6 +31,49 @@ func BenchmarkGenerate(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	if err := Generate(o, func(*apisessions.Exchange) error { return nil }); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "exchanges/s")
+}
+
+// BenchmarkEncodingJSONBaseline writes the same traffic with encoding/json
+// (the struct of the tests, headers as pairs): the baseline AppendJSONL is
+// measured against.
+func BenchmarkEncodingJSONBaseline(b *testing.B) {
+	o := DefaultTrafficOptions()
+	o.Exchanges = b.N
+	o.Sessions = max(b.N/20, 1)
+	cw := &countWriter{}
+	enc := json.NewEncoder(cw)
+	b.ReportAllocs()
+	b.ResetTimer()
+	err := Generate(o, func(ex *apisessions.Exchange) error {
+		var l line
+		l.ID, l.ClientIP = &ex.ID, &ex.ClientIP
+		l.Time = ex.Time.UTC().Format(timeLayout)
+		l.Request.Method, l.Request.URL = ex.Request.Method, ex.Request.URL
+		for _, h := range ex.Request.Headers {
+			l.Request.Headers = append(l.Request.Headers, [2]string{h.Name, h.Value})
+		}
+		if len(ex.Request.Body) > 0 {
+			body := string(ex.Request.Body)
+			l.Request.Body = &body
+		}
+		l.Response = &struct {
+			Status     int         `json:"status"`
+			Headers    [][2]string `json:"headers"`
+			Body       *string     `json:"body"`
+			BodyBase64 bool        `json:"body_base64"`
+			DurationMS float64     `json:"duration_ms"`
+		}{Status: ex.Response.Status, DurationMS: float64(ex.Response.Duration) / 1e6}
+		for _, h := range ex.Response.Headers {
+			l.Response.Headers = append(l.Response.Headers, [2]string{h.Name, h.Value})
+		}
+		body := string(ex.Response.Body)
+		l.Response.Body = &body
+		return enc.Encode(&l)
+	})
+	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "exchanges/s")
