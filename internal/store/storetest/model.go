@@ -19,6 +19,10 @@ type partKey struct{ id, day string }
 // model holds the records of one tenant, deduplicated by ID (first wins).
 type model struct {
 	byID map[string]apisessions.Record
+	// groups and parts cache the records by part and the parts newest
+	// first; nil after a change.
+	groups map[partKey][]apisessions.Record
+	parts  []apisessions.Session
 }
 
 func newModel() *model { return &model{byID: map[string]apisessions.Record{}} }
@@ -33,6 +37,7 @@ func (m *model) add(recs []apisessions.Record) apisessions.WriteStats {
 			continue
 		}
 		m.byID[r.ID] = r
+		m.groups, m.parts = nil, nil
 		st.Stored++
 		parts[partKey{r.SessionID, r.Day}] = true
 	}
@@ -45,6 +50,7 @@ func (m *model) deleteDay(day string) {
 	for id, r := range m.byID {
 		if r.Day == day {
 			delete(m.byID, id)
+			m.groups, m.parts = nil, nil
 		}
 	}
 }
@@ -52,14 +58,33 @@ func (m *model) deleteDay(day string) {
 // records returns the records of one part (or every part of id when day is
 // empty) in the order SessionRequests must return them.
 func (m *model) records(id, day string) []apisessions.Record {
+	m.group()
+	if day != "" {
+		return m.groups[partKey{id, day}]
+	}
 	var out []apisessions.Record
-	for _, r := range m.byID {
-		if r.SessionID == id && (day == "" || r.Day == day) {
-			out = append(out, r)
+	for k, recs := range m.groups {
+		if k.id == id {
+			out = append(out, recs...)
 		}
 	}
 	slices.SortFunc(out, recordOrder)
 	return out
+}
+
+// group fills m.groups: the records of each part in time order.
+func (m *model) group() {
+	if m.groups != nil {
+		return
+	}
+	m.groups = map[partKey][]apisessions.Record{}
+	for _, r := range m.byID {
+		k := partKey{r.SessionID, r.Day}
+		m.groups[k] = append(m.groups[k], r)
+	}
+	for _, recs := range m.groups {
+		slices.SortFunc(recs, recordOrder)
+	}
 }
 
 // recordOrder is time order, then request ID.
@@ -72,18 +97,15 @@ func recordOrder(a, b apisessions.Record) int {
 
 // sessions returns every part, newest first.
 func (m *model) sessions() []apisessions.Session {
-	groups := map[partKey][]apisessions.Record{}
-	for _, r := range m.byID {
-		k := partKey{r.SessionID, r.Day}
-		groups[k] = append(groups[k], r)
+	if m.parts == nil {
+		m.group()
+		m.parts = make([]apisessions.Session, 0, len(m.groups))
+		for _, recs := range m.groups {
+			m.parts = append(m.parts, ExpectedSession(recs))
+		}
+		slices.SortFunc(m.parts, NewestFirst)
 	}
-	out := make([]apisessions.Session, 0, len(groups))
-	for _, recs := range groups {
-		slices.SortFunc(recs, recordOrder)
-		out = append(out, ExpectedSession(recs))
-	}
-	slices.SortFunc(out, NewestFirst)
-	return out
+	return slices.Clone(m.parts)
 }
 
 // NewestFirst is the listing order of SessionPage: last seen descending,
