@@ -52,7 +52,7 @@ type HARReader struct {
 	max  int
 
 	state     harState
-	raw       json.RawMessage // reused for every entry
+	raw       json.RawMessage // values skipped outside the entries, reused
 	entryNo   int64
 	pos       int64
 	malformed int
@@ -174,12 +174,21 @@ func (r *HARReader) step() (*apisessions.Exchange, error) {
 			return nil, io.EOF
 		}
 		r.entryNo++
-		if err := r.dec.Decode(&r.raw); err != nil {
+		// Decoding straight into the entry (not through a RawMessage)
+		// scans it once. The decoder reads the whole value before filling
+		// the struct, so a type error leaves the stream at the next entry
+		// and only this one is bad; any other error broke the JSON.
+		var e harEntry
+		err := r.dec.Decode(&e)
+		var te *json.UnmarshalTypeError
+		if err != nil && !errors.As(err, &te) {
 			return nil, r.fatal(err, fmt.Sprintf("entry %d: ", r.entryNo))
 		}
-		ex, err := decodeHAREntry(r.raw, r.opts.ClientIP)
-		if cap(r.raw) > 4<<20 {
-			r.raw = nil // one big entry must not keep its buffer
+		var ex *apisessions.Exchange
+		if err != nil {
+			err = describeJSONError(err)
+		} else {
+			ex, err = harExchange(&e, r.opts.ClientIP)
 		}
 		if err != nil {
 			r.malformed++
@@ -326,13 +335,9 @@ type harContent struct {
 	Encoding string `json:"encoding"`
 }
 
-// decodeHAREntry turns one entry into an exchange. Errors name the field,
+// harExchange turns one entry into an exchange. Errors name the field,
 // never its value.
-func decodeHAREntry(raw []byte, clientIP string) (*apisessions.Exchange, error) {
-	var e harEntry
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return nil, describeJSONError(err)
-	}
+func harExchange(e *harEntry, clientIP string) (*apisessions.Exchange, error) {
 	ex := &apisessions.Exchange{ClientIP: clientIP}
 	var err error
 	if ex.Time, err = parseTime("startedDateTime", e.StartedDateTime); err != nil {
