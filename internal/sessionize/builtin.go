@@ -65,10 +65,10 @@ func (s *Sessionizer) builtinToken(w *worker, ex *apisessions.Exchange, k *built
 			return true
 		}
 	}
-	for _, name := range sessionHeaders {
+	for i, name := range sessionHeaders {
 		if v, ok := h.Get(name); ok {
 			if v = strings.TrimSpace(v); v != "" {
-				k.value, k.point = v, "request.header."+name
+				k.value, k.point = v, s.headerPoints[i]
 				return true
 			}
 		}

@@ -122,9 +122,9 @@ type Sessionizer struct {
 	keywords     []keywordRule
 	mask         *masker
 	// Points of the built-in set, parsed once.
-	authSID, authSub              *point.Point
-	cookiePoints, setCookiePoints []string
-	pool                          sync.Pool // *worker
+	authSID, authSub                            *point.Point
+	headerPoints, cookiePoints, setCookiePoints []string
+	pool                                        sync.Pool // *worker
 }
 
 // worker is the per-call state taken from the pool.
@@ -242,6 +242,9 @@ func New(opts Options) (*Sessionizer, error) {
 	}
 	s.authSID = point.MustParse(authSIDPoint)
 	s.authSub = point.MustParse(authSubPoint)
+	for _, h := range sessionHeaders {
+		s.headerPoints = append(s.headerPoints, "request.header"+point.FormatName(h))
+	}
 	for _, c := range sessionCookies {
 		s.cookiePoints = append(s.cookiePoints, cookiePoint("request", c))
 		s.setCookiePoints = append(s.setCookiePoints, cookiePoint("response", c))
