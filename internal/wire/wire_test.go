@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -397,47 +398,89 @@ func TestDecodeReadFailure(t *testing.T) {
 	})
 }
 
-// TestDecompressionBomb feeds a small gzip that inflates to far more than
-// the limit and checks Decode stops at the limit without allocating the
-// inflated size.
-func TestDecompressionBomb(t *testing.T) {
-	const inflated = 64 << 20
-	const limit = 1 << 20
+// bomb returns a version-1 batch whose body inflates to prefix followed by
+// about n bytes of 'a'. It repeats one compressed megabyte instead of
+// compressing n bytes, so a gigabyte bomb costs milliseconds to build: after
+// a sync flush each copy is byte-aligned, and its back-references reach only
+// into the window of 'a's any copy leaves behind.
+func bomb(tb testing.TB, prefix string, n int64) []byte {
+	tb.Helper()
+	var seg bytes.Buffer
+	fw, err := flate.NewWriter(&seg, flate.BestCompression)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte("a"), 1<<20)
+	io.WriteString(fw, prefix)
+	fw.Write(chunk)
+	fw.Flush()
+	head := seg.Len()
+	fw.Write(chunk)
+	fw.Flush()
+	copyOf := append([]byte(nil), seg.Bytes()[head:]...)
+
 	var buf bytes.Buffer
 	buf.WriteString(Magic)
 	buf.WriteByte(Version)
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		t.Fatal(err)
+	buf.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}) // gzip header, no name
+	buf.Write(seg.Bytes()[:head])
+	for i := int64(1); i < n>>20; i++ {
+		buf.Write(copyOf)
 	}
-	io.WriteString(zw, `{"id":"`+testID+`","node":"n","created":"2026-11-20T10:00:00Z","records":[{"id":"`)
-	chunk := bytes.Repeat([]byte("a"), 1<<20)
-	for i := 0; i < inflated/len(chunk); i++ {
-		zw.Write(chunk)
-	}
-	io.WriteString(zw, `"}]}`)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if buf.Len() > limit {
-		t.Fatalf("bomb is %d bytes compressed; the test wants it under the decompressed limit", buf.Len())
-	}
+	buf.Write([]byte{0x03, 0x00}) // final empty block
+	buf.Write(make([]byte, 8))    // CRC and size: never reached
+	return buf.Bytes()
+}
 
+const bombPrefix = `{"id":"` + testID + `","node":"n","created":"2026-11-20T10:00:00Z","records":[{"id":"`
+
+// checkBomb decodes a bomb and checks it stops at the decompressed limit
+// having allocated at most a few times the limit, never the inflated size.
+func checkBomb(t *testing.T, data []byte, inflated int64, lim Limits) {
+	t.Helper()
+	limit := lim.withDefaults().MaxDecompressed
+	if int64(len(data)) > limit || inflated < 8*limit {
+		t.Fatalf("bomb of %d bytes inflating to %d does not test a %d-byte limit", len(data), inflated, limit)
+	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	_, err = Decode(bytes.NewReader(buf.Bytes()), Limits{MaxDecompressed: limit})
+	_, err := Decode(bytes.NewReader(data), lim)
 	runtime.ReadMemStats(&after)
 
 	if Reason(err) != ReasonTooLarge || !strings.Contains(err.Error(), "decompressed batch") {
 		t.Fatalf("err = %v, want decompressed too_large", err)
 	}
-	// The JSON decoder buffers the unfinished string, so allocation grows
-	// with the limit (doubling buffers): a few times the limit, never the
-	// 64 MiB inflated size.
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8*limit {
-		t.Fatalf("Decode allocated %d bytes for a %d-byte limit", alloc, limit)
+	// The JSON decoder buffers the unfinished string, doubling its buffer:
+	// allocation grows with the limit, to about four times it.
+	if alloc := int64(after.TotalAlloc - before.TotalAlloc); alloc > 5*limit {
+		t.Fatalf("Decode allocated %d bytes for a %d-byte limit (bomb inflates to %d)", alloc, limit, inflated)
 	}
+}
+
+func TestDecompressionBomb(t *testing.T) {
+	// A valid inflation, to be sure the bomb is not refused as corrupt.
+	const inflated = 64 << 20
+	data := bomb(t, bombPrefix, inflated)
+	zr, err := gzip.NewReader(bytes.NewReader(data[headerLen:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(zr, inflated))
+	if err != nil || n < inflated {
+		t.Fatalf("bomb inflates to %d bytes (%v), want at least %d", n, err, inflated)
+	}
+	checkBomb(t, data, inflated, Limits{MaxDecompressed: 1 << 20})
+}
+
+// TestDecompressionBombDefaultLimits inflates to 1 GiB against the default
+// 64 MiB limit.
+func TestDecompressionBombDefaultLimits(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("scans 64 MiB: slow under -short and -race")
+	}
+	const inflated = 1 << 30
+	checkBomb(t, bomb(t, bombPrefix, inflated), inflated, Limits{})
 }
 
 func TestEncodeRefusesInvalid(t *testing.T) {
