@@ -332,9 +332,12 @@ func (s *Sessionizer) maskBody(ex *apisessions.Exchange, sec secrets) []byte {
 	if len(body) <= maxMaskParse {
 		switch bodyKind(ex) {
 		case kindJSON:
-			if b, err := s.mask.maskJSON(body, sec, nil); err == nil {
-				out = b
+			b, err := s.mask.maskJSON(body, sec, nil)
+			if err != nil {
+				// Not the error: json syntax errors quote body bytes.
+				s.log.Debug("content body is not JSON this masker parses: masked by pattern")
 			}
+			out = b
 		case kindForm:
 			out = []byte(s.mask.maskForm(string(body), sec))
 		}
