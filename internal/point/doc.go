@@ -34,7 +34,11 @@
 //     request.path[N] is its N-th segment from 0 ("/api/users/42": [0] is
 //     "api", [2] is "42").
 //   - response.status is the status code in decimal.
-//   - request.body and response.body are the raw bodies.
+//   - request.body and response.body are the bodies' content: a gzip or
+//     deflate Content-Encoding is undone first (bounded by
+//     DecompressedBytes), so "response.body|json.token" works on compressed
+//     responses too. A point whose first step is "|gzip" reads the body as
+//     sent ("response.body|gzip|json.token" works as well).
 //   - header: every header of that name, case-insensitively, in order.
 //   - cookie: request.cookie reads the Cookie headers, response.cookie the
 //     Set-Cookie headers (name=value before the first ';'). Values as sent.
@@ -101,8 +105,8 @@
 //
 // List calls a function with every point present in an exchange and its
 // value, request before response; on each side: method, host, path, path
-// segments, url, ip or status, query, headers, cookies, then the body,
-// decoded by Content-Encoding and Content-Type (JSON, form, multipart, XML,
+// segments, url, ip or status, query, headers, cookies, then the body
+// content (Content-Encoding undone as above) decoded by Content-Type (JSON, form, multipart, XML,
 // GraphQL; JSON to a path containing "graphql" is listed as GraphQL too; a
 // body no decoder takes is listed raw). Values holding a JWT are listed as
 // their claims too ("request.header.Authorization|jwt.sub"), values holding

@@ -56,6 +56,11 @@ type sideState struct {
 	bodyDone    bool
 	body        string
 	bodyPartial bool
+	// content is the body with its Content-Encoding undone (the body
+	// itself when it has none or it does not decode).
+	contentDone    bool
+	content        string
+	contentPartial bool
 }
 
 // Evaluator evaluates points on one exchange at a time. It caches what it
@@ -246,6 +251,30 @@ func (e *Evaluator) body(response bool) (string, bool) {
 	return s.body, s.bodyPartial
 }
 
+// content returns a side's body with a gzip or deflate Content-Encoding
+// undone, within Limits.DecompressedBytes; the body as sent when it has no
+// such encoding or does not decompress.
+func (e *Evaluator) content(response bool) (string, bool) {
+	s := &e.side[sideIndex(response)]
+	if s.contentDone {
+		return s.content, s.contentPartial
+	}
+	s.contentDone = true
+	b, partial := e.body(response)
+	s.content, s.contentPartial = b, partial
+	if b == "" {
+		return b, partial
+	}
+	ce, _ := e.headers(response).Get("Content-Encoding")
+	switch strings.ToLower(strings.TrimSpace(ce)) {
+	case "gzip", "x-gzip", "deflate":
+		if n, ok := e.decode(node{kind: nText, s: b, partial: partial}, DecoderGzip); ok {
+			s.content, s.contentPartial = n.s, n.partial
+		}
+	}
+	return s.content, s.contentPartial
+}
+
 // cookies returns the cookie pairs of a side: the Cookie header of the
 // request, the Set-Cookie headers of the response.
 func (e *Evaluator) cookies(response bool) []pair {
@@ -303,7 +332,15 @@ func (e *Evaluator) source(p *Point, out []node) []node {
 		}
 		return text(e.status)
 	case SourceBody:
-		b, partial := e.body(p.response)
+		// The body is read as content (Content-Encoding undone), except by
+		// a point that decompresses it itself.
+		var b string
+		var partial bool
+		if len(p.steps) > 0 && p.steps[0].Kind == StepDecode && p.steps[0].Decoder == DecoderGzip {
+			b, partial = e.body(p.response)
+		} else {
+			b, partial = e.content(p.response)
+		}
 		return append(out, node{kind: nText, s: b, partial: partial})
 	case SourceHeader:
 		for _, h := range e.headers(p.response) {

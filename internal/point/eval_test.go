@@ -228,6 +228,15 @@ var evalCases = []struct {
 	{"gzip", func() *apisessions.Exchange {
 		return withResp(reqEx("GET", "/", nil, ""), 200, hdrs("Content-Encoding", "gzip"), gzipped(`{"token":"t-1"}`))
 	}, "response.body|gzip|json.token", []string{"t-1"}},
+	{"content-encoding undone for body", func() *apisessions.Exchange {
+		return withResp(reqEx("GET", "/", nil, ""), 200, hdrs("Content-Encoding", "gzip"), gzipped(`{"token":"t-1"}`))
+	}, "response.body|json.token", []string{"t-1"}},
+	{"content-encoding deflate", func() *apisessions.Exchange {
+		return reqEx("POST", "/", hdrs("Content-Encoding", "deflate"), zlibbed("a=1"))
+	}, "request.body|form.a", []string{"1"}},
+	{"content-encoding that does not decode", func() *apisessions.Exchange {
+		return reqEx("POST", "/", hdrs("Content-Encoding", "gzip"), "a=1")
+	}, "request.body|form.a", []string{"1"}},
 	{"zlib deflate", func() *apisessions.Exchange { return reqEx("POST", "/", nil, zlibbed("a=1")) }, "request.body|gzip|form.a", []string{"1"}},
 	{"raw deflate", func() *apisessions.Exchange { return reqEx("POST", "/", nil, deflated("a=1")) }, "request.body|gzip|form.a", []string{"1"}},
 	{"gzip of plain text", func() *apisessions.Exchange { return reqEx("POST", "/", nil, "plain text") }, "request.body|gzip", nil},

@@ -203,11 +203,12 @@ func (l *lister) json(prefix string, n node, chain int) {
 	}
 }
 
-// body lists a body by its Content-Encoding and Content-Type; a body no
-// decoder accepts is listed whole.
+// body lists a body's content (Content-Encoding undone, see
+// Evaluator.content) by its Content-Type; a body no decoder accepts is
+// listed whole.
 func (l *lister) body(response bool) {
 	e := l.e
-	b, partial := e.body(response)
+	b, partial := e.content(response)
 	if b == "" || l.stopped {
 		return
 	}
@@ -217,17 +218,6 @@ func (l *lister) body(response bool) {
 	}
 	n := node{kind: nText, s: b, partial: partial}
 	hdrs := e.headers(response)
-	if ce, _ := hdrs.Get("Content-Encoding"); ce != "" {
-		ce = strings.ToLower(ce)
-		if strings.Contains(ce, "gzip") || strings.Contains(ce, "deflate") {
-			z, ok := e.decode(n, DecoderGzip)
-			if !ok {
-				l.emit(prefix, b)
-				return
-			}
-			n, prefix = z, prefix+"|gzip"
-		}
-	}
 	ct, _ := hdrs.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
 	if mt == "" {
