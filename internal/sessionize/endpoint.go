@@ -28,7 +28,7 @@ const minTokenLen = 20
 //   - hex digits only, at least 16, with at least one digit → {hex}
 //   - at least 20 characters of the base64url alphabet (A-Z a-z 0-9 - _,
 //     '=' padding at the end) holding a digit, an upper- and a lower-case
-//     letter → {token}
+//     letter, or a JWT (eyJ....) → {token}
 //
 // Anything else is kept as sent: lower-case slugs ("my-first-post-2024"),
 // versions ("v1"), file names and words. An empty path is "/"; the method is
@@ -111,7 +111,21 @@ func normalizeSegment(seg string) string {
 	if len(seg) >= minTokenLen && lower > 0 && upper > 0 && isBase64URL(seg) {
 		return phToken
 	}
+	if isJWT(seg) {
+		return phToken
+	}
 	return seg
+}
+
+// isJWT recognises a JWT by form: three base64url parts, the first a JSON
+// object header ("eyJ" is base64 of `{"`).
+func isJWT(s string) bool {
+	h, rest, ok := strings.Cut(s, ".")
+	if !ok || !strings.HasPrefix(h, "eyJ") || !isBase64URL(h) {
+		return false
+	}
+	p, sig, ok := strings.Cut(rest, ".")
+	return ok && isBase64URL(p) && (sig == "" || isBase64URL(sig))
 }
 
 // isUUID reports the 8-4-4-4-12 hex form, any case.

@@ -22,6 +22,8 @@ func TestEndpoint(t *testing.T) {
 		{"GET", "/files/acceptedfeedback", "GET /files/acceptedfeedback"}, // no digit
 		{"GET", "/reset/Xk9fPq2LmN3oRt7uVw1Yz", "GET /reset/{token}"},
 		{"GET", "/reset/dGhpcyBpcyBhIHRva2VuIQ==", "GET /reset/{token}"},
+		{"GET", "/magic/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "GET /magic/{token}"},
+		{"GET", "/docs/MyDocument_Final2024.pdf", "GET /docs/MyDocument_Final2024.pdf"},
 		{"GET", "/blog/my-first-post-in-2024-edition", "GET /blog/my-first-post-in-2024-edition"}, // lower-case slug
 		{"GET", "/api/v1/items", "GET /api/v1/items"},
 		{"GET", "/img/logo2x.png", "GET /img/logo2x.png"},
