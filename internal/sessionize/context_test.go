@@ -235,6 +235,9 @@ func TestScope(t *testing.T) {
 			if got != tc.want {
 				t.Fatalf("outcome %v, want %v", got, tc.want)
 			}
+			if sc := s.Scope(tc.ex); sc.Outcome != got || (got == Stored && (sc.Application != rec.Application || sc.Mode != rec.Mode)) {
+				t.Errorf("Scope = %+v, Process gave %v app %d mode %q", sc, got, rec.Application, rec.Mode)
+			}
 			if got != Stored {
 				if rec.ID != "" || rec.Params != nil {
 					t.Errorf("record not cleared on %v: %+v", got, rec)

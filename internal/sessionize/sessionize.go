@@ -291,6 +291,39 @@ func (s *Sessionizer) maskedPoint(pt string) bool {
 	return false
 }
 
+// Scope is where an exchange falls before any work on its content.
+type Scope struct {
+	// Outcome is Stored when Process would sessionize the exchange,
+	// else OutOfScope or TooOld.
+	Outcome Outcome
+	// Application is the ID of the first application whose hosts match,
+	// 0 for none.
+	Application int
+	// Mode is the application's filtration mode (monitoring by default).
+	Mode string
+}
+
+// Scope tells, from the host and time alone, whether Process would
+// sessionize ex and in which application and mode: callers skip detection
+// of exchanges that will not be stored, and a proxy learns whether to block.
+func (s *Sessionizer) Scope(ex *apisessions.Exchange) Scope {
+	host := stripPort(strings.ToLower(ex.Host()))
+	sc := Scope{Mode: apisessions.ModeMonitoring}
+	if ap := s.appFor(host); ap != nil {
+		sc.Application = ap.id
+		if ap.mode != "" {
+			sc.Mode = ap.mode
+		}
+	}
+	switch {
+	case sc.Mode == apisessions.ModeOff || !s.inScope(host, sc.Application):
+		sc.Outcome = OutOfScope
+	case ex.Time.Before(s.now().Add(-s.retention)):
+		sc.Outcome = TooOld
+	}
+	return sc
+}
+
 // ErrNilExchange is returned by Process for a nil exchange or record.
 var ErrNilExchange = errors.New("sessionize: nil exchange or record")
 
@@ -301,23 +334,12 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		return 0, ErrNilExchange
 	}
 	*rec = apisessions.Record{}
+	sc := s.Scope(ex)
+	if sc.Outcome != Stored {
+		return sc.Outcome, nil
+	}
 	host := strings.ToLower(ex.Host())
-	hostOnly := stripPort(host)
-	ap := s.appFor(hostOnly)
-	mode := apisessions.ModeMonitoring
-	appID := 0
-	if ap != nil {
-		appID = ap.id
-		if ap.mode != "" {
-			mode = ap.mode
-		}
-	}
-	if mode == apisessions.ModeOff || !s.inScope(hostOnly, appID) {
-		return OutOfScope, nil
-	}
-	if ex.Time.Before(s.now().Add(-s.retention)) {
-		return TooOld, nil
-	}
+	appID, mode := sc.Application, sc.Mode
 
 	w := s.pool.Get().(*worker)
 	defer func() {
