@@ -76,7 +76,7 @@ func runPoints(ctx context.Context, e *env) error {
 		if reported++; reported <= pointsMaxReported {
 			fmt.Fprintf(e.stderr, "%s: %s %d: %v (skipped)\n", path, unit, pos, err)
 		} else if reported == pointsMaxReported+1 {
-			fmt.Fprintf(e.stderr, "%s: more bad %ss, not shown\n", path, unit)
+			fmt.Fprintf(e.stderr, "%s: more bad %s, not shown\n", path, strings.TrimPrefix(count(2, unit), "2 "))
 		}
 	}
 	r, closer, err := capture.Open(path, *format, opts)
@@ -141,9 +141,9 @@ func runPoints(ctx context.Context, e *env) error {
 	if err := out.Flush(); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
-	summary := fmt.Sprintf("%d exchanges, %d points", exchanges, points)
+	summary := count(exchanges, "exchange") + ", " + count(points, "point")
 	if n := r.Malformed(); n > 0 {
-		summary += fmt.Sprintf(", %d bad %ss skipped", n, unit)
+		summary += ", " + count(n, "bad "+unit) + " skipped"
 	}
 	if truncated > 0 {
 		summary += fmt.Sprintf(", %d truncated at a limit", truncated)
@@ -182,6 +182,17 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		rest = append(rest, args[0])
 		args = args[1:]
 	}
+}
+
+// count says "1 point", "2 points", "3 bad entries".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "y") {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(noun, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // pointsWriter prints the points of exchanges.

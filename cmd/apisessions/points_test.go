@@ -104,7 +104,7 @@ func TestPointsGolden(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		if want := "testdata/login.jsonl: 1 exchanges, "; !strings.HasPrefix(stderr, want) {
+		if want := "testdata/login.jsonl: 1 exchange, "; !strings.HasPrefix(stderr, want) {
 			t.Errorf("stderr %q, want a summary starting %q", stderr, want)
 		}
 		checkGolden(t, filepath.Join(golden, "login.table.golden"), stdout)
@@ -235,13 +235,13 @@ func TestPointsInputs(t *testing.T) {
 			name:     "bad line reported, the rest read, ids from line numbers",
 			args:     []string{"points", "--json", mixed},
 			wantOut:  []string{`{"exchange":"1","point":"request.query.x","value":"1"}`, `{"exchange":"3","point":"request.query.x","value":"1"}`},
-			wantErr:  []string{"mixed.jsonl: line 2: JSON breaks off (skipped)", "2 exchanges, ", "1 bad lines skipped"},
+			wantErr:  []string{"mixed.jsonl: line 2: JSON breaks off (skipped)", "2 exchanges, ", "1 bad line skipped"},
 			wantCode: 0,
 		},
 		{
 			name:     "nothing readable",
 			args:     []string{"points", allBad},
-			wantErr:  []string{"line 1: invalid JSON", "line 2: invalid JSON", "0 exchanges", "no exchange could be read"},
+			wantErr:  []string{"line 1: invalid JSON", "line 2: invalid JSON", "0 exchanges, 0 points, 2 bad lines skipped", "no exchange could be read"},
 			wantCode: 1,
 		},
 		{
