@@ -105,8 +105,9 @@
 //
 // List calls a function with every point present in an exchange and its
 // value, request before response; on each side: method, host, path, path
-// segments, url, ip or status, query, headers, cookies, then the body
-// content (Content-Encoding undone as above) decoded by Content-Type (JSON, form, multipart, XML,
+// segments, url, ip or status, query, headers, cookies, then the body,
+// decoded by Content-Encoding ("response.body|gzip|json...") and
+// Content-Type (JSON, form, multipart, XML,
 // GraphQL; JSON to a path containing "graphql" is listed as GraphQL too; a
 // body no decoder takes is listed raw). Values holding a JWT are listed as
 // their claims too ("request.header.Authorization|jwt.sub"), values holding

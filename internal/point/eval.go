@@ -265,14 +265,21 @@ func (e *Evaluator) content(response bool) (string, bool) {
 	if b == "" {
 		return b, partial
 	}
-	ce, _ := e.headers(response).Get("Content-Encoding")
-	switch strings.ToLower(strings.TrimSpace(ce)) {
-	case "gzip", "x-gzip", "deflate":
+	if ce, _ := e.headers(response).Get("Content-Encoding"); compressed(ce) {
 		if n, ok := e.decode(node{kind: nText, s: b, partial: partial}, DecoderGzip); ok {
 			s.content, s.contentPartial = n.s, n.partial
 		}
 	}
 	return s.content, s.contentPartial
+}
+
+// compressed reports a Content-Encoding the gzip decoder undoes.
+func compressed(contentEncoding string) bool {
+	switch strings.ToLower(strings.TrimSpace(contentEncoding)) {
+	case "gzip", "x-gzip", "deflate":
+		return true
+	}
+	return false
 }
 
 // cookies returns the cookie pairs of a side: the Cookie header of the

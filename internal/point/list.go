@@ -203,12 +203,11 @@ func (l *lister) json(prefix string, n node, chain int) {
 	}
 }
 
-// body lists a body's content (Content-Encoding undone, see
-// Evaluator.content) by its Content-Type; a body no decoder accepts is
-// listed whole.
+// body lists a body by its Content-Encoding and Content-Type; a body no
+// decoder accepts is listed whole.
 func (l *lister) body(response bool) {
 	e := l.e
-	b, partial := e.content(response)
+	b, partial := e.body(response)
 	if b == "" || l.stopped {
 		return
 	}
@@ -218,6 +217,13 @@ func (l *lister) body(response bool) {
 	}
 	n := node{kind: nText, s: b, partial: partial}
 	hdrs := e.headers(response)
+	// A compressed body is listed with an explicit "|gzip": the point says
+	// what was decoded (it evaluates the same as without it, see content).
+	if ce, _ := hdrs.Get("Content-Encoding"); compressed(ce) {
+		if z, ok := e.decode(n, DecoderGzip); ok {
+			n, prefix = z, prefix+"|gzip"
+		}
+	}
 	ct, _ := hdrs.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
 	if mt == "" {
