@@ -28,7 +28,7 @@ func AppendJSONL(dst []byte, ex *apisessions.Exchange) []byte {
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"time":"`...)
-	dst = ex.Time.UTC().AppendFormat(dst, timeLayout)
+	dst = appendTime(dst, ex.Time)
 	dst = append(dst, '"')
 	if ex.ClientIP != "" {
 		dst = append(dst, `,"client_ip":`...)
@@ -51,6 +51,23 @@ func AppendJSONL(dst []byte, ex *apisessions.Exchange) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, '}', '\n')
+}
+
+// appendTime writes t in UTC as timeLayout does, without the layout
+// interpreter: it is a tenth of the cost of a line otherwise.
+func appendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(dst, timeLayout)
+	}
+	h, mi, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	dst = append(dst, byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-', byte('0'+d/10), byte('0'+d%10), 'T')
+	dst = append(dst, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':')
+	dst = append(dst, byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+	return dst
 }
 
 func appendHeaders(dst []byte, hs apisessions.Headers) []byte {

@@ -102,14 +102,30 @@ func TestAppendJSONL(t *testing.T) {
 	}
 }
 
+func TestAppendTime(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 20, 10, 0, 0, 123456789, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("X", -7*3600)),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(1795165251, 5e6),
+	} {
+		want := tm.UTC().Format(timeLayout)
+		if got := string(appendTime(nil, tm)); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
 // FuzzAppendJSONL checks that any exchange encodes to one line of valid JSON
 // that decodes back to the same values.
 func FuzzAppendJSONL(f *testing.F) {
-	f.Add("r-1", "203.0.113.7", "POST", "https://shop.example.com/api/login", "User-Agent", "curl/8.5", []byte(`{"a":"b"}`), 200, []byte("ok"))
-	f.Add("", "", "GET", "/q?x=\"<\\>\"", "X", "a\tb\nc\x01", []byte{0xff, 0}, 0, []byte(nil))
-	f.Add("\u2028", "::1", "\x00", "\xff", "\xc3", "é€", []byte("\xed\xa0\x80"), -1, []byte("\x7f"))
-	f.Fuzz(func(t *testing.T, id, ip, method, url, hname, hvalue string, body []byte, status int, rbody []byte) {
-		ex := apisessions.Exchange{ID: id, ClientIP: ip, Time: time.Unix(1795165251, 5e6).UTC(),
+	f.Add("r-1", "203.0.113.7", "POST", "https://shop.example.com/api/login", "User-Agent", "curl/8.5", []byte(`{"a":"b"}`), 200, []byte("ok"), int64(1795165251005))
+	f.Add("", "", "GET", "/q?x=\"<\\>\"", "X", "a\tb\nc\x01", []byte{0xff, 0}, 0, []byte(nil), int64(0))
+	f.Add("\u2028", "::1", "\x00", "\xff", "\xc3", "é€", []byte("\xed\xa0\x80"), -1, []byte("\x7f"), int64(-62135596800000))
+	f.Fuzz(func(t *testing.T, id, ip, method, url, hname, hvalue string, body []byte, status int, rbody []byte, ms int64) {
+		ex := apisessions.Exchange{ID: id, ClientIP: ip, Time: time.UnixMilli(ms),
 			Request:  apisessions.Request{Method: method, URL: url, Headers: apisessions.Headers{{Name: hname, Value: hvalue}}, Body: body},
 			Response: &apisessions.Response{Status: status, Body: rbody, Duration: 1500 * time.Microsecond}}
 		out := AppendJSONL(nil, &ex)
@@ -118,6 +134,9 @@ func FuzzAppendJSONL(f *testing.F) {
 		}
 		l := decodeLine(t, out)
 		str := validUTF8
+		if want := ex.Time.UTC().Format(timeLayout); l.Time != want {
+			t.Errorf("time %q, want %q", l.Time, want)
+		}
 		if (l.ID == nil) != (id == "") || (l.ID != nil && *l.ID != str(id)) {
 			t.Errorf("id %q, want %q", deref(l.ID), id)
 		}
