@@ -38,7 +38,8 @@ type Options struct {
 	// decoded, so an unbounded one would let a single line exhaust memory.
 	// A longer JSON line is a bad line (skipped without being buffered); a
 	// longer HAR entry ends the file with an error, since JSON gives no way
-	// to find where the next entry starts without reading this one.
+	// to find where the next entry starts without reading this one. Zero
+	// means DefaultMaxRecordBytes; at most 1 GiB.
 	MaxRecordBytes int
 	// ClientIP is the client IP given to exchanges of a HAR file, which
 	// records the server's address but not the client's. JSON lines carry
@@ -57,9 +58,16 @@ func DefaultOptions() Options {
 	return Options{MaxRecordBytes: DefaultMaxRecordBytes}
 }
 
+// maxRecordLimit caps MaxRecordBytes: past it a "limit" no longer bounds
+// anything a machine has.
+const maxRecordLimit = 1 << 30
+
 func (o Options) maxRecord() int {
-	if o.MaxRecordBytes <= 0 {
+	switch {
+	case o.MaxRecordBytes <= 0:
 		return DefaultMaxRecordBytes
+	case o.MaxRecordBytes > maxRecordLimit:
+		return maxRecordLimit
 	}
 	return o.MaxRecordBytes
 }
