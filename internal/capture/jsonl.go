@@ -23,7 +23,8 @@ import (
 //	              "duration_ms": 12.5}}
 //
 // Only request.method and request.url are required. id may be a string or a
-// number; a missing time is the zero time. Blank lines are skipped without
+// number; time is RFC 3339, returned in UTC, and a missing time is the zero
+// time. Blank lines are skipped without
 // counting as bad; unknown fields are ignored so that newer writers can add
 // fields.
 type JSONLReader struct {
@@ -48,9 +49,15 @@ const jsonlBufSize = 64 << 10
 
 // NewJSONLReader returns a reader of JSON lines from r.
 func NewJSONLReader(r io.Reader, opts Options) *JSONLReader {
+	return newJSONLReaderSize(r, opts, jsonlBufSize)
+}
+
+// newJSONLReaderSize lets tests use a tiny buffer, so that lines cross
+// buffer boundaries everywhere.
+func newJSONLReaderSize(r io.Reader, opts Options, size int) *JSONLReader {
 	br, ok := r.(*bufio.Reader)
-	if !ok || br.Size() < jsonlBufSize {
-		br = bufio.NewReaderSize(r, jsonlBufSize)
+	if !ok || br.Size() < size {
+		br = bufio.NewReaderSize(r, size)
 	}
 	return &JSONLReader{br: br, opts: opts, max: opts.maxRecord()}
 }

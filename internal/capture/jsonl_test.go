@@ -228,20 +228,30 @@ func TestJSONLLines(t *testing.T) {
 		{"line one past the limit", line("abc") + "\r\n", len(line("abc")) - 1, nil, nil,
 			[]badRecord{{1, fmt.Sprintf("line longer than the %d-byte limit (MaxRecordBytes)", len(line("abc"))-1)}}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res := readAll(t, tt.input, Options{MaxRecordBytes: tt.max}, newJSONL)
-			if res.Err != nil {
-				t.Fatal(res.Err)
-			}
-			var ids []string
-			for _, ex := range res.Exchanges {
-				ids = append(ids, ex.ID)
-			}
-			if !reflect.DeepEqual(ids, tt.wantIDs) || !reflect.DeepEqual(res.Positions, tt.wantPos) || !reflect.DeepEqual(res.Bad, tt.wantBad) {
-				t.Errorf("ids %v pos %v bad %v; want %v %v %v", ids, res.Positions, res.Bad, tt.wantIDs, tt.wantPos, tt.wantBad)
-			}
-		})
+	readers := []struct {
+		name string
+		new  func(io.Reader, Options) Reader
+	}{
+		{"", newJSONL},
+		// Lines cross the read buffer everywhere.
+		{"/16-byte buffer", func(r io.Reader, o Options) Reader { return newJSONLReaderSize(r, o, 16) }},
+	}
+	for _, rd := range readers {
+		for _, tt := range tests {
+			t.Run(tt.name+rd.name, func(t *testing.T) {
+				res := readAll(t, tt.input, Options{MaxRecordBytes: tt.max}, rd.new)
+				if res.Err != nil {
+					t.Fatal(res.Err)
+				}
+				var ids []string
+				for _, ex := range res.Exchanges {
+					ids = append(ids, ex.ID)
+				}
+				if !reflect.DeepEqual(ids, tt.wantIDs) || !reflect.DeepEqual(res.Positions, tt.wantPos) || !reflect.DeepEqual(res.Bad, tt.wantBad) {
+					t.Errorf("ids %v pos %v bad %v; want %v %v %v", ids, res.Positions, res.Bad, tt.wantIDs, tt.wantPos, tt.wantBad)
+				}
+			})
+		}
 	}
 }
 
@@ -327,9 +337,14 @@ func FuzzJSONL(f *testing.F) {
 	for _, s := range jsonlSeeds() {
 		f.Add(s + "\n" + s)
 	}
+	tiny := func(r io.Reader, o Options) Reader { return newJSONLReaderSize(r, o, 16) }
 	f.Fuzz(func(t *testing.T, input string) {
 		lines := int64(strings.Count(input, "\n") + 1)
 		res := readAll(t, input, Options{MaxRecordBytes: 512}, newJSONL)
+		// Where the read buffer ends must not change what is read.
+		if res2 := readAll(t, input, Options{MaxRecordBytes: 512}, tiny); !reflect.DeepEqual(res, res2) {
+			t.Fatalf("a 16-byte buffer reads differently:\n%+v\n%+v", res, res2)
+		}
 		if res.Err != nil {
 			t.Fatalf("a string reader cannot fail: %v", res.Err)
 		}
