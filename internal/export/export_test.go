@@ -680,18 +680,58 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
-func TestSpoolName(t *testing.T) {
-	id := wire.NewID()
-	name := spoolName(1_764_000_000_000_000_000, id, 42)
-	gotID, n, ok := parseSpoolName(name)
-	if !ok || gotID != id || n != 42 {
-		t.Fatalf("parseSpoolName(%q) = %q, %d, %v", name, gotID, n, ok)
+// spoolNameCases are spool file names with what parseSpoolName must make
+// of them; they also seed FuzzParseSpoolName.
+var spoolNameCases = []struct {
+	name    string
+	id      string
+	records int
+	ok      bool
+}{
+	{spoolName(1_764_000_000_000_000_000, "0123456789abcdef0123456789abcdef", 42), "0123456789abcdef0123456789abcdef", 42, true},
+	{spoolName(0, "ffffffffffffffffffffffffffffffff", 0), "ffffffffffffffffffffffffffffffff", 0, true},
+	{"x.batch", "", 0, false},
+	{"spool-1.tmp", "", 0, false},
+	{"1-2-3.batch", "", 0, false},
+	{"01764000000000000000-0123456789abcdef0123456789abcdef-42.txt", "", 0, false},
+	{"01764000000000000000-0123456789abcdef0123456789abcdef--1.batch", "", 0, false},
+	{"0176400000000000000x-0123456789abcdef0123456789abcdef-1.batch", "", 0, false},
+	{"01764000000000000000-0123456789abcdef0123456789abcdef-+1.batch", "", 0, false},
+	{"01764000000000000000-0123456789abcdef0123456789abcdef-007.batch", "", 0, false},
+	{"01764000000000000000-0123456789ABCDEF0123456789abcdef-1.batch", "", 0, false},
+}
+
+func TestParseSpoolName(t *testing.T) {
+	for _, tc := range spoolNameCases {
+		t.Run(tc.name, func(t *testing.T) {
+			id, n, ok := parseSpoolName(tc.name)
+			if ok != tc.ok || id != tc.id || n != tc.records {
+				t.Fatalf("parseSpoolName(%q) = %q, %d, %v; want %q, %d, %v",
+					tc.name, id, n, ok, tc.id, tc.records, tc.ok)
+			}
+		})
 	}
-	for _, bad := range []string{"x.batch", "spool-1.tmp", "1-2-3.batch", strings.Replace(name, ".batch", ".txt", 1)} {
-		if _, _, ok := parseSpoolName(bad); ok {
-			t.Fatalf("parseSpoolName(%q) accepted", bad)
+}
+
+// FuzzParseSpoolName checks that every name it accepts is one spoolName
+// makes, so that a stray file in the spool directory is never sent.
+func FuzzParseSpoolName(f *testing.F) {
+	for _, tc := range spoolNameCases {
+		f.Add(tc.name)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		id, n, ok := parseSpoolName(name)
+		if !ok {
+			return
 		}
-	}
+		var nanos int64
+		if _, err := fmt.Sscanf(name[:20], "%d", &nanos); err != nil {
+			t.Fatalf("accepted %q with a bad time: %v", name, err)
+		}
+		if spoolName(nanos, id, n) != name {
+			t.Fatalf("accepted %q as %q, %d, which spoolName spells differently", name, id, n)
+		}
+	})
 }
 
 func spoolFiles(t testing.TB, dir string) []string {

@@ -32,11 +32,21 @@ func parseSpoolName(name string) (id string, records int, ok bool) {
 	if len(parts) != 3 || len(parts[0]) != 20 || len(parts[1]) != 32 {
 		return "", 0, false
 	}
-	if _, err := strconv.ParseUint(parts[0], 10, 64); err != nil {
+	nanos, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || nanos < 0 {
 		return "", 0, false
 	}
 	n, err := strconv.Atoi(parts[2])
 	if err != nil || n < 0 {
+		return "", 0, false
+	}
+	for _, c := range parts[1] {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return "", 0, false
+		}
+	}
+	// Only the exact spelling spoolName makes ("+1", "007" are not).
+	if spoolName(nanos, parts[1], n) != name {
 		return "", 0, false
 	}
 	return parts[1], n, true
