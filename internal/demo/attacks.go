@@ -54,7 +54,7 @@ func (g *generator) newAttackers(n int) []*session {
 	r := g.rng
 	as := make([]*session, n)
 	for k := range as {
-		s := &session{index: -1 - k, host: ShopHost, role: "customer", ip: g.clientIP()}
+		s := &session{host: ShopHost, role: "customer", ip: g.clientIP()}
 		if k == 0 {
 			s.kind = kindAttacker
 			s.user = "mallory." + strconv.Itoa(100+r.IntN(900))

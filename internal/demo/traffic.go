@@ -112,7 +112,6 @@ const (
 
 // session is the state of one simulated client.
 type session struct {
-	index    int
 	kind     kind
 	host     string
 	ip       string
@@ -131,9 +130,8 @@ type session struct {
 	failed        bool // already failed a login once
 	quota         int  // requests this session makes
 	done          int
-	sinceRef      int // requests since the token was issued
-	order         string
-	issued        time.Time
+	sinceRef      int    // requests since the token was issued
+	order         string // order in the cart, checked out later
 }
 
 type generator struct {
@@ -160,6 +158,10 @@ type generator struct {
 	url     []byte
 	id      []byte // the exchange ID being made
 	idURL   []byte
+	// reqHeaders and resHeaders keep the header slices' capacity from one
+	// exchange to the next.
+	reqHeaders apisessions.Headers
+	resHeaders apisessions.Headers
 }
 
 func newGenerator(o TrafficOptions) *generator {
@@ -192,7 +194,6 @@ func newGenerator(o TrafficOptions) *generator {
 	g.reqBody = make([]byte, 0, 512)
 	g.resBody = make([]byte, 0, 1024)
 	g.url = make([]byte, 0, 256)
-	g.ex.Response = &g.resp
 	return g
 }
 
@@ -251,9 +252,12 @@ func (g *generator) next(i int) {
 	// order; milliseconds are what the file format keeps.
 	off := time.Duration(i)*g.step + time.Duration(g.rng.Int64N(int64(max(g.step, 1))))
 	ex.Time = g.start.Add(off.Truncate(time.Millisecond))
-	ex.Request.Headers = ex.Request.Headers[:0]
+	// The exchange is rebuilt from the generator's own buffers each time,
+	// whatever fn did to the previous one.
+	ex.Request.Headers = g.reqHeaders[:0]
 	ex.Request.Body = nil
-	g.resp = apisessions.Response{Headers: g.resp.Headers[:0]}
+	g.resp = apisessions.Response{Headers: g.resHeaders[:0]}
+	ex.Response = &g.resp
 	g.reqBody = g.reqBody[:0]
 	g.resBody = g.resBody[:0]
 
@@ -328,7 +332,7 @@ func (g *generator) finish(s *session) {
 
 func (g *generator) newSession(i, quota int) *session {
 	r := g.rng
-	s := &session{index: i, quota: quota, role: "customer", host: ShopHost}
+	s := &session{quota: quota, role: "customer", host: ShopHost}
 	switch {
 	case i%50 == 1:
 		s.kind = kindAdmin
@@ -417,7 +421,6 @@ var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ
 
 // issue gives s a new JWT: same sub and sid, new times and signature.
 func (g *generator) issue(s *session) {
-	s.issued = g.ex.Time
 	s.sinceRef = 0
 	iat := g.ex.Time.Unix()
 	p := make([]byte, 0, 160)
@@ -647,10 +650,12 @@ func (g *generator) finishRequest(s *session, method string) {
 
 func (g *generator) header(name, value string) {
 	g.ex.Request.Headers = append(g.ex.Request.Headers, apisessions.Header{Name: name, Value: value})
+	g.reqHeaders = g.ex.Request.Headers
 }
 
 func (g *generator) resHeader(name, value string) {
 	g.resp.Headers = append(g.resp.Headers, apisessions.Header{Name: name, Value: value})
+	g.resHeaders = g.resp.Headers
 }
 
 // respond sets a JSON response (no body when body is empty).

@@ -308,3 +308,25 @@ func TestGenerateStartBetweenMilliseconds(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGenerateIgnoresChangesByFn checks that what fn does to an exchange does
+// not leak into the next: callers may clear or keep parts of it.
+func TestGenerateIgnoresChangesByFn(t *testing.T) {
+	o := DefaultTrafficOptions()
+	o.Exchanges = 200
+	want := digest(t, o)
+	h := sha256.New()
+	err := Generate(o, func(ex *apisessions.Exchange) error {
+		h.Write(AppendJSONL(nil, ex))
+		ex.Response = nil
+		ex.Request.Headers = nil
+		ex.ID = "changed"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if [32]byte(h.Sum(nil)) != want {
+		t.Error("changes made by fn changed the traffic that followed")
+	}
+}
