@@ -222,6 +222,10 @@ func TestPointsInputs(t *testing.T) {
 	mixed := write("mixed.jsonl", good+"\n{\"request\": \n"+good+"\n")
 	allBad := write("bad.jsonl", "not json\nnor this\n")
 	har := `{"log": {"entries": [{"request": {"method": "GET", "url": "https://h/b"}, "response": {"status": 204}}]}}`
+	badHAR := write("bad.har", `{"log": {"entries": [{"request": {"method": "GET", "url": "/1"}}, {"request": {"method": "GET"}}, {"request": {"method": "GET", "url": "/3"}}]}}`)
+	// A body past the point package's 1 MiB parse limit.
+	big := write("big.jsonl", `{"id": "big", "request": {"method": "POST", "url": "/", "headers": [["Content-Type", "application/json"]], "body": "{\"a\": \"`+
+		strings.Repeat("x", 2<<20)+`\"}"}}`+"\n")
 	tests := []struct {
 		name       string
 		stdin      string
@@ -263,6 +267,20 @@ func TestPointsInputs(t *testing.T) {
 			args:     []string{"points", "--point", "request.body|jsn.user", mixed},
 			wantErr:  []string{"--point request.body|jsn.user: column 14: "},
 			wantCode: 2,
+		},
+		{
+			name:     "bad HAR entry reported by number",
+			args:     []string{"points", "--json", badHAR},
+			wantOut:  []string{`{"exchange":"1","point":"request.path","value":"/1"}`, `{"exchange":"3","point":"request.path","value":"/3"}`},
+			wantErr:  []string{"bad.har: entry 2: request.url missing (skipped)", "2 exchanges, ", "1 bad entry skipped"},
+			wantCode: 0,
+		},
+		{
+			name:     "limit hit",
+			args:     []string{"points", "--json", big},
+			wantOut:  []string{`"point":"request.method","value":"POST"`},
+			wantErr:  []string{"big.jsonl: line 1: a limit was hit; points of this exchange are incomplete", "1 truncated at a limit"},
+			wantCode: 0,
 		},
 		{"no file", "", []string{"points"}, 2, nil, []string{"want one FILE, got 0 arguments"}, nil},
 		{"two files", "", []string{"points", mixed, mixed}, 2, nil, []string{"want one FILE, got 2 arguments"}, nil},
