@@ -120,3 +120,35 @@ func FuzzProcess(f *testing.F) {
 		}
 	})
 }
+
+// TestRecordsOwnTheirValues: a record keeps its values after the
+// Sessionizer (and its pooled evaluator) moves on to other exchanges, and
+// after the caller reuses the exchange's buffers.
+func TestRecordsOwnTheirValues(t *testing.T) {
+	s := MustSessionizer(t, benchConfig())
+	ex := benchExchange()
+	rec := MustProcess(t, s, ex, apisessions.Detection{Verdict: apisessions.VerdictAttack})
+	before, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ex.Request.Body {
+		ex.Request.Body[i] = 'z'
+	}
+	for i := range ex.Response.Body {
+		ex.Response.Body[i] = 'z'
+	}
+	for i := 0; i < 50; i++ {
+		other := benchExchange()
+		other.Request.Body = []byte(`{"order_id":"other-` + fmt.Sprint(i) + `","customer":{"email":"x@y.example"}}`)
+		other.Response.Body = []byte(`{"role":"other-role-` + fmt.Sprint(i) + `"}`)
+		MustProcess(t, s, other, apisessions.Detection{})
+	}
+	after, _ := json.Marshal(rec)
+	if string(before) != string(after) {
+		t.Fatalf("record changed after later work:\nbefore %s\nafter  %s", before, after)
+	}
+	if rec.Role != "customer" {
+		t.Fatalf("role %q, want customer", rec.Role)
+	}
+}

@@ -135,6 +135,8 @@ type worker struct {
 	buf []byte
 	ex  apisessions.Exchange // copy with the resolved client IP
 	raw []string             // raw parameter values, by parameter
+	// Scratch lists of one Process call.
+	maskVals, hashedRaw []string
 	// The last day seen: most exchanges fall on the day before them.
 	dayStart, dayEnd time.Time
 	day              string
@@ -347,6 +349,8 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		w.ex = apisessions.Exchange{}
 		w.ev.Reset(&w.ex)
 		clear(w.raw)
+		clear(w.maskVals[:cap(w.maskVals)])
+		clear(w.hashedRaw[:cap(w.hashedRaw)])
 		s.pool.Put(w)
 	}()
 	w.ex = *ex
@@ -375,7 +379,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 
 	// Masked values: what mask rules select in this exchange, so that no
 	// parameter, payload or content carries them out under another point.
-	var maskVals []string
+	maskVals := w.maskVals[:0]
 	for _, m := range s.masks {
 		for _, v := range w.ev.Values(m) {
 			if v != "" {
@@ -387,7 +391,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 	// Raw values of the parameters: they group, and are exported below.
 	raw := w.raw[:len(s.params)]
 	clear(raw)
-	var hashedRaw []string // raw values of hashed parameters: never to leave
+	hashedRaw := w.hashedRaw[:0] // raw values of hashed parameters: never to leave
 	for i := range s.params {
 		p := &s.params[i]
 		if v, ok := w.ev.First(p.pt); ok && v != "" {
@@ -412,7 +416,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 			rec.Key.Value = s.hashParam(w, keyRaw)
 			keyHashed = true
 		} else {
-			rec.Key.Value = strings.Clone(keyRaw)
+			rec.Key.Value = keyRaw
 		}
 		break
 	}
@@ -438,6 +442,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		}
 	}
 	rec.SessionID = s.sessionID(w, keyRaw)
+	w.maskVals, w.hashedRaw = maskVals, hashedRaw // keep grown buffers
 
 	// Parameters: every configured one present, exported. A value that is,
 	// or holds, a masked value is "***"; so is an unhashed one holding the
@@ -461,25 +466,24 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		case matchesSecret(v, hashedRaw):
 			out.Value = maskedValue
 		default:
-			// A clone: v points into the body, which the record must not pin.
-			out.Value = strings.Clone(v)
+			// Safe to keep: point.Evaluator.First copies what lies in
+			// bodies or its own buffers.
+			out.Value = v
 		}
 		if len(rec.Params) == 0 {
 			rec.Params = make([]apisessions.Param, 0, len(s.params)-i)
 		}
 		rec.Params = append(rec.Params, out)
-		switch p.Type {
-		case apisessions.ParamUser:
-			if rec.User == "" {
-				rec.User = out.Value
-			}
-		case apisessions.ParamRole:
-			if rec.Role == "" {
-				rec.Role = out.Value
-			}
-		}
 		if p.Context {
 			flows = addFlow(flows, p.Name)
+		}
+	}
+	for _, p := range rec.Params {
+		switch {
+		case p.Type == apisessions.ParamUser && rec.User == "":
+			rec.User = p.Value
+		case p.Type == apisessions.ParamRole && rec.Role == "":
+			rec.Role = p.Value
 		}
 	}
 
