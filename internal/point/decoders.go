@@ -117,20 +117,27 @@ func percentDecode(s string, plus bool) string {
 // decodeBase64 decodes standard or URL-safe base64, padded or not,
 // ignoring surrounding whitespace and line breaks.
 func decodeBase64(s string, scratch *[]byte) (string, bool) {
+	b, ok := decodeBase64Bytes(s, scratch)
+	return string(b), ok
+}
+
+// decodeBase64Bytes is decodeBase64 into *scratch: the result is valid
+// until the next use of scratch.
+func decodeBase64Bytes(s string, scratch *[]byte) ([]byte, bool) {
 	s = strings.TrimSpace(s)
 	s = strings.TrimRight(s, "=")
 	if s == "" {
-		return "", false
+		return nil, false
 	}
 	enc := base64.RawStdEncoding
 	if strings.ContainsAny(s, "-_") {
 		if strings.ContainsAny(s, "+/") {
-			return "", false
+			return nil, false
 		}
 		enc = base64.RawURLEncoding
 	}
 	// The scratch buffer holds the input copy then the output, so that a
-	// decode allocates only its result string.
+	// decode allocates nothing once the buffer has grown.
 	n := enc.DecodedLen(len(s))
 	if cap(*scratch) < len(s)+n {
 		*scratch = make([]byte, len(s)+n)
@@ -139,29 +146,30 @@ func decodeBase64(s string, scratch *[]byte) (string, bool) {
 	copy(buf, s)
 	m, err := enc.Decode(buf[len(s):], buf[:len(s)])
 	if err != nil {
-		return "", false
+		return nil, false
 	}
-	return string(buf[len(s) : len(s)+m]), true
+	return buf[len(s) : len(s)+m], true
 }
 
 // jwtPayload returns the decoded payload of a JWT ("Bearer " prefix
-// optional). The signature is not checked: this is observation.
-func jwtPayload(s string, scratch *[]byte) (string, bool) {
+// optional), in *scratch. The signature is not checked: this is
+// observation.
+func jwtPayload(s string, scratch *[]byte) ([]byte, bool) {
 	s = strings.TrimSpace(s)
 	if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {
 		s = strings.TrimSpace(s[7:])
 	}
 	_, rest, ok := strings.Cut(s, ".")
 	if !ok {
-		return "", false
+		return nil, false
 	}
 	payload, _, ok := strings.Cut(rest, ".")
 	if !ok || payload == "" {
-		return "", false
+		return nil, false
 	}
-	v, ok := decodeBase64(payload, scratch)
-	if !ok || v == "" {
-		return "", false
+	v, ok := decodeBase64Bytes(payload, scratch)
+	if !ok || len(v) == 0 {
+		return nil, false
 	}
 	return v, true
 }

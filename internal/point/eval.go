@@ -3,6 +3,7 @@ package point
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/apisessions/apisessions"
 )
@@ -54,7 +55,7 @@ type sideState struct {
 	cookieStart int32
 	cookieEnd   int32
 	bodyDone    bool
-	body        string
+	body        string // shares the exchange's memory: see own
 	bodyPartial bool
 	// content is the body with its Content-Encoding undone (the body
 	// itself when it has none or it does not decode).
@@ -88,6 +89,10 @@ type Evaluator struct {
 	a, b    []node
 	out     []string
 	scratch []byte
+	// arena holds decoded bytes (base64, JWT payloads) of the current
+	// exchange; it is reused after Reset, so values in it are copied when
+	// they leave the evaluator (see own).
+	arena []byte
 }
 
 // NewEvaluator returns an evaluator with the given limits (zero fields take
@@ -115,6 +120,7 @@ func (e *Evaluator) Reset(ex *apisessions.Exchange) {
 	e.memo = e.memo[:0]
 	clear(e.out)
 	e.out = e.out[:0]
+	e.arena = e.arena[:0]
 }
 
 // Truncated reports whether a limit was hit during this exchange: some
@@ -125,25 +131,26 @@ func (e *Evaluator) Truncated() bool { return e.truncated }
 // Values returns every non-empty value of p in the current exchange, in
 // exchange order (repeated headers, query names, cookies, form fields, XML
 // elements). The slice is reused by the next call to Values or First and by
-// Reset: copy it to keep it. An absent, empty or undecodable point yields
-// nothing.
+// Reset: copy the slice to keep it (the strings in it are the caller's to
+// keep). An absent, empty or undecodable point yields nothing.
 func (e *Evaluator) Values(p *Point) []string {
 	nodes := e.eval(p)
 	e.out = e.out[:0]
 	for _, n := range nodes {
 		if v := e.text(n); v != "" {
-			e.out = append(e.out, v)
+			e.out = append(e.out, e.own(v))
 		}
 	}
 	return e.out
 }
 
 // First returns the first non-empty value of p: the value grouping and
-// context parameters use.
+// context parameters use. Values read from a body or a decoded token are
+// copied out of the exchange, so they stay valid after it changes.
 func (e *Evaluator) First(p *Point) (string, bool) {
 	for _, n := range e.eval(p) {
 		if v := e.text(n); v != "" {
-			return v, true
+			return e.own(v), true
 		}
 	}
 	return "", false
@@ -247,8 +254,49 @@ func (e *Evaluator) body(response bool) (string, bool) {
 		s.bodyPartial = true
 		e.truncated = true
 	}
-	s.body = string(b)
+	// The body is read in place, not copied (the exchange does not change
+	// until the next Reset); a value found in it is copied when it leaves
+	// the evaluator, by own.
+	s.body = unsafe.String(unsafe.SliceData(b), len(b))
 	return s.body, s.bodyPartial
+}
+
+// keep stores decoded bytes in the arena and returns them as a string.
+// A full arena is replaced, not grown in place, so that strings into the
+// old one stay valid.
+func (e *Evaluator) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(e.arena)-len(e.arena) < len(b) {
+		e.arena = make([]byte, 0, max(2*cap(e.arena), len(b), 512))
+	}
+	start := len(e.arena)
+	e.arena = append(e.arena, b...)
+	return unsafe.String(&e.arena[start], len(b))
+}
+
+// own returns v safe to keep after the next Reset: a copy when it lies in
+// the memory of the exchange's bodies or of the arena, v itself otherwise
+// (header values, decoded strings).
+func (e *Evaluator) own(v string) string {
+	if v == "" {
+		return v
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(v)))
+	within := func(base unsafe.Pointer, n int) bool {
+		b := uintptr(base)
+		return n > 0 && p >= b && p < b+uintptr(n)
+	}
+	for i := range e.side {
+		if b := e.side[i].body; within(unsafe.Pointer(unsafe.StringData(b)), len(b)) {
+			return strings.Clone(v)
+		}
+	}
+	if within(unsafe.Pointer(unsafe.SliceData(e.arena)), cap(e.arena)) {
+		return strings.Clone(v)
+	}
+	return v
 }
 
 // content returns a side's body with a gzip or deflate Content-Encoding
@@ -478,10 +526,10 @@ func (e *Evaluator) decodeNew(in string, partial bool, d Decoder) (node, bool) {
 		if !ok {
 			return node{}, false
 		}
-		return e.decodeJSON(payload, false)
+		return e.decodeJSON(e.keep(payload), false)
 	case DecoderBase64:
-		v, ok := decodeBase64(in, &e.scratch)
-		return node{kind: nText, s: v, partial: partial}, ok
+		v, ok := decodeBase64Bytes(in, &e.scratch)
+		return node{kind: nText, s: e.keep(v), partial: partial}, ok
 	case DecoderURL:
 		return node{kind: nText, s: percentDecode(in, false), partial: partial}, true
 	case DecoderGzip:

@@ -57,7 +57,7 @@ func (l *lister) emit(point, value string) {
 		return
 	}
 	l.n++
-	if !l.fn(point, value) {
+	if !l.fn(point, l.e.own(value)) {
 		l.stopped = true
 	}
 }
