@@ -35,6 +35,10 @@ const (
 	// MaxDepth is the deepest nesting of flow collections ([ and {) and of
 	// block indentation, in levels of one character.
 	MaxDepth = 64
+	// MaxAliases bounds YAML aliases (*name): each is decoded again in
+	// full, which is the way to make a small document cost a lot. Real
+	// configurations use none.
+	MaxAliases = 100
 )
 
 // ParseError is a configuration that cannot be decoded: bad YAML, an unknown
@@ -71,7 +75,7 @@ func Parse(data []byte) (apisessions.Config, error) {
 	if len(data) > MaxFileBytes {
 		return c, &ParseError{Message: fmt.Sprintf("configuration is %d bytes, more than the %d allowed", len(data), MaxFileBytes)}
 	}
-	if err := checkNesting(data); err != nil {
+	if err := checkShape(data); err != nil {
 		return c, err
 	}
 	f, err := parseYAML(data)
@@ -133,12 +137,13 @@ func decode(body ast.Node, c *apisessions.Config) (err error) {
 	return dec.DecodeFromNode(body, c)
 }
 
-// checkNesting refuses documents nested deeper than MaxDepth: open flow
-// brackets (outside comments; quotes are not tracked, so a bracket in a
-// quoted string counts, which no real configuration reaches) or a line
-// indented by more than MaxDepth*4 columns of spaces and "- ".
-func checkNesting(data []byte) error {
-	depth, line, lineStart, indent := 0, 1, true, 0
+// checkShape refuses documents nested deeper than MaxDepth (open flow
+// brackets, or a line indented by more than MaxDepth*4 columns of spaces and
+// "- ") or with more than MaxAliases aliases. Comments are skipped; quotes
+// are not tracked, so a bracket or " *x" inside a quoted string counts,
+// which no real configuration comes near.
+func checkShape(data []byte) error {
+	depth, line, lineStart, indent, aliases := 0, 1, true, 0, 0
 	for i := 0; i < len(data); i++ {
 		c := data[i]
 		if lineStart {
@@ -168,6 +173,13 @@ func checkNesting(data []byte) error {
 			}
 		case ']', '}':
 			depth = max(depth-1, 0)
+		case '*':
+			if i > 0 && strings.IndexByte(" \t[{,", data[i-1]) >= 0 && i+1 < len(data) && strings.IndexByte(" \t\n,]}", data[i+1]) < 0 {
+				aliases++
+				if aliases > MaxAliases {
+					return &ParseError{Line: line, Message: fmt.Sprintf("more than %d aliases (*name)", MaxAliases)}
+				}
+			}
 		}
 	}
 	return nil

@@ -88,6 +88,7 @@ var parseErrors = []struct {
 	{"a list, not a mapping", "- a\n- b\n", `line 1: want a mapping, not a list`},
 	{"too large", "# " + strings.Repeat("x", MaxFileBytes) + "\n", `configuration is 262147 bytes, more than the 262144 allowed`},
 	{"brackets too deep", "mask: [\n" + strings.Repeat("[", 64), `line 2: brackets nested more than 64 deep`},
+	{"too many aliases", "mask: &a [request.query.a]\nflows: [" + strings.Repeat("*a, ", 100) + "*a]\n", `line 2: more than 100 aliases (*name)`},
 	{"indented too deep", "mask:\n" + strings.Repeat("- ", 129) + "x\n", `line 2: nested more than 256 columns deep`},
 }
 
@@ -231,4 +232,25 @@ func FuzzParseValidate(f *testing.F) {
 			t.Fatalf("round trip changed the configuration:\n%s\nthen\n%s", b, b2)
 		}
 	})
+}
+
+// TestParseAliasesAndStars checks that the document-shape limits leave
+// ordinary uses alone: a few aliases, and '*' in quoted host and path
+// patterns.
+func TestParseAliasesAndStars(t *testing.T) {
+	doc := `applications:
+  - {id: 1, name: a, hosts: &h ["*.shop.example.com", shop.example.com]}
+  - {id: 2, name: b, hosts: *h}
+flows: [{name: All, path: "*"}, {name: Admin, path: '/admin/*'}]
+`
+	c, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Applications[1].Hosts, []string{"*.shop.example.com", "shop.example.com"}) || c.Flows[1].Path != "/admin/*" {
+		t.Errorf("Parse = %+v", c)
+	}
+	if ps := Validate(c); len(ps) != 0 {
+		t.Errorf("Validate = %v", ps)
+	}
 }
