@@ -214,6 +214,7 @@ func regressionOptions(mode string) Options {
 	o := DefaultOptions()
 	o.Mode = mode
 	o.ParanoiaLevel = 4
+	o.AllowedMethods = nil // CRS's own default
 	o.directives = `SecAction "id:900005,phase:1,nolog,pass,ctl:ruleRemoveById=910000,setvar:tx.crs_validate_utf8_encoding=1,setvar:tx.arg_name_length=100,setvar:tx.arg_length=400,setvar:tx.total_arg_length=64000,setvar:tx.max_num_args=255,setvar:tx.max_file_size=64100,setvar:tx.combined_file_sizes=65535"
 `
 	return o

@@ -18,6 +18,7 @@ import (
 	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
 	"github.com/corazawaf/coraza/v3"
 	"github.com/corazawaf/coraza/v3/experimental"
+	"github.com/corazawaf/coraza/v3/experimental/plugins"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 	"github.com/corazawaf/coraza/v3/types"
 )
@@ -51,7 +52,19 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, log: log, rules: map[int]ruleInfo{}}
 	var metas []types.RuleMetadata
-	cfg := coraza.NewWAFConfig().WithRootFS(coreruleset.FS).WithDirectives(opts.directivesFor())
+	directives := opts.directivesFor()
+	hook := &screenHook{}
+	if opts.Mode == ModeFast {
+		// The hook operator is registered under a name unique to this engine
+		// (Coraza's operator registry is global and keeps it for the life of
+		// the process: one small entry per engine).
+		name := fmt.Sprintf("apisessionsScreen%p", hook)
+		plugins.RegisterOperator(name, hook.operator)
+		directives = strings.Replace(directives, crsInclude, fmt.Sprintf(
+			"SecRule REQUEST_METHOD \"@%[1]s 1\" \"id:%[2]d,phase:1,pass,nolog,t:none\"\n"+
+				"SecRule REQUEST_METHOD \"@%[1]s 2\" \"id:%[3]d,phase:2,pass,nolog,t:none\"\n", name, ruleHook1, ruleHook2)+crsInclude, 1)
+	}
+	cfg := coraza.NewWAFConfig().WithRootFS(coreruleset.FS).WithDirectives(directives)
 	cfg = experimental.WAFConfigWithRuleObserver(cfg, func(r types.RuleMetadata) { metas = append(metas, r) })
 	waf, err := coraza.NewWAF(cfg)
 	if err != nil {
@@ -67,6 +80,7 @@ func New(opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("build screen: %w", err)
 		}
 		e.screen = s
+		hook.s = s
 		log.Debug("detect: screen built", "rules", len(metas), "screened", len(s.rules), "always", s.always)
 	}
 	return e, nil
@@ -78,11 +92,7 @@ func (e *Engine) Detect(ctx context.Context, ex *apisessions.Exchange) (apisessi
 	if err := ctx.Err(); err != nil {
 		return apisessions.Detection{}, err
 	}
-	var skip []int
-	if e.screen != nil {
-		skip = e.screen.skippable(ex, e.opts)
-	}
-	r, err := e.run(ex, "HTTP/1.1", skip)
+	r, err := e.run(ex, "HTTP/1.1", nil)
 	if err != nil {
 		return apisessions.Detection{}, err
 	}
@@ -266,6 +276,51 @@ func (e *Engine) detection(ex *apisessions.Exchange, r result) apisessions.Detec
 const (
 	ruleBodyParseError = 200002
 )
+
+// IDs of the fast path's hook rules, which run first in phases 1 and 2.
+const (
+	ruleHook1 = 100001
+	ruleHook2 = 100002
+)
+
+// crsInclude is the directive that loads the CRS rules.
+const crsInclude = "Include @owasp_crs/*.conf\n"
+
+// screenHook is the operator of the hook rules: it screens the transaction
+// and removes, for this transaction only, the rules that cannot match.
+type screenHook struct {
+	s *screen // set once New has built it, before any transaction
+}
+
+func (h *screenHook) operator(o plugintypes.OperatorOptions) (plugintypes.Operator, error) {
+	switch o.Arguments {
+	case "1":
+		return hookOp{h, 1}, nil
+	case "2":
+		return hookOp{h, 2}, nil
+	}
+	return nil, fmt.Errorf("screen hook: bad phase %q", o.Arguments)
+}
+
+type hookOp struct {
+	h     *screenHook
+	phase int
+}
+
+// Evaluate screens and never matches.
+func (o hookOp) Evaluate(tx plugintypes.TransactionState, _ string) bool {
+	if o.h.s == nil {
+		return false
+	}
+	rr, ok := tx.(ruleRemover)
+	if !ok {
+		return false // nothing skipped: full evaluation, still correct
+	}
+	for _, id := range o.h.s.skippable(tx, o.phase) {
+		rr.RemoveRuleByID(id)
+	}
+	return false
+}
 
 // isFinding reports whether a matched rule is a detection rather than CRS
 // bookkeeping (initialisation, paranoia skips, exclusion helpers, the

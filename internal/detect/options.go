@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/apisessions/apisessions"
 )
@@ -39,6 +40,10 @@ type Options struct {
 	// MaxJSONDepth is the deepest JSON nesting parsed (Coraza's
 	// SecRequestBodyJsonDepthLimit); deeper bodies are marked Partial.
 	MaxJSONDepth int
+	// AllowedMethods are the HTTP methods CRS rule 911100 accepts. CRS
+	// allows GET HEAD POST OPTIONS only, which would make every PUT, PATCH
+	// and DELETE of a REST API an attack; the default adds those three.
+	AllowedMethods []string
 	// Mode is ModeFast (default) or ModeFull.
 	Mode string
 	// Logger receives engine diagnostics; nil discards them.
@@ -58,6 +63,7 @@ func DefaultOptions() Options {
 		BodyLimit:        128 << 10,
 		MaxArgs:          1000,
 		MaxJSONDepth:     64,
+		AllowedMethods:   []string{"GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"},
 		Mode:             ModeFast,
 	}
 }
@@ -98,6 +104,11 @@ func (o Options) validate() error {
 			return apisessions.Errorf(apisessions.EINVALID, "detection exclude_rules: bad rule ID %d", id)
 		}
 	}
+	for _, m := range o.AllowedMethods {
+		if m == "" || strings.ContainsAny(m, " \t\r\n'\"\\,") {
+			return apisessions.Errorf(apisessions.EINVALID, "detection allowed method %q: want a method token", m)
+		}
+	}
 	switch o.Mode {
 	case ModeFast, ModeFull:
 	default:
@@ -123,13 +134,16 @@ Include @crs-setup.conf.example
 SecAction "id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level=%[4]d"
 SecAction "id:900110,phase:1,pass,t:none,nolog,setvar:tx.inbound_anomaly_score_threshold=%[5]d,setvar:tx.outbound_anomaly_score_threshold=4"
 `, o.BodyLimit, o.MaxArgs, o.MaxJSONDepth, o.ParanoiaLevel, o.AnomalyThreshold)
+	if len(o.AllowedMethods) > 0 {
+		s += fmt.Sprintf("SecAction \"id:900200,phase:1,pass,t:none,nolog,setvar:'tx.allowed_methods=%s'\"\n", strings.Join(o.AllowedMethods, " "))
+	}
 	if o.Responses {
 		s += "SecResponseBodyAccess On\n"
 	} else {
 		s += "SecResponseBodyAccess Off\n"
 	}
 	s += o.directives
-	s += "Include @owasp_crs/*.conf\n"
+	s += crsInclude
 	for _, id := range o.ExcludeRules {
 		s += fmt.Sprintf("SecRuleRemoveById %d\n", id)
 	}

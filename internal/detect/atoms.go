@@ -1,0 +1,353 @@
+package detect
+
+import (
+	"regexp/syntax"
+	"slices"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Literal atoms: for a regular expression, a set of strings such that every
+// match contains at least one of them (the technique of trigram code search
+// and RE2's FilteredRE2, on whole literals). Strings are case-folded with
+// foldString, so they are checked against folded input.
+
+const (
+	// maxExact bounds the exact-string sets tracked per node; past it the
+	// node's exact set is forgotten, which only makes the filter weaker.
+	maxExact = 64
+	// maxExactLen bounds the length of tracked exact strings.
+	maxExactLen = 64
+	// maxClass is the largest character class expanded into single
+	// characters; a larger class requires nothing.
+	maxClass = 40
+)
+
+// litInfo summarises a regexp node. exact (when hasExact) is every string
+// the node can match; atoms (when hasAtoms) is a set one of which every match
+// contains. An empty exact set means the node never matches.
+type litInfo struct {
+	exact    []string
+	hasExact bool
+	atoms    []string
+	hasAtoms bool
+}
+
+// regexAtoms returns the atoms of a Go (RE2) pattern, or ok=false when the
+// pattern requires no literal (or uses raw bytes, which Coraza matches with
+// a binary matcher this analysis does not model).
+func regexAtoms(pattern string) (atoms []string, ok bool) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	if hasByteRunes(re) {
+		return nil, false
+	}
+	return best(analyze(re))
+}
+
+// hasByteRunes reports runes in 0x80-0xFF: Coraza compiles such patterns
+// with a byte-level matcher.
+func hasByteRunes(re *syntax.Regexp) bool {
+	for _, r := range re.Rune {
+		if r >= 0x80 && r <= 0xFF {
+			return true
+		}
+	}
+	for _, s := range re.Sub {
+		if hasByteRunes(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func analyze(re *syntax.Regexp) litInfo {
+	switch re.Op {
+	case syntax.OpNoMatch:
+		return litInfo{exact: []string{}, hasExact: true}
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText,
+		syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return litInfo{exact: []string{""}, hasExact: true}
+	case syntax.OpLiteral:
+		return litInfo{exact: []string{foldString(string(re.Rune))}, hasExact: true}
+	case syntax.OpCharClass:
+		return classInfo(re)
+	case syntax.OpCapture:
+		return analyze(re.Sub[0])
+	case syntax.OpQuest:
+		c := analyze(re.Sub[0])
+		if c.hasExact {
+			return litInfo{exact: union(c.exact, []string{""}), hasExact: true}
+		}
+		return litInfo{}
+	case syntax.OpStar:
+		return litInfo{}
+	case syntax.OpPlus:
+		a, ok := best(analyze(re.Sub[0]))
+		return litInfo{atoms: a, hasAtoms: ok}
+	case syntax.OpRepeat:
+		c := analyze(re.Sub[0])
+		if re.Min == 0 {
+			if re.Max == 1 && c.hasExact {
+				return litInfo{exact: union(c.exact, []string{""}), hasExact: true}
+			}
+			return litInfo{}
+		}
+		a, ok := best(c)
+		info := litInfo{atoms: a, hasAtoms: ok}
+		if c.hasExact && re.Min == re.Max && re.Min <= 4 {
+			e := []string{""}
+			for i := 0; i < re.Min && e != nil; i++ {
+				e = cross(e, c.exact)
+			}
+			if e != nil {
+				info.exact, info.hasExact = e, true
+			}
+		}
+		return info
+	case syntax.OpAlternate:
+		var info litInfo
+		allExact, allAtoms := true, true
+		var ex, at []string
+		for _, s := range re.Sub {
+			c := analyze(s)
+			if allExact && c.hasExact {
+				ex = union(ex, c.exact)
+				if len(ex) > maxExact {
+					allExact = false
+				}
+			} else {
+				allExact = false
+			}
+			if a, ok := best(c); ok && allAtoms {
+				at = union(at, a)
+			} else {
+				allAtoms = false
+			}
+		}
+		if allExact {
+			info.exact, info.hasExact = ex, true
+		}
+		if allAtoms {
+			info.atoms, info.hasAtoms = at, true
+		}
+		return info
+	case syntax.OpConcat:
+		subs := make([]litInfo, len(re.Sub))
+		for i, s := range re.Sub {
+			subs[i] = analyze(s)
+		}
+		var info litInfo
+		var cands [][]string
+		// Runs of children with exact sets give longer literals.
+		for i := 0; i < len(subs); {
+			if !subs[i].hasExact {
+				i++
+				continue
+			}
+			e := []string{""}
+			j := i
+			for ; j < len(subs) && subs[j].hasExact; j++ {
+				n := cross(e, subs[j].exact)
+				if n == nil {
+					// Too large: close this run and start a new one here.
+					break
+				}
+				e = n
+			}
+			if j == i {
+				// The single child is too large to cross with "": cannot happen,
+				// but never loop forever.
+				j = i + 1
+			} else if i == 0 && j == len(subs) {
+				info.exact, info.hasExact = e, true
+			}
+			if a, ok := best(litInfo{exact: e, hasExact: true}); ok {
+				cands = append(cands, a)
+			}
+			i = j
+		}
+		for _, c := range subs {
+			if a, ok := best(c); ok {
+				cands = append(cands, a)
+			}
+		}
+		for _, c := range cands {
+			if !info.hasAtoms || better(c, info.atoms) {
+				info.atoms, info.hasAtoms = c, true
+			}
+		}
+		return info
+	}
+	// AnyChar, AnyCharNotNL and anything unknown require nothing.
+	return litInfo{}
+}
+
+// classInfo expands a small character class into its folded characters.
+func classInfo(re *syntax.Regexp) litInfo {
+	n := 0
+	for i := 0; i+1 < len(re.Rune); i += 2 {
+		n += int(re.Rune[i+1]-re.Rune[i]) + 1
+		if n > maxClass {
+			return litInfo{}
+		}
+	}
+	var ex []string
+	for i := 0; i+1 < len(re.Rune); i += 2 {
+		for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+			s := foldString(string(r))
+			if !slices.Contains(ex, s) {
+				ex = append(ex, s)
+			}
+		}
+	}
+	if ex == nil {
+		ex = []string{}
+	}
+	return litInfo{exact: ex, hasExact: true}
+}
+
+// best picks the most selective necessary set of a node.
+func best(c litInfo) ([]string, bool) {
+	var out []string
+	ok := false
+	if c.hasExact && !slices.Contains(c.exact, "") {
+		out, ok = c.exact, true
+	}
+	if c.hasAtoms && (!ok || better(c.atoms, out)) {
+		out, ok = c.atoms, true
+	}
+	return out, ok
+}
+
+// better reports whether atom set a filters better than b: an empty set
+// (never matches) beats all; then the longer shortest atom, then fewer atoms.
+func better(a, b []string) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == 0 && len(b) != 0
+	}
+	ma, mb := minLen(a), minLen(b)
+	if ma != mb {
+		return ma > mb
+	}
+	return len(a) < len(b)
+}
+
+func minLen(xs []string) int {
+	m := -1
+	for _, x := range xs {
+		if m < 0 || len(x) < m {
+			m = len(x)
+		}
+	}
+	return m
+}
+
+// cross is every concatenation of a string of a with one of b, or nil when
+// that is too many or too long.
+func cross(a, b []string) []string {
+	if len(a)*len(b) > maxExact {
+		return nil
+	}
+	out := make([]string, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			if len(x)+len(y) > maxExactLen {
+				return nil
+			}
+			s := x + y
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func union(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, y := range b {
+		if !slices.Contains(out, y) {
+			out = append(out, y)
+		}
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+// foldString maps s to a case-folding canonical form: every rune becomes the
+// smallest rune of its Unicode simple-folding orbit (so 'k', 'K' and the
+// Kelvin sign all become 'K'), and invalid UTF-8 bytes become U+FFFD, as Go's
+// regexp reads them. Two strings that a (?i) Go regexp literal equates fold
+// to the same string, so a folded atom is found in any folded input the
+// regexp could match.
+func foldString(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return asciiUpper(s)
+	}
+	b := make([]byte, 0, len(s))
+	for _, r := range s { // invalid bytes arrive as utf8.RuneError
+		b = utf8.AppendRune(b, foldRune(r))
+	}
+	return string(b)
+}
+
+// appendFold appends the folded form of s to b.
+func appendFold(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			for _, r := range s[i:] {
+				b = utf8.AppendRune(b, foldRune(r))
+			}
+			return b
+		}
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+func foldRune(r rune) rune {
+	if r < 0x80 {
+		if r >= 'a' && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		return r
+	}
+	m := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < m {
+			m = f
+		}
+	}
+	return m
+}
+
+func asciiUpper(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'a' && c <= 'z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'a' && b[j] <= 'z' {
+					b[j] -= 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}

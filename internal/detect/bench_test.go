@@ -1,0 +1,67 @@
+package detect
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apisessions/apisessions"
+)
+
+func benchEngine(b *testing.B, mode string, exs []*apisessions.Exchange) {
+	o := DefaultOptions()
+	o.Mode = mode
+	e := mustEngine(b, o)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; b.Loop(); i++ {
+		if _, err := e.Detect(ctx, exs[i%len(exs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The machine is shared: wall time per op counts other processes' turns,
+	// CPU time of this process per op does not.
+	cpu := cpuTime() - cpu0
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(b.N)/cpu.Seconds(), "req/cpu-s")
+}
+
+// cpuTime is the user+system CPU time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkMix is the realistic API mix; run with -cpu 1 for req/s per core.
+func BenchmarkMix(b *testing.B) {
+	exs := newCorpus(7).mix(2000)
+	for _, mode := range []string{ModeFast, ModeFull} {
+		b.Run(mode, func(b *testing.B) { benchEngine(b, mode, exs) })
+	}
+}
+
+// BenchmarkShapes is ns/op for the three request shapes of issue 4.
+func BenchmarkShapes(b *testing.B) {
+	g := newCorpus(11)
+	get := g.benignGET()
+	get.Request.URL = "/api/v1/users/42?id=17&name=bob&page=2&size=20&sort=name&order=asc&filter=active&lang=en&tz=UTC"
+	post := g.benignJSON()
+	body := g.jsonBody(1000)
+	post.Request.Body = mustJSON(body)
+	attack := g.benignGET()
+	attack.Request.URL = "/api/v1/users?id=1%27%20UNION%20SELECT%20password%20FROM%20users--&page=2"
+	for _, s := range []struct {
+		name string
+		ex   *apisessions.Exchange
+	}{{"get9", get}, {"post1k", post}, {"attack", attack}} {
+		for _, mode := range []string{ModeFast, ModeFull} {
+			b.Run(s.name+"/"+mode, func(b *testing.B) { benchEngine(b, mode, []*apisessions.Exchange{s.ex}) })
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/apisessions/apisessions"
+)
+
+// ruleIDs is the sorted list of matched rule IDs, hook rules left out.
+func ruleIDs(r result) []int {
+	var ids []int
+	for _, m := range r.matched {
+		if id := m.Rule().ID(); id != ruleHook1 && id != ruleHook2 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// comparePair runs one exchange through both engines and describes any
+// difference in verdict, score or matched rules.
+func comparePair(t *testing.T, full, fast *Engine, ex *apisessions.Exchange, proto string) string {
+	t.Helper()
+	rf, err := full.run(ex, proto, nil)
+	if err != nil {
+		t.Fatalf("full: %v", err)
+	}
+	rs, err := fast.run(ex, proto, nil)
+	if err != nil {
+		t.Fatalf("fast: %v", err)
+	}
+	df, ds := full.detection(ex, rf), fast.detection(ex, rs)
+	a, b := ruleIDs(rf), ruleIDs(rs)
+	if df.Verdict != ds.Verdict || df.Score != ds.Score || !slices.Equal(a, b) {
+		return fmt.Sprintf("full %s/%d %v, fast %s/%d %v", df.Verdict, df.Score, a, ds.Verdict, ds.Score, b)
+	}
+	return ""
+}
+
+// TestParityCRS checks that the fast path gives the full engine's verdict,
+// score and rule IDs on every applicable case of the CRS regression suite.
+func TestParityCRS(t *testing.T) {
+	cases := loadCRSCases(t)
+	full := mustEngine(t, regressionOptions(ModeFull))
+	fast := mustEngine(t, regressionOptions(ModeFast))
+	n, diffs := 0, 0
+	for i, c := range cases {
+		if c.skip != "" || i%sampleEvery != 0 {
+			continue
+		}
+		n++
+		if d := comparePair(t, full, fast, c.ex, c.proto); d != "" {
+			diffs++
+			t.Errorf("CRS case %s: %s", c.name, d)
+		}
+	}
+	t.Logf("parity on %d CRS cases: %d differences", n, diffs)
+}
+
+// TestParityMix checks parity on generated API traffic with attacks in
+// query, JSON, form, headers and cookies, at the default paranoia level and
+// at 4.
+func TestParityMix(t *testing.T) {
+	n := 3000 / sampleEvery
+	if testing.Short() {
+		n /= 10
+	}
+	for _, pl := range []int{1, 4} {
+		t.Run(fmt.Sprintf("PL%d", pl), func(t *testing.T) {
+			o := DefaultOptions()
+			o.ParanoiaLevel = pl
+			o.Mode = ModeFull
+			full := mustEngine(t, o)
+			o.Mode = ModeFast
+			fast := mustEngine(t, o)
+			g := newCorpus(uint64(100 + pl))
+			exs := g.mix(n)
+			for i := 0; i < n/5; i++ {
+				exs = append(exs, g.attack())
+			}
+			diffs, attacks := 0, 0
+			for i, ex := range exs {
+				if d := comparePair(t, full, fast, ex, "HTTP/1.1"); d != "" {
+					diffs++
+					t.Errorf("exchange %d %s %.80q: %s", i, ex.Request.Method, ex.Request.URL, d)
+				}
+				if d, _ := full.Detect(context.Background(), ex); d.Malicious() {
+					attacks++
+				}
+			}
+			t.Logf("parity on %d exchanges (%d attacks by full CRS): %d differences", len(exs), attacks, diffs)
+			if attacks == 0 {
+				t.Fatal("the corpus holds no attack CRS flags")
+			}
+		})
+	}
+}
