@@ -7,12 +7,12 @@ import (
 	"strings"
 
 	"github.com/apisessions/apisessions/internal/detect/crstransform"
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
 	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
 	"github.com/corazawaf/coraza/v3/collection"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 	"github.com/corazawaf/coraza/v3/types"
 	"github.com/corazawaf/coraza/v3/types/variables"
+	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
 )
 
 // The fast path. A hook rule placed before CRS in phases 1 and 2 reads the

@@ -3,8 +3,7 @@
 
 package crstransform
 
-import (
-)
+import ()
 
 /*
 https://github.com/SpiderLabs/ModSecurity/blob/b66224853b4e9d30e0a44d16b29d5ed3842a6b11/src/actions/transformations/cmd_line.cc

@@ -5,7 +5,6 @@ package crstransform
 
 import (
 	"unicode/utf8"
-
 )
 
 func compressWhitespace(value string) (string, bool, error) {

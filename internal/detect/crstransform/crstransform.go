@@ -94,6 +94,7 @@ func ValidHex(x byte) bool {
 func WrapUnsafe(buf []byte) string {
 	return *(*string)(unsafe.Pointer(&buf))
 }
+
 // X2c converts a hex character to its ascii value
 func X2c(what string) byte {
 	var digit byte

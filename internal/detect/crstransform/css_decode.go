@@ -6,7 +6,6 @@ package crstransform
 import (
 	"strings"
 	"unicode/utf8"
-
 )
 
 func cssDecode(data string) (string, bool, error) {

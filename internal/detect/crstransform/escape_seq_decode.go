@@ -6,7 +6,6 @@ package crstransform
 import (
 	"strconv"
 	"strings"
-
 )
 
 func escapeSeqDecode(input string) (string, bool, error) {

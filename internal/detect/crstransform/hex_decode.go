@@ -5,7 +5,6 @@ package crstransform
 
 import (
 	"encoding/hex"
-
 )
 
 func hexDecode(data string) (string, bool, error) {

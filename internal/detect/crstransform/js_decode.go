@@ -6,7 +6,6 @@ package crstransform
 import (
 	"strconv"
 	"strings"
-
 )
 
 func jsDecode(data string) (string, bool, error) {

@@ -8,7 +8,6 @@ import (
 	"crypto/md5"
 	"errors"
 	"io"
-
 )
 
 // errMD5NotAvailableFIPS is returned on every evaluation of a rule using t:md5 when the binary

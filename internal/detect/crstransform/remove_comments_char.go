@@ -3,7 +3,6 @@
 
 package crstransform
 
-
 func removeCommentsChar(value string) (string, bool, error) {
 	inputLen := len(value)
 	res := make([]byte, 0, inputLen)

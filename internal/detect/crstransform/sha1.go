@@ -8,7 +8,6 @@ import (
 	"crypto/sha1"
 	"errors"
 	"io"
-
 )
 
 // errSHA1NotAvailableFIPS is returned on every evaluation of a rule using t:sha1 when the binary

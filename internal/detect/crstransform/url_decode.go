@@ -3,8 +3,7 @@
 
 package crstransform
 
-import (
-)
+import ()
 
 func urlDecode(data string) (string, bool, error) {
 	for i := 0; i < len(data); i++ {

@@ -3,8 +3,7 @@
 
 package crstransform
 
-import (
-)
+import ()
 
 func urlDecodeUni(data string) (string, bool, error) {
 	for i := 0; i < len(data); i++ {

@@ -17,7 +17,6 @@ package crstransform
 import (
 	"strconv"
 	"unicode/utf8"
-
 )
 
 func utf8ToUnicode(str string) (string, bool, error) {
