@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -55,6 +56,9 @@ type job struct {
 	body    []byte // the encoded batch; nil while it lives only in the spool
 	path    string // spool file, "" while in memory only
 	size    int64  // encoded size in bytes
+	// counted: size is part of spoolBytes (its file is in the spool,
+	// listed or being sent).
+	counted bool
 }
 
 // sealed is a batch of records taken from the open batch, before encoding.
@@ -79,13 +83,19 @@ type Exporter struct {
 	pendingSince time.Time            // when the first pending record came
 	queue        []*job               // sealed batches in memory, oldest first
 	spool        []*job               // batches on disk, oldest first, not being sent
-	spoolBytes   int64
+	spoolBytes   int64                // bytes of spool files, the one being sent included
+	inflight     *job                 // the batch being sent, for Stats
 	seq          uint64
 	outstanding  map[uint64]struct{} // sealed and not yet sent or dropped
 	closed       bool
 	changed      chan struct{} // closed and replaced whenever a batch is resolved
 	stats        Stats
 	failing      bool // the last attempt failed: log the outage once, and the recovery
+
+	// failures counts consecutive failed attempts, whatever the batch, so
+	// that backoff keeps growing through an outage even as batches rotate
+	// through the spool. Only the goroutine touches it.
+	failures int
 
 	spoolMu   sync.Mutex     // serialises spool writes and evictions
 	sealing   sync.WaitGroup // batches sealed but not yet queued
@@ -137,6 +147,7 @@ func New(opts Options) *Exporter {
 			e.seq++
 			j.seq = e.seq
 			e.outstanding[j.seq] = struct{}{}
+			j.counted = true
 			e.spool = append(e.spool, j)
 			e.spoolBytes += j.size
 		}
@@ -268,6 +279,9 @@ func (e *Exporter) Stats() Stats {
 	s := e.stats
 	s.Queued = len(e.queue)
 	s.Spooled = len(e.spool)
+	if e.inflight != nil && e.inflight.path != "" {
+		s.Spooled++
+	}
 	s.SpoolBytes = e.spoolBytes
 	return s
 }
@@ -334,15 +348,16 @@ func (e *Exporter) spill(j *job) {
 	e.spoolMu.Lock()
 	defer e.spoolMu.Unlock()
 	if j.path != "" {
-		// Read back from the spool for sending: its file is still there.
+		// Read back from the spool for sending: its file is still there,
+		// and it is the oldest.
 		e.mu.Lock()
 		e.spool = append([]*job{j}, e.spool...)
-		e.spoolBytes += j.size
-		victims := e.evictLocked(0)
+		if e.inflight == j {
+			e.inflight = nil
+		}
 		e.updateGaugesLocked()
 		e.mu.Unlock()
 		j.body = nil
-		e.dropAll(victims, dropSpoolFull)
 		return
 	}
 	if j.size > e.opts.SpoolLimit {
@@ -351,8 +366,15 @@ func (e *Exporter) spill(j *job) {
 	}
 	e.mu.Lock()
 	victims := e.evictLocked(j.size)
+	fits := e.spoolBytes+j.size <= e.opts.SpoolLimit
 	e.mu.Unlock()
 	e.dropAll(victims, dropSpoolFull)
+	if !fits {
+		// Only the batch being sent is left and the two do not fit: the
+		// limit is less than two batches.
+		e.resolve(j, dropSpoolFull)
+		return
+	}
 
 	path, err := writeSpoolFile(e.opts.SpoolDir, spoolName(e.opts.Now().UnixNano(), j.id, j.records), j.body)
 	if err != nil {
@@ -361,12 +383,41 @@ func (e *Exporter) spill(j *job) {
 		return
 	}
 	e.mu.Lock()
-	j.path, j.body = path, nil
+	j.path, j.body, j.counted = path, nil, true
 	e.spool = append(e.spool, j)
+	if e.inflight == j {
+		e.inflight = nil
+	}
 	e.spoolBytes += j.size
 	e.updateGaugesLocked()
 	e.mu.Unlock()
 	e.m.spooled.Inc()
+}
+
+// rotate moves j, which keeps failing while other batches wait, to the back
+// of the spool, so that one batch the server cannot take (a 5xx it gives
+// for that batch only) does not hold up every other. It keeps its ID.
+func (e *Exporter) rotate(j *job) {
+	if j.path == "" {
+		e.spill(j)
+		return
+	}
+	e.spoolMu.Lock()
+	defer e.spoolMu.Unlock()
+	path := filepath.Join(e.opts.SpoolDir, spoolName(e.opts.Now().UnixNano(), j.id, j.records))
+	if err := os.Rename(j.path, path); err != nil {
+		e.log.Error("export: rotate spooled batch", "batch", j.id, "err", err)
+		e.resolve(j, dropSpoolError)
+		return
+	}
+	e.mu.Lock()
+	j.path, j.body = path, nil
+	e.spool = append(e.spool, j)
+	if e.inflight == j {
+		e.inflight = nil
+	}
+	e.updateGaugesLocked()
+	e.mu.Unlock()
 }
 
 // evictLocked removes the oldest spooled batches until room more bytes fit
@@ -377,6 +428,7 @@ func (e *Exporter) evictLocked(room int64) []*job {
 		v := e.spool[0]
 		e.spool = e.spool[1:]
 		e.spoolBytes -= v.size
+		v.counted = false
 		victims = append(victims, v)
 	}
 	return victims
@@ -398,6 +450,13 @@ func (e *Exporter) resolve(j *job, reason string) {
 	}
 	e.mu.Lock()
 	delete(e.outstanding, j.seq)
+	if j.counted {
+		e.spoolBytes -= j.size
+		j.counted = false
+	}
+	if e.inflight == j {
+		e.inflight = nil
+	}
 	if reason == "" {
 		e.stats.Sent += int64(j.records)
 		e.stats.BatchesSent++
@@ -447,8 +506,8 @@ func (e *Exporter) next(memoryOnly bool) *job {
 		case len(e.spool) > 0 && !memoryOnly:
 			j = e.spool[0]
 			e.spool = e.spool[1:]
-			e.spoolBytes -= j.size
 		}
+		e.inflight = j
 		e.updateGaugesLocked()
 		e.mu.Unlock()
 		if j == nil || j.body != nil {
@@ -528,14 +587,22 @@ func (e *Exporter) sealDue() {
 	}
 }
 
-// deliver sends j until the server takes it or refuses it for good (true),
-// or until stop is closed or the run context ends (false: j is unsent).
+// rotateAfter is the number of failed attempts after which a batch yields
+// its turn to waiting ones (see rotate): enough to ride out a blip without
+// touching the disk.
+const rotateAfter = 3
+
+// deliver sends j until the server takes it or refuses it for good, or,
+// with a spool, until it has failed rotateAfter times while other batches
+// wait: then it moves to the back of the spool (true: j is handled). It
+// returns false, j unsent, when stop is closed or the run context ends.
 // Between attempts it keeps sealing due batches, so that records do not
 // wait in memory past the flush interval while the server is down.
 func (e *Exporter) deliver(j *job, stop <-chan struct{}, tick <-chan time.Time) bool {
 	for attempt := 1; ; attempt++ {
 		retryAfter, cause, err := e.post(j)
 		if err == nil {
+			e.failures = 0
 			e.setFailing(false, j, nil)
 			e.resolve(j, "")
 			return true
@@ -548,13 +615,14 @@ func (e *Exporter) deliver(j *job, stop <-chan struct{}, tick <-chan time.Time) 
 		if e.runCtx.Err() != nil {
 			return false
 		}
+		e.failures++
 		e.m.retries.WithLabelValues(cause).Inc()
 		e.mu.Lock()
 		e.stats.Retries++
 		e.mu.Unlock()
 		e.setFailing(true, j, err)
 
-		timer := time.NewTimer(e.backoff(attempt, retryAfter))
+		timer := time.NewTimer(e.backoff(e.failures, retryAfter))
 	wait:
 		for {
 			select {
@@ -570,7 +638,18 @@ func (e *Exporter) deliver(j *job, stop <-chan struct{}, tick <-chan time.Time) 
 				return false
 			}
 		}
+		if stop != nil && attempt >= rotateAfter && e.opts.SpoolDir != "" && e.othersWaiting() {
+			e.rotate(j)
+			return true
+		}
 	}
+}
+
+// othersWaiting reports whether batches other than the one being sent wait.
+func (e *Exporter) othersWaiting() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.queue) > 0 || len(e.spool) > 0
 }
 
 // setFailing logs the start and the end of an outage once each, not every
