@@ -62,6 +62,9 @@ func TestMaskParams(t *testing.T) {
 		if p.Value == "***" && p.Hashed {
 			t.Errorf("param %s: masked and marked hashed", p.Name)
 		}
+		if p.Name == "Card" && p.Point != "request.header.X-Card" {
+			t.Errorf("param point %q, want the canonical request.header.X-Card", p.Point)
+		}
 	}
 	if len(rec.Params) != len(want) {
 		t.Errorf("params %+v, want %d", rec.Params, len(want))

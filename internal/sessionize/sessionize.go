@@ -456,7 +456,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 			continue
 		}
 		p := &s.params[i]
-		out := apisessions.Param{Name: p.Name, Point: p.Point, Type: p.Type}
+		out := apisessions.Param{Name: p.Name, Point: p.pt.String(), Type: p.Type}
 		switch {
 		case p.masked || matchesSecret(v, maskVals):
 			out.Value = maskedValue
