@@ -61,12 +61,6 @@ func buildJSON(toks *[]jsonTok, stack *[]int32, s string, partial bool, lim Limi
 	i := 0
 	n := len(s)
 	var res jsonResult
-	closeTop := func(end int) {
-		top := st[len(st)-1]
-		t[top].end = int32(end)
-		t[top].next = int32(len(t))
-		st = st[:len(st)-1]
-	}
 loop:
 	for {
 		for i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t') {
@@ -103,7 +97,9 @@ loop:
 				i++
 				continue
 			case c == ']' && first && len(st) > 0 && t[st[len(st)-1]].kind == jArray:
-				closeTop(i + 1)
+				top := st[len(st)-1]
+				t[top].end, t[top].next = int32(i+1), int32(len(t))
+				st = st[:len(st)-1]
 				i++
 				mode, first = afterValue, false
 				continue
@@ -154,7 +150,9 @@ loop:
 				if !first {
 					break loop
 				}
-				closeTop(i + 1)
+				top := st[len(st)-1]
+				t[top].end, t[top].next = int32(i+1), int32(len(t))
+				st = st[:len(st)-1]
 				i++
 				mode = afterValue
 			default:
@@ -180,7 +178,9 @@ loop:
 				}
 				i++
 			case c == '}' && top == jObject, c == ']' && top == jArray:
-				closeTop(i + 1)
+				top := st[len(st)-1]
+				t[top].end, t[top].next = int32(i+1), int32(len(t))
+				st = st[:len(st)-1]
 				i++
 			default:
 				break loop
@@ -204,7 +204,9 @@ loop:
 		t = t[:len(t)-1]
 	}
 	for len(st) > 0 {
-		closeTop(n)
+		top := st[len(st)-1]
+		t[top].end, t[top].next = int32(n), int32(len(t))
+		st = st[:len(st)-1]
 	}
 	if len(t) == base {
 		*toks = t
