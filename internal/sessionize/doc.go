@@ -49,7 +49,8 @@
 // when, unhashed, it is or holds the raw value of a hashed parameter or of a
 // credential key (a token, session header or cookie: not a user name or JWT
 // claim). User and role are the first exported values of user and role
-// parameters in configured order.
+// parameters in configured order. Param.Point and Key.Point are written in
+// the canonical form of the point grammar (header names in MIME case).
 //
 // Flows, each once, in this order: context parameters present (named by the
 // parameter), flows rules (method optional, case-insensitive; path pattern
