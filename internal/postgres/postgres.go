@@ -91,6 +91,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		// The parse error may quote the URL with its password.
 		return nil, apisessions.Errorf(apisessions.EINVALID, "postgres: bad connection string")
 	}
+	// JIT compilation costs tens of milliseconds per statement and pays
+	// off only for long analytic queries; the batch statements here have
+	// high cost estimates and would trigger it. A URL may still set it.
+	if _, ok := cfg.ConnConfig.RuntimeParams["jit"]; !ok {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
@@ -123,16 +129,16 @@ func (s *Store) Close() error {
 // transaction, committed or not.
 const stagingDDL = `
 CREATE TEMP TABLE IF NOT EXISTS stage_requests (
-    tenant     text   NOT NULL,
+    tenant     text   COLLATE "C" NOT NULL,
     day        date   NOT NULL,
-    session_id text   NOT NULL,
+    session_id text   COLLATE "C" NOT NULL,
     at         bigint NOT NULL,
-    id         text   NOT NULL,
+    id         text   COLLATE "C" NOT NULL,
     doc        bytea  NOT NULL
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_sessions (
     day           date    NOT NULL,
-    id            text    NOT NULL,
+    id            text    COLLATE "C" NOT NULL,
     first_seen    bigint  NOT NULL,
     last_seen     bigint  NOT NULL,
     request_count bigint  NOT NULL,

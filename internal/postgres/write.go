@@ -143,6 +143,9 @@ func (s *Store) write(ctx context.Context, tenant string, b *batch) (apisessions
 		// new is known only now, and a part of duplicates is rare).
 		days, ids := splitKeys(b.parts)
 		q := &pgx.Batch{}
+		// Batches are sorted and hashed in memory; the default 4 MB
+		// spills a batch of documents to disk.
+		q.Queue("SET LOCAL work_mem = '64MB'")
 		q.Queue(`
 			WITH fresh AS (
 				INSERT INTO request_ids (tenant, id, day, session_id, at)
@@ -152,11 +155,14 @@ func (s *Store) write(ctx context.Context, tenant string, b *batch) (apisessions
 			)
 			INSERT INTO requests (tenant, day, session_id, at, id, doc)
 			SELECT s.tenant, s.day, s.session_id, s.at, s.id, s.doc
-			FROM pg_temp.stage_requests s JOIN fresh USING (id)
+			FROM pg_temp.stage_requests s WHERE s.id IN (SELECT id FROM fresh)
 			RETURNING id`)
 		q.Queue(lockSQL, tenant, days, ids)
 		res := tx.SendBatch(ctx, q)
 		defer res.Close()
+		if _, err := res.Exec(); err != nil {
+			return err
+		}
 		rows, err := res.Query()
 		if err != nil {
 			return err
@@ -219,13 +225,19 @@ func splitKeys(keys []partKey) (days, ids []string) {
 }
 
 // lockSQL locks and reads the stored parts among the keys ($2 days, $3 IDs)
-// in key order, so that concurrent writers lock in one order.
+// in key order, so that concurrent writers lock in one order. The lateral
+// subquery makes it one primary key probe per key, in one partition; a
+// join lets the planner, which knows nothing of the arrays, scan and sort
+// every part of the tenant.
 const lockSQL = `
 	SELECT t.day::text, t.id, t.doc
-	FROM sessions t JOIN unnest($2::text[], $3::text[]) AS k(day, id) ON t.day = k.day::date AND t.id = k.id
-	WHERE t.tenant = $1
-	ORDER BY t.day, t.id
-	FOR UPDATE OF t`
+	FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(day, id, n)
+	CROSS JOIN LATERAL (
+		SELECT t.day, t.id, t.doc FROM sessions t
+		WHERE t.tenant = $1 AND t.id = k.id AND t.day = k.day::date
+		FOR UPDATE
+	) t
+	ORDER BY k.n`
 
 func collectLocked(rows pgx.Rows) (map[partKey]*part, error) {
 	parts, err := collectParts(rows)
@@ -245,12 +257,15 @@ func collectLocked(rows pgx.Rows) (map[partKey]*part, error) {
 // the tags new to each part written ($2..$5: day, session, tag, existed).
 const storeSQL = `
 	WITH upd AS (
-		UPDATE sessions t SET
-			first_seen = s.first_seen, last_seen = s.last_seen,
-			request_count = s.request_count, attack_count = s.attack_count,
-			blocked = s.blocked, endpoints = s.endpoints, doc = s.doc
-		FROM pg_temp.stage_sessions s
-		WHERE s.existed AND t.tenant = $1 AND t.id = s.id AND t.day = s.day
+		-- An upsert rather than UPDATE ... FROM: it finds each row by its
+		-- primary key, where a join may scan whole partitions.
+		INSERT INTO sessions (tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc)
+		SELECT $1, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc
+		FROM pg_temp.stage_sessions WHERE existed ORDER BY day, id
+		ON CONFLICT (tenant, id, day) DO UPDATE SET
+			first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+			request_count = excluded.request_count, attack_count = excluded.attack_count,
+			blocked = excluded.blocked, endpoints = excluded.endpoints, doc = excluded.doc
 	), ins AS (
 		INSERT INTO sessions (tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc)
 		SELECT $1, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc
@@ -261,7 +276,8 @@ const storeSQL = `
 		INSERT INTO session_tags (tenant, day, session_id, tag)
 		SELECT $1, g.day::date, g.id, g.tag
 		FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS g(day, id, tag, existed)
-		WHERE g.existed OR EXISTS (SELECT 1 FROM ins WHERE ins.day = g.day::date AND ins.id = g.id)
+		-- An uncorrelated IN, so that it runs as one hashed subplan.
+		WHERE g.existed OR (g.day::date, g.id) IN (SELECT day, id FROM ins)
 	)
 	SELECT day::text, id FROM ins`
 
