@@ -88,6 +88,7 @@ var parseErrors = []struct {
 	{"a list, not a mapping", "- a\n- b\n", `line 1: want a mapping, not a list`},
 	{"too large", "# " + strings.Repeat("x", MaxFileBytes) + "\n", `configuration is 262147 bytes, more than the 262144 allowed`},
 	{"brackets too deep", "mask: [\n" + strings.Repeat("[", 64), `line 2: brackets nested more than 64 deep`},
+	{"a tag that crashes the YAML library", "parameters: !!binary aGVsbG8=\n", `the YAML library could not read this document (unsupported tag or structure)`},
 	{"too many aliases", "mask: &a [request.query.a]\nflows: [" + strings.Repeat("*a, ", 100) + "*a]\n", `line 2: more than 100 aliases (*name)`},
 	{"indented too deep", "mask:\n" + strings.Repeat("- ", 129) + "x\n", `line 2: nested more than 256 columns deep`},
 }
