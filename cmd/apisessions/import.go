@@ -34,6 +34,7 @@ func runImport(ctx context.Context, e *env) error {
 	format := fs.String("format", "", "input format: jsonl or har (default: by file extension)")
 	clientIP := fs.String("client-ip", "", "client `IP` for HAR entries, which do not record one")
 	detectMode := fs.String("detect", "fast", "attack detection: full, fast or off")
+	start := fs.String("start", "", "shift exchange times so the first one read is at `T` (RFC 3339, a date, or a duration ago such as 24h): replays an old capture inside the retention window")
 	dryRun := fs.Bool("dry-run", false, "read, detect and sessionize, but store nothing (checks a configuration on real traffic)")
 	if err := fs.Parse(e.args); err != nil {
 		return err
@@ -41,6 +42,10 @@ func runImport(ctx context.Context, e *env) error {
 	files := fs.Args()
 	if len(files) == 0 {
 		return usageErrorf("no traffic file given (use - for standard input)")
+	}
+	startAt, err := parseWhen(*start, time.Now())
+	if err != nil {
+		return usageErrorf("--start: %v", err)
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
@@ -81,6 +86,7 @@ func runImport(ctx context.Context, e *env) error {
 		now:       time.Now,
 		workers:   runtime.GOMAXPROCS(0),
 		batchSize: importBatch,
+		startAt:   startAt,
 	}
 	var sum importSummary
 	for _, f := range files {
@@ -138,6 +144,11 @@ type importer struct {
 	now       func() time.Time
 	workers   int
 	batchSize int
+	// startAt, when set, is where the first exchange read is moved to; all
+	// others move by the same amount.
+	startAt time.Time
+	shift   time.Duration
+	shifted bool
 
 	// touched holds the session day parts written, up to maxTouched, for the
 	// summary; past that the count is a lower bound.
@@ -187,6 +198,11 @@ func (imp *importer) importFile(ctx context.Context, path, format string, opts c
 			}
 			if ex.Time.IsZero() {
 				ex.Time = imp.now()
+			} else if !imp.startAt.IsZero() {
+				if !imp.shifted {
+					imp.shift, imp.shifted = imp.startAt.Sub(ex.Time), true
+				}
+				ex.Time = ex.Time.Add(imp.shift)
 			}
 			read.Add(1)
 			offset.Store(rd.Offset())

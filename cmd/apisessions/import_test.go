@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apisessions/apisessions"
 )
@@ -191,4 +192,34 @@ func hasName(cs []apisessions.NameCount, name string) bool {
 		}
 	}
 	return false
+}
+
+func TestImportStartShiftsTimes(t *testing.T) {
+	data := t.TempDir()
+	// The traffic is of 2026-11-20; --start moves its first exchange to an
+	// hour ago, inside the default 7-day retention whatever today is.
+	out := mustCLI(t, "import", "--data", data, "--detect", "off", "--start", "1h", "testdata/e2e/traffic.jsonl")
+	if !strings.Contains(out, "stored 8") || !strings.Contains(out, "too old 0") {
+		t.Fatalf("summary: %s", out)
+	}
+	ss := listSessions(t, "--data", data)
+	if len(ss) == 0 {
+		t.Fatal("no sessions")
+	}
+	var first, last time.Time
+	for _, s := range ss {
+		if first.IsZero() || s.FirstSeen.Before(first) {
+			first = s.FirstSeen
+		}
+		if s.LastSeen.After(last) {
+			last = s.LastSeen
+		}
+	}
+	if d := time.Since(first); d < 59*time.Minute || d > 61*time.Minute {
+		t.Errorf("first exchange %v ago, want an hour", d)
+	}
+	// The traffic spans three hours: the spacing is kept.
+	if got := last.Sub(first); got != 3*time.Hour+2*time.Second {
+		t.Errorf("span %v, want 3h0m2s", got)
+	}
 }
