@@ -55,6 +55,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		queueBatches: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "queue_batches", Help: "Sealed batches waiting in memory."}),
 	}
+	// Start every label at zero, so that rate() and alerts see a series
+	// before the first drop or retry.
+	for _, r := range []string{dropRejected, dropSpoolFull, dropQueueFull, dropSpoolError, dropClosed, dropEncode} {
+		m.droppedBatches.WithLabelValues(r)
+		m.droppedRecords.WithLabelValues(r)
+	}
+	for _, c := range []string{"network", "server", "throttled"} {
+		m.retries.WithLabelValues(c)
+	}
 	if reg != nil {
 		reg.MustRegister(m.added, m.invalid, m.sentBatches, m.sentRecords, m.retries,
 			m.droppedBatches, m.droppedRecords, m.spooled, m.spoolBytes, m.spoolBatches,

@@ -32,6 +32,13 @@ const (
 	ReasonOther = "other"
 )
 
+// Reasons returns every label Reason can return for a rejected batch, so
+// that a metric can start each at zero.
+func Reasons() []string {
+	return []string{ReasonMagic, ReasonVersion, ReasonDecompress, ReasonTooLarge, ReasonDecode,
+		ReasonLimit, ReasonInvalid, ReasonOther}
+}
+
 // newError returns the *apisessions.Error every rejection is. The reason
 // leads the message ("version: ...") so that the error stays a plain
 // *apisessions.Error, as the rest of the code base expects, while Reason can

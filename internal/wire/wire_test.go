@@ -560,6 +560,20 @@ func TestReason(t *testing.T) {
 	}
 }
 
+// TestReasonsCoverDecodeErrors checks that every reason the decode table
+// produces is listed by Reasons, so metrics start it at zero.
+func TestReasonsCoverDecodeErrors(t *testing.T) {
+	listed := map[string]bool{}
+	for _, r := range Reasons() {
+		listed[r] = true
+	}
+	for _, tc := range decodeCases() {
+		if tc.reason != "" && !listed[tc.reason] {
+			t.Errorf("reason %q (case %q) missing from Reasons()", tc.reason, tc.name)
+		}
+	}
+}
+
 func TestCheckRecord(t *testing.T) {
 	r := sampleRecords(4)[3]
 	if err := CheckRecord(&r, Limits{}); err != nil {
