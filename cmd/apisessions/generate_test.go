@@ -100,3 +100,75 @@ func TestGenerateBadFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleConfigGroupsDemoTraffic imports generated traffic with
+// examples/config.yaml and checks that the configuration does what it says:
+// every logged-in user's requests, login included, form one session (the
+// login response's sid, the cookie and the bearer token's sid are one
+// value), and no session mixes two users.
+func TestExampleConfigGroupsDemoTraffic(t *testing.T) {
+	dir := t.TempDir()
+	traffic := filepath.Join(dir, "traffic.jsonl")
+	mustRun(t, "generate", "--exchanges", "1500", "--sessions", "30", "--attacks", "0", "--seed", "3", "-o", traffic)
+	data := filepath.Join(dir, "data")
+	mustRun(t, "import", "--config", filepath.Join("..", "..", "examples", "config.yaml"), "--data", data, "--detect", "off", traffic)
+	out := mustRun(t, "sessions", "list", "--data", data, "--limit", "0", "--json")
+
+	sessionsOf := map[string]map[string]bool{} // user -> session IDs
+	requests := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var s struct {
+			ID           string `json:"id"`
+			RequestCount int    `json:"request_count"`
+			Users        []struct{ Name string }
+			Statuses     []struct{ Status int }
+		}
+		if err := json.Unmarshal([]byte(l), &s); err != nil {
+			t.Fatal(err)
+		}
+		requests += s.RequestCount
+		if failedLogins(s.Statuses) {
+			continue // a wrong password gets no token: its own IP + User-Agent session
+		}
+		if len(s.Users) > 1 {
+			t.Errorf("session %s mixes users %v", s.ID, s.Users)
+		}
+		for _, u := range s.Users {
+			if sessionsOf[u.Name] == nil {
+				sessionsOf[u.Name] = map[string]bool{}
+			}
+			sessionsOf[u.Name][s.ID] = true
+		}
+	}
+	if requests != 1500 {
+		t.Errorf("sessions hold %d requests, want all 1500", requests)
+	}
+	if len(sessionsOf) < 15 {
+		t.Errorf("%d logged-in users, want most of the 30 sessions", len(sessionsOf))
+	}
+	for u, ids := range sessionsOf {
+		if len(ids) != 1 {
+			t.Errorf("user %s split over %d sessions", u, len(ids))
+		}
+	}
+}
+
+// failedLogins reports whether every response of a session was a 401.
+func failedLogins(statuses []struct{ Status int }) bool {
+	for _, s := range statuses {
+		if s.Status != 401 {
+			return false
+		}
+	}
+	return len(statuses) > 0
+}
+
+// mustRun runs a command line and fails the test unless it exits 0.
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := runCommand(t, "", args...)
+	if code != 0 {
+		t.Fatalf("apisessions %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
