@@ -72,6 +72,7 @@ type Evaluator struct {
 	lim       Limits
 	ex        *apisessions.Exchange
 	truncated bool
+	inflated  int // bytes decompressed during this exchange
 
 	side       [2]sideState
 	queryDone  bool
@@ -107,6 +108,7 @@ func NewEvaluator(lim Limits) *Evaluator {
 func (e *Evaluator) Reset(ex *apisessions.Exchange) {
 	e.ex = ex
 	e.truncated = false
+	e.inflated = 0
 	e.side = [2]sideState{}
 	e.queryDone, e.statusDone = false, false
 	e.status = ""
@@ -533,7 +535,15 @@ func (e *Evaluator) decodeNew(in string, partial bool, d Decoder) (node, bool) {
 	case DecoderURL:
 		return node{kind: nText, s: percentDecode(in, false), partial: partial}, true
 	case DecoderGzip:
-		v, cut, ok := gunzip(in, e.lim.DecompressedBytes)
+		// The limit is a budget for the whole exchange, so that chained or
+		// repeated decompressions cannot add up past it.
+		budget := e.lim.DecompressedBytes - e.inflated
+		if budget <= 0 {
+			e.truncated = true
+			return node{}, false
+		}
+		v, cut, ok := gunzip(in, budget)
+		e.inflated += len(v)
 		if cut {
 			e.truncated = true
 		}

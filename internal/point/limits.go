@@ -9,8 +9,9 @@ type Limits struct {
 	// bodies sit well inside it; parsing more would let one large upload
 	// cost more than the traffic around it.
 	BodyBytes int
-	// DecompressedBytes is the most a gzip or deflate step may produce
-	// (8 MiB), so that a compression bomb stops there.
+	// DecompressedBytes is the most the gzip and deflate steps of one
+	// exchange may produce together (8 MiB), so that a compression bomb,
+	// or a chain of them, stops there.
 	DecompressedBytes int
 	// MaxDepth is the deepest JSON nesting followed (64), also applied to
 	// XML elements and GraphQL selections: deeper documents are attacks on

@@ -107,6 +107,15 @@ func TestGzipBomb(t *testing.T) {
 	if !List(ex, lim, func(point, value string) bool { listed++; return true }) {
 		t.Error("List of a gzip bomb not truncated")
 	}
+	// The limit holds for the exchange, not per step: a bomb in the
+	// request and another in the response share it.
+	ex.Request.Body = gzipBomb(`{"b":"`, 64<<20)
+	e.Reset(ex)
+	req, _ := e.First(MustParse("request.body|gzip"))
+	resp, _ := e.First(MustParse("response.body|gzip"))
+	if len(req)+len(resp) > lim.DecompressedBytes {
+		t.Errorf("two bombs decompressed %d bytes in one exchange, over the limit %d", len(req)+len(resp), lim.DecompressedBytes)
+	}
 }
 
 func TestDeepNesting(t *testing.T) {
