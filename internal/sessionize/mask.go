@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -55,18 +54,16 @@ func secretExact() []string { return []string{"pass", "pin"} }
 // masker holds what masking needs, built once per Sessionizer.
 type masker struct {
 	words, exact []string
-	// jsonField finds `"name": "value"` pairs in bodies that do not parse.
-	jsonField *regexp.Regexp
-	// formField finds name=value pairs in bodies that are not JSON.
-	formField *regexp.Regexp
+	// anchors are lower-case parts of secret names searched for in bodies
+	// that do not parse; each hit is checked as a field name.
+	anchors [][]byte
 }
 
 func newMasker() *masker {
 	return &masker{
-		words:     secretWords(),
-		exact:     secretExact(),
-		jsonField: regexp.MustCompile(`"((?:[^"\\]|\\.){1,128})"(\s*:\s*)("(?:[^"\\]|\\.)*"|[-0-9.eE+]+|true|false)`),
-		formField: regexp.MustCompile(`(^|[&?;\s])([^=&?;\s]{1,128})=([^&;\s]*)`),
+		words:   secretWords(),
+		exact:   secretExact(),
+		anchors: [][]byte{[]byte("pass"), []byte("pwd"), []byte("secret"), []byte("token"), []byte("credential"), []byte("pin"), []byte("api")},
 	}
 }
 
@@ -414,19 +411,14 @@ func (m *masker) formSecrets(q string, sec secrets) secrets {
 // patternSecrets adds secret-named field values found by pattern in a body
 // that is neither parsed JSON nor a form.
 func (m *masker) patternSecrets(body []byte, sec secrets) secrets {
-	for _, g := range m.jsonField.FindAllSubmatch(body, -1) {
-		if m.isSecretName(string(g[1])) {
-			v := string(g[3])
+	for _, f := range m.scanFields(body) {
+		v := string(body[f.start:f.end])
+		if f.quoted {
 			if uq, err := jsonUnquote(v); err == nil {
 				v = uq
 			}
-			sec = sec.add(v)
 		}
-	}
-	for _, g := range m.formField.FindAllSubmatch(body, -1) {
-		if m.isSecretName(string(g[2])) {
-			sec = sec.add(string(g[3]))
-		}
+		sec = sec.add(v)
 	}
 	return sec
 }
@@ -441,22 +433,155 @@ func jsonUnquote(v string) (string, error) {
 }
 
 // maskPatterns masks secret-named fields by pattern in a body that could not
-// be parsed: `"password": "..."` and `password=...`.
+// be parsed: `"password": "..."` (the value a string, number or literal) and
+// `password=...`.
 func (m *masker) maskPatterns(body []byte) []byte {
-	out := m.jsonField.ReplaceAllFunc(body, func(match []byte) []byte {
-		g := m.jsonField.FindSubmatchIndex(match)
-		if g == nil || !m.isSecretName(string(match[g[2]:g[3]])) {
-			return match
+	fields := m.scanFields(body)
+	if len(fields) == 0 {
+		return body
+	}
+	out := make([]byte, 0, len(body))
+	last := 0
+	for _, f := range fields {
+		out = append(out, body[last:f.start]...)
+		if f.quoted {
+			out = append(out, `"***"`...)
+		} else {
+			out = append(out, maskedValue...)
 		}
-		return append(append([]byte(nil), match[:g[6]]...), `"***"`...)
-	})
-	return m.formField.ReplaceAllFunc(out, func(match []byte) []byte {
-		g := m.formField.FindSubmatchIndex(match)
-		if g == nil || !m.isSecretName(string(match[g[4]:g[5]])) {
-			return match
+		last = f.end
+	}
+	return append(out, body[last:]...)
+}
+
+// field is the value of a secret-named field found in unparsed text.
+type field struct {
+	start, end int  // body[start:end] is the value, quotes included
+	quoted     bool // a JSON string
+}
+
+// maxFieldName bounds how far around an anchor a field name is looked for.
+const maxFieldName = 128
+
+// scanFields finds the values of secret-named fields in text that is not
+// parsed, in order and without overlap. Rather than a regular expression over
+// every byte (slow on large bodies), it searches the anchors and looks
+// around each hit for a name: quoted and followed by ':' (JSON), or after a
+// separator and followed by '=' (form).
+func (m *masker) scanFields(body []byte) []field {
+	// ASCII only, byte for byte: bytes.ToLower rewrites invalid UTF-8 and
+	// would shift positions against body.
+	lower := make([]byte, len(body))
+	for i, c := range body {
+		lower[i] = lowerASCII(c)
+	}
+	var hits []int
+	for _, a := range m.anchors {
+		for i := 0; ; {
+			k := bytes.Index(lower[i:], a)
+			if k < 0 {
+				break
+			}
+			hits = append(hits, i+k)
+			i += k + len(a)
 		}
-		return append(append([]byte(nil), match[:g[6]]...), maskedValue...)
-	})
+	}
+	if len(hits) == 0 {
+		return nil
+	}
+	sort.Ints(hits)
+	var out []field
+	end := 0 // fields must not overlap
+	for _, h := range hits {
+		if h < end {
+			continue
+		}
+		f, ok := m.jsonFieldAt(body, h)
+		if !ok {
+			f, ok = m.formFieldAt(body, h)
+		}
+		if ok && f.start >= end {
+			out = append(out, f)
+			end = f.end
+		}
+	}
+	return out
+}
+
+// jsonFieldAt reads `"name" : value` around position h inside name.
+func (m *masker) jsonFieldAt(b []byte, h int) (field, bool) {
+	lo := max(0, h-maxFieldName)
+	q1 := bytes.LastIndexByte(b[lo:h], '"')
+	if q1 < 0 {
+		return field{}, false
+	}
+	q1 += lo
+	q2 := bytes.IndexByte(b[h:min(len(b), h+maxFieldName)], '"')
+	if q2 < 0 {
+		return field{}, false
+	}
+	q2 += h
+	name := b[q1+1 : q2]
+	if bytes.ContainsAny(name, "\\:,{}") || !m.isSecretName(string(name)) {
+		return field{}, false
+	}
+	i := skipSpace(b, q2+1)
+	if i >= len(b) || b[i] != ':' {
+		return field{}, false
+	}
+	i = skipSpace(b, i+1)
+	if i >= len(b) {
+		return field{}, false
+	}
+	if b[i] == '"' {
+		j := i + 1
+		for j < len(b) && b[j] != '"' {
+			if b[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		return field{start: i, end: min(j+1, len(b)), quoted: true}, true
+	}
+	j := i
+	for j < len(b) && (b[j] == '-' || b[j] == '+' || b[j] == '.' || (b[j] >= '0' && b[j] <= '9') || (b[j] >= 'a' && b[j] <= 'z') || (b[j] >= 'A' && b[j] <= 'Z')) {
+		j++
+	}
+	if j == i {
+		return field{}, false
+	}
+	return field{start: i, end: j}, true
+}
+
+// formFieldAt reads `name=value` around position h inside name.
+func (m *masker) formFieldAt(b []byte, h int) (field, bool) {
+	isSep := func(c byte) bool {
+		return c == '&' || c == '?' || c == ';' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
+	}
+	s := h
+	for s > 0 && h-s < maxFieldName && !isSep(b[s-1]) && b[s-1] != '=' {
+		s--
+	}
+	e := h
+	for e < len(b) && e-h < maxFieldName && b[e] != '=' && !isSep(b[e]) {
+		e++
+	}
+	if e >= len(b) || b[e] != '=' || !m.isSecretName(string(b[s:e])) {
+		return field{}, false
+	}
+	v := e + 1
+	j := v
+	for j < len(b) && !isSep(b[j]) && b[j] != '&' {
+		j++
+	}
+	return field{start: v, end: j}, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // errTooDeep stops the JSON walk on nesting past maxMaskDepth.

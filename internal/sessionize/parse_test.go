@@ -188,3 +188,46 @@ func FuzzMaskJSON(f *testing.F) {
 		walk(v, false)
 	})
 }
+
+func TestMaskPatterns(t *testing.T) {
+	m := newMasker()
+	tests := []struct{ in, want string }{
+		{`{"user":"m", "password": "pw1", "x": [1,}`, `{"user":"m", "password": "***", "x": [1,}`},
+		{`{"pin":1234,"spinner":5}`, `{"pin":***,"spinner":5}`},
+		{`{"api_key":"k\"q","note":"a"`, `{"api_key":"***","note":"a"`},
+		{`user=a&pass=b&passenger=c&client_secret=`, `user=a&pass=***&passenger=c&client_secret=***`},
+		{"binary password=pw2 tail", "binary password=*** tail"},
+		{`"password"`, `"password"`},
+		{`no secrets here`, `no secrets here`},
+		{`{"token":"unterminated`, `{"token":"***"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := string(m.maskPatterns([]byte(tc.in))); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzScanFields(f *testing.F) {
+	for _, s := range []string{`{"user":"m", "password": "pw1", "x": [1,}`, `{"pin":1234,"spinner":5}`, `user=a&pass=b&client_secret=`,
+		"binary password=pw2 tail", `{"token":"unterminated`, `"""""pass"""::`, "=pass=pass="} {
+		f.Add(s)
+	}
+	m := newMasker()
+	f.Fuzz(func(t *testing.T, in string) {
+		fields := m.scanFields([]byte(in))
+		end := 0
+		for _, fl := range fields {
+			if fl.start < end || fl.end < fl.start || fl.end > len(in) {
+				t.Fatalf("bad field %+v after %d in %q", fl, end, in)
+			}
+			end = fl.end
+		}
+		out := m.maskPatterns([]byte(in))
+		if len(fields) == 0 && string(out) != in {
+			t.Fatalf("nothing found but %q changed to %q", in, out)
+		}
+	})
+}
