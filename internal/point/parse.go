@@ -24,6 +24,7 @@ type SyntaxError struct {
 	Msg    string // what was expected, e.g. "expected a name after '.'"
 }
 
+// Error returns "column N: what was expected".
 func (e *SyntaxError) Error() string { return fmt.Sprintf("column %d: %s", e.Column, e.Msg) }
 
 // MustParse is Parse that panics on error, for tests and built-in points.
