@@ -267,37 +267,43 @@ func (t *tablePointsWriter) endExchange() error {
 // tableCell makes s safe and short for a terminal: control and other
 // non-printing characters (which could move the cursor, break the table or
 // disguise a value: escape sequences, bidi overrides) are escaped Go-style,
-// invalid UTF-8 is shown as \xNN, and the result is cut at max characters
-// with "…" and the size of what was cut.
+// invalid UTF-8 is shown as \xNN, and the result is cut after max
+// characters (an escape counts for its length) with "…" and the number of
+// bytes cut.
 func tableCell(s string, max int) string {
 	var b strings.Builder
-	n := 0
+	n := 0 // characters written
 	for i := 0; i < len(s); {
 		if n >= max {
 			fmt.Fprintf(&b, "…(+%d bytes)", len(s)-i)
 			break
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
+		esc := ""
 		switch {
 		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
+			esc = fmt.Sprintf(`\x%02x`, s[i])
 		case r == '\\':
-			b.WriteString(`\\`)
+			esc = `\\`
 		case r == '\n':
-			b.WriteString(`\n`)
+			esc = `\n`
 		case r == '\r':
-			b.WriteString(`\r`)
+			esc = `\r`
 		case r == '\t':
-			b.WriteString(`\t`)
+			esc = `\t`
 		case r < 0x80 && (r < ' ' || r == 0x7f):
-			fmt.Fprintf(&b, `\x%02x`, r)
+			esc = fmt.Sprintf(`\x%02x`, r)
 		case !unicode.IsPrint(r) && r != ' ':
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
+			esc = fmt.Sprintf(`\u%04x`, r)
+		}
+		if esc != "" {
+			b.WriteString(esc)
+			n += len(esc)
+		} else {
 			b.WriteRune(r)
+			n++
 		}
 		i += size
-		n++
 	}
 	return b.String()
 }
