@@ -363,3 +363,15 @@ func FuzzTableCell(f *testing.F) {
 		}
 	})
 }
+
+// TestPointsCancelled checks that an interrupt (a cancelled context) stops
+// the command with an error instead of reading on.
+func TestPointsCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"points", filepath.Join(samplesDir, "all.jsonl")}, func(string) string { return "" }, strings.NewReader(""), &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "context canceled") || out.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 on context canceled and no output", code, out.String(), errOut.String())
+	}
+}
