@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -48,14 +49,23 @@ type Options struct {
 	// MaxIDLength bounds record, session and tenant IDs in bytes: they
 	// are index keys, and a btree entry must fit in a third of a page.
 	MaxIDLength int
+	// MaxGroupRecords bounds the records the group committer puts in one
+	// transaction (it takes whole batches, so a group may pass it by one
+	// batch): it bounds the memory and lock time of a transaction.
+	MaxGroupRecords int
+	// WriteTimeout bounds one group's transaction, retries included, so
+	// that a stuck database fails writes instead of hanging them.
+	WriteTimeout time.Duration
 }
 
 // DefaultOptions returns the options Open uses for zero fields.
 func DefaultOptions() Options {
 	return Options{
 		Logger:        slog.Default(),
-		WriteAttempts: 5,
-		MaxIDLength:   512,
+		WriteAttempts:   5,
+		MaxIDLength:     512,
+		MaxGroupRecords: 50_000,
+		WriteTimeout:    2 * time.Minute,
 	}
 }
 
@@ -70,6 +80,12 @@ type Store struct {
 	// forget entries.
 	mu   sync.Mutex
 	days map[string]bool
+
+	// The group committer: Write queues batches, commitLoop stores them.
+	queue     chan *writeReq
+	closing   chan struct{} // closed by Close
+	stopped   chan struct{} // closed when commitLoop has returned
+	closeOnce sync.Once
 }
 
 // Open connects to the database at url (a PostgreSQL URL or key=value
@@ -85,6 +101,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if opts.MaxIDLength <= 0 {
 		opts.MaxIDLength = def.MaxIDLength
+	}
+	if opts.MaxGroupRecords <= 0 {
+		opts.MaxGroupRecords = def.MaxGroupRecords
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = def.WriteTimeout
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -110,17 +132,26 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	s := &Store{pool: pool, log: opts.Logger, opts: opts, days: map[string]bool{}}
+	s := &Store{
+		pool: pool, log: opts.Logger, opts: opts, days: map[string]bool{},
+		queue: make(chan *writeReq), closing: make(chan struct{}), stopped: make(chan struct{}),
+	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
+	go s.commitLoop()
 	return s, nil
 }
 
-// Close releases the connections.
+// Close waits for the write in progress, fails writes still waiting, and
+// releases the connections.
 func (s *Store) Close() error {
-	s.pool.Close()
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		<-s.stopped
+		s.pool.Close()
+	})
 	return nil
 }
 
@@ -137,6 +168,7 @@ CREATE TEMP TABLE IF NOT EXISTS stage_requests (
     doc        bytea  NOT NULL
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_sessions (
+    tenant        text    COLLATE "C" NOT NULL,
     day           date    NOT NULL,
     id            text    COLLATE "C" NOT NULL,
     first_seen    bigint  NOT NULL,

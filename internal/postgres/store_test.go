@@ -136,9 +136,13 @@ func TestWriteIdempotentAndConcurrent(t *testing.T) {
 	}
 	wantParts, wantReqs := snapshot(t, one, "t")
 
-	// Four writers send overlapping, shuffled slices of the same records,
-	// each twice: every record arrives several times, in any order.
-	many := MustOpen(t)
+	// Four writers on two stores (two servers on one database) send
+	// overlapping, shuffled slices of the same records, each twice: every
+	// record arrives several times, in any order, through two group
+	// committers that race for the same parts.
+	conn := mustSchema(t)
+	stores := []*Store{mustOpenAt(t, conn), mustOpenAt(t, conn)}
+	many := stores[0]
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	stored := 0
@@ -152,7 +156,7 @@ func TestWriteIdempotentAndConcurrent(t *testing.T) {
 			for range 2 {
 				rng.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
 				for i := 0; i < len(mine); i += 150 {
-					st, err := many.Write(ctx, "t", mine[i:min(len(mine), i+150)])
+					st, err := stores[w%2].Write(ctx, "t", mine[i:min(len(mine), i+150)])
 					if err != nil {
 						t.Error(err)
 						return
@@ -288,5 +292,19 @@ func TestWriteRejectsBadInput(t *testing.T) {
 				t.Errorf("err %v, want EINVALID", err)
 			}
 		})
+	}
+}
+
+func TestWriteAfterClose(t *testing.T) {
+	t.Parallel()
+	s := mustOpenAt(t, mustSchema(t))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write(context.Background(), "t", genRecords(1, 1, 5)); err == nil {
+		t.Error("Write on a closed store succeeded")
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,11 +19,17 @@ import (
 // Write stores records of one tenant in one transaction; see
 // apisessions.Store.
 //
-// The batch is copied into a staging table; one statement inserts the IDs
-// into request_ids with ON CONFLICT DO NOTHING and moves the rows it
-// inserted into requests, returning which records are new. Only those
-// change session parts: their parts are locked (in a fixed order, so that
-// concurrent writers do not deadlock), merged in Go and written back.
+// Writes are group-committed: one goroutine takes every batch waiting and
+// stores them in one transaction. Concurrent senders mostly write the same
+// active sessions, so grouping merges each part once per group instead of
+// once per batch, and the batches do not queue on each other's row locks.
+// Several stores (servers) on one database stay correct: parts are locked.
+//
+// In the transaction, the records are copied into a staging table; one
+// statement inserts their IDs into request_ids with ON CONFLICT DO NOTHING
+// and moves the rows it inserted into requests, returning which records are
+// new. Only those change session parts: the parts are locked in a fixed
+// order (so that writers do not deadlock), merged in Go and written back.
 func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Record) (apisessions.WriteStats, error) {
 	if err := s.checkID("tenant", tenant); err != nil {
 		return apisessions.WriteStats{}, err
@@ -30,20 +37,118 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	if len(recs) == 0 {
 		return apisessions.WriteStats{}, nil
 	}
-	b, err := s.prepare(recs)
+	b, err := s.prepare(tenant, recs)
 	if err != nil {
 		return apisessions.WriteStats{}, err
 	}
-	var st apisessions.WriteStats
+	req := &writeReq{b: b, done: make(chan writeResult, 1)}
+	select {
+	case s.queue <- req:
+	case <-ctx.Done():
+		return apisessions.WriteStats{}, ctx.Err()
+	case <-s.closing:
+		return apisessions.WriteStats{}, errClosed
+	}
+	select {
+	case res := <-req.done:
+		return res.st, res.err
+	case <-ctx.Done():
+		// The group may still commit the batch; a retry then finds its
+		// records stored, which is what idempotent writes are for.
+		return apisessions.WriteStats{}, ctx.Err()
+	case <-s.stopped:
+		select {
+		case res := <-req.done:
+			return res.st, res.err
+		default:
+			return apisessions.WriteStats{}, errClosed
+		}
+	}
+}
+
+var errClosed = errors.New("postgres: store closed")
+
+type writeReq struct {
+	b    *batch
+	done chan writeResult // buffered: the committer never blocks on it
+}
+
+type writeResult struct {
+	st  apisessions.WriteStats
+	err error
+}
+
+// commitLoop is the group committer; Close stops it after the group in
+// progress.
+func (s *Store) commitLoop() {
+	defer close(s.stopped)
+	for {
+		var group []*writeReq
+		select {
+		case req := <-s.queue:
+			group = append(group, req)
+		case <-s.closing:
+			return
+		}
+		n := len(group[0].b.recs)
+	more:
+		for n < s.opts.MaxGroupRecords {
+			select {
+			case req := <-s.queue:
+				group = append(group, req)
+				n += len(req.b.recs)
+			default:
+				break more
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+// commitGroup stores a group and answers its writers. When the group fails,
+// each batch is tried alone, so that one batch cannot fail the others.
+func (s *Store) commitGroup(group []*writeReq) {
+	stats, err := s.writeWithRetry(group)
+	if err != nil && len(group) > 1 {
+		for _, req := range group {
+			st, err := s.writeWithRetry([]*writeReq{req})
+			req.done <- writeResult{st[0], err}
+		}
+		return
+	}
+	for i, req := range group {
+		if err != nil {
+			req.done <- writeResult{err: err}
+		} else {
+			req.done <- writeResult{st: stats[i]}
+		}
+	}
+}
+
+func (s *Store) writeWithRetry(group []*writeReq) ([]apisessions.WriteStats, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.WriteTimeout)
+	defer cancel()
+	days := map[string]bool{}
+	for _, req := range group {
+		for _, d := range req.b.days {
+			days[d] = true
+		}
+	}
+	var dayList []string
+	for d := range days {
+		dayList = append(dayList, d)
+	}
+	slices.Sort(dayList)
 	for attempt := 1; ; attempt++ {
-		if err = s.ensurePartitions(ctx, b.days); err == nil {
-			st, err = s.write(ctx, tenant, b)
-			if err == nil {
+		err := s.ensurePartitions(ctx, dayList)
+		if err == nil {
+			var st []apisessions.WriteStats
+			if st, err = s.write(ctx, group); err == nil {
 				return st, nil
 			}
 		}
 		if !retryable(err) || attempt >= s.opts.WriteAttempts || ctx.Err() != nil {
-			return apisessions.WriteStats{}, fmt.Errorf("postgres: write: %w", err)
+			return make([]apisessions.WriteStats, len(group)), fmt.Errorf("postgres: write: %w", err)
 		}
 		if errors.Is(err, errNoPartition) {
 			// Someone dropped a partition this store believed in.
@@ -57,13 +162,26 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	}
 }
 
-// batch is a validated batch, ready to copy.
+// batch is one writer's validated batch, ready to copy.
 type batch struct {
-	recs  []*apisessions.Record // without in-batch duplicates
-	rows  [][]any               // stage_requests rows (tenant filled in later)
-	days  []string
-	parts []partKey // the parts of the records, sorted
-	dupes int       // records repeated within the batch
+	tenant string
+	recs   []*apisessions.Record // without in-batch duplicates
+	rows   [][]any               // stage_requests rows
+	days   []string
+	dupes  int // records repeated within the batch
+}
+
+// tkey names a part across tenants.
+type tkey struct {
+	Tenant string
+	partKey
+}
+
+func compareTKeys(a, b tkey) int {
+	if c := strings.Compare(a.Tenant, b.Tenant); c != 0 {
+		return c
+	}
+	return comparePartKeys(a.partKey, b.partKey)
 }
 
 func (s *Store) checkID(what, id string) error {
@@ -80,11 +198,10 @@ func (s *Store) checkID(what, id string) error {
 
 // prepare validates the records, drops in-batch repeats of an ID (the first
 // wins, as it would across batches) and encodes them.
-func (s *Store) prepare(recs []apisessions.Record) (*batch, error) {
-	b := &batch{recs: make([]*apisessions.Record, 0, len(recs)), rows: make([][]any, 0, len(recs))}
+func (s *Store) prepare(tenant string, recs []apisessions.Record) (*batch, error) {
+	b := &batch{tenant: tenant, recs: make([]*apisessions.Record, 0, len(recs)), rows: make([][]any, 0, len(recs))}
 	seen := make(map[string]bool, len(recs))
 	days := map[string]bool{}
-	parts := map[partKey]bool{}
 	for i := range recs {
 		r := &recs[i]
 		if err := s.checkID(fmt.Sprintf("record %d: ID", i), r.ID); err != nil {
@@ -93,7 +210,8 @@ func (s *Store) prepare(recs []apisessions.Record) (*batch, error) {
 		if err := s.checkID(fmt.Sprintf("record %d: session ID", i), r.SessionID); err != nil {
 			return nil, err
 		}
-		if _, err := parseDay(r.Day); err != nil {
+		day, err := parseDay(r.Day)
+		if err != nil {
 			return nil, apisessions.Errorf(apisessions.EINVALID, "record %d: day must be YYYY-MM-DD", i)
 		}
 		if r.Time.IsZero() {
@@ -108,67 +226,91 @@ func (s *Store) prepare(recs []apisessions.Record) (*batch, error) {
 		if err != nil {
 			return nil, apisessions.Errorf(apisessions.EINVALID, "record %d: %v", i, err)
 		}
-		day, _ := parseDay(r.Day)
 		days[r.Day] = true
-		parts[partKey{r.Day, r.SessionID}] = true
 		b.recs = append(b.recs, r)
-		b.rows = append(b.rows, []any{nil, day, r.SessionID, r.Time.UnixNano(), r.ID, doc})
+		b.rows = append(b.rows, []any{tenant, day, r.SessionID, r.Time.UnixNano(), r.ID, doc})
 	}
 	for d := range days {
 		b.days = append(b.days, d)
 	}
 	slices.Sort(b.days)
-	for k := range parts {
-		b.parts = append(b.parts, k)
-	}
-	slices.SortFunc(b.parts, comparePartKeys)
-	// Insert IDs in one order in every writer: two transactions inserting
-	// overlapping IDs then wait for each other instead of deadlocking.
-	slices.SortFunc(b.rows, func(x, y []any) int { return strings.Compare(x[4].(string), y[4].(string)) })
 	return b, nil
 }
 
-func (s *Store) write(ctx context.Context, tenant string, b *batch) (apisessions.WriteStats, error) {
-	var st apisessions.WriteStats
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		for _, r := range b.rows {
-			r[0] = tenant
+// write stores a group of batches in one transaction and returns each
+// batch's stats.
+func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.WriteStats, error) {
+	// A record ID in two batches of the group is stored for the first.
+	type rid struct{ tenant, id string }
+	owner := map[rid]int{}
+	var rows [][]any
+	dupes := make([]int, len(group))
+	parts := map[tkey]bool{}
+	for i, req := range group {
+		dupes[i] = req.b.dupes
+		for j, r := range req.b.recs {
+			k := rid{req.b.tenant, r.ID}
+			if _, ok := owner[k]; ok {
+				dupes[i]++
+				continue
+			}
+			owner[k] = i
+			rows = append(rows, req.b.rows[j])
+			parts[tkey{req.b.tenant, partKey{r.Day, r.SessionID}}] = true
 		}
+	}
+	// Insert IDs in one order in every writer: two transactions inserting
+	// overlapping IDs then wait for each other instead of deadlocking.
+	slices.SortFunc(rows, func(x, y []any) int {
+		return cmp.Or(strings.Compare(x[0].(string), y[0].(string)), strings.Compare(x[4].(string), y[4].(string)))
+	})
+	keys := make([]tkey, 0, len(parts))
+	for k := range parts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareTKeys)
+
+	stats := make([]apisessions.WriteStats, len(group))
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_requests"},
-			[]string{"tenant", "day", "session_id", "at", "id", "doc"}, pgx.CopyFromRows(b.rows)); err != nil {
+			[]string{"tenant", "day", "session_id", "at", "id", "doc"}, pgx.CopyFromRows(rows)); err != nil {
 			return err
 		}
 		// One round trip: insert the IDs and move the new rows into
 		// requests, then lock the batch's parts (all of them: which are
-		// new is known only now, and a part of duplicates is rare).
-		days, ids := splitKeys(b.parts)
+		// new is known only now, and a part of duplicates only is rare).
+		tenants, days, ids := splitKeys(keys)
 		q := &pgx.Batch{}
 		// Batches are sorted and hashed in memory; the default 4 MB
-		// spills a batch of documents to disk.
+		// spills a group of documents to disk.
 		q.Queue("SET LOCAL work_mem = '64MB'")
 		q.Queue(`
 			WITH fresh AS (
 				INSERT INTO request_ids (tenant, id, day, session_id, at)
-				SELECT tenant, id, day, session_id, at FROM pg_temp.stage_requests ORDER BY id
+				SELECT tenant, id, day, session_id, at FROM pg_temp.stage_requests ORDER BY tenant, id
 				ON CONFLICT DO NOTHING
-				RETURNING id
+				RETURNING tenant, id
 			)
 			INSERT INTO requests (tenant, day, session_id, at, id, doc)
 			SELECT s.tenant, s.day, s.session_id, s.at, s.id, s.doc
-			FROM pg_temp.stage_requests s WHERE s.id IN (SELECT id FROM fresh)
-			RETURNING id`)
-		q.Queue(lockSQL, tenant, days, ids)
+			FROM pg_temp.stage_requests s WHERE (s.tenant, s.id) IN (SELECT tenant, id FROM fresh)
+			RETURNING tenant, id`)
+		q.Queue(lockSQL, tenants, days, ids)
 		res := tx.SendBatch(ctx, q)
 		defer res.Close()
 		if _, err := res.Exec(); err != nil {
 			return err
 		}
+		fresh := map[rid]bool{}
+		var k rid
 		rows, err := res.Query()
 		if err != nil {
 			return err
 		}
-		freshIDs, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
+		if _, err := pgx.ForEachRow(rows, []any{&k.tenant, &k.id}, func() error {
+			fresh[k] = true
+			return nil
+		}); err != nil {
 			return err
 		}
 		rows, err = res.Query()
@@ -182,118 +324,129 @@ func (s *Store) write(ctx context.Context, tenant string, b *batch) (apisessions
 		if err := res.Close(); err != nil {
 			return err
 		}
-		fresh := make(map[string]bool, len(freshIDs))
-		for _, id := range freshIDs {
-			fresh[id] = true
-		}
-		deltas := map[partKey]*part{}
-		for _, r := range b.recs {
-			if !fresh[r.ID] {
-				continue
+		deltas := map[tkey]*part{}
+		touched := make([]map[tkey]bool, len(group))
+		for i, req := range group {
+			touched[i] = map[tkey]bool{}
+			for _, r := range req.b.recs {
+				if !fresh[rid{req.b.tenant, r.ID}] || owner[rid{req.b.tenant, r.ID}] != i {
+					continue
+				}
+				k := tkey{req.b.tenant, partKey{r.Day, r.SessionID}}
+				touched[i][k] = true
+				stats[i].Stored++
+				if p := deltas[k]; p != nil {
+					p.merge(newPart(r))
+				} else {
+					deltas[k] = newPart(r)
+				}
 			}
-			k := partKey{r.Day, r.SessionID}
-			if p := deltas[k]; p != nil {
-				p.merge(newPart(r))
-			} else {
-				deltas[k] = newPart(r)
-			}
 		}
-		st = apisessions.WriteStats{Stored: len(freshIDs), Duplicates: len(b.recs) - len(freshIDs) + b.dupes, Sessions: len(deltas)}
+		for i, req := range group {
+			stats[i].Duplicates = len(req.b.recs) + req.b.dupes - stats[i].Stored
+			stats[i].Sessions = len(touched[i])
+		}
 		if len(deltas) == 0 {
 			return nil
 		}
-		return mergeParts(ctx, tx, tenant, deltas, stored)
+		return mergeParts(ctx, tx, deltas, stored)
 	})
 	if err != nil {
 		var pe *pgconn.PgError
 		// 23514: "no partition of relation found for row".
 		if errors.As(err, &pe) && pe.Code == "23514" && strings.Contains(pe.Message, "partition") {
-			return st, fmt.Errorf("%w: %v", errNoPartition, err)
+			return nil, fmt.Errorf("%w: %v", errNoPartition, err)
 		}
-		return st, err
+		return nil, err
 	}
-	return st, nil
+	return stats, nil
 }
 
-func splitKeys(keys []partKey) (days, ids []string) {
+func splitKeys(keys []tkey) (tenants, days, ids []string) {
+	tenants = make([]string, len(keys))
 	days = make([]string, len(keys))
 	ids = make([]string, len(keys))
 	for i, k := range keys {
-		days[i], ids[i] = k.Day, k.ID
+		tenants[i], days[i], ids[i] = k.Tenant, k.Day, k.ID
 	}
-	return days, ids
+	return tenants, days, ids
 }
 
-// lockSQL locks and reads the stored parts among the keys ($2 days, $3 IDs)
-// in key order, so that concurrent writers lock in one order. The lateral
+// lockSQL locks and reads the stored parts among the keys ($1 tenants, $2
+// days, $3 IDs) in key order, so that concurrent writers lock in one order. The lateral
 // subquery makes it one primary key probe per key, in one partition; a
 // join lets the planner, which knows nothing of the arrays, scan and sort
 // every part of the tenant.
 const lockSQL = `
-	SELECT t.day::text, t.id, t.doc
-	FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(day, id, n)
+	SELECT t.tenant, t.day::text, t.id, t.doc
+	FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(tenant, day, id, n)
 	CROSS JOIN LATERAL (
-		SELECT t.day, t.id, t.doc FROM sessions t
-		WHERE t.tenant = $1 AND t.id = k.id AND t.day = k.day::date
+		SELECT t.tenant, t.day, t.id, t.doc FROM sessions t
+		WHERE t.tenant = k.tenant AND t.id = k.id AND t.day = k.day::date
 		FOR UPDATE
 	) t
 	ORDER BY k.n`
 
-func collectLocked(rows pgx.Rows) (map[partKey]*part, error) {
-	parts, err := collectParts(rows)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[partKey]*part, len(parts))
-	for _, p := range parts {
-		out[partKey{p.Day, p.ID}] = p
-	}
-	return out, nil
+func collectLocked(rows pgx.Rows) (map[tkey]*part, error) {
+	out := map[tkey]*part{}
+	var k tkey
+	var doc []byte
+	_, err := pgx.ForEachRow(rows, []any{&k.Tenant, &k.Day, &k.ID, &doc}, func() error {
+		p := &part{}
+		if err := json.Unmarshal(doc, p); err != nil {
+			return fmt.Errorf("session part %s/%s: %w", k.Day, k.ID, err)
+		}
+		p.Day, p.ID = k.Day, k.ID
+		out[k] = p
+		return nil
+	})
+	return out, err
 }
 
 // storeSQL writes the staged parts in one statement: it updates those that
 // were locked, inserts the new ones (skipping any another writer created
 // meanwhile, which it reports by leaving them out of its result) and adds
-// the tags new to each part written ($2..$5: day, session, tag, existed).
+// the tags new to each part written ($1..$5: tenant, day, session, tag,
+// existed).
 const storeSQL = `
 	WITH upd AS (
 		-- An upsert rather than UPDATE ... FROM: it finds each row by its
 		-- primary key, where a join may scan whole partitions.
 		INSERT INTO sessions (tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc)
-		SELECT $1, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc
-		FROM pg_temp.stage_sessions WHERE existed ORDER BY day, id
+		SELECT tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc
+		FROM pg_temp.stage_sessions WHERE existed ORDER BY tenant, day, id
 		ON CONFLICT (tenant, id, day) DO UPDATE SET
 			first_seen = excluded.first_seen, last_seen = excluded.last_seen,
 			request_count = excluded.request_count, attack_count = excluded.attack_count,
 			blocked = excluded.blocked, endpoints = excluded.endpoints, doc = excluded.doc
 	), ins AS (
 		INSERT INTO sessions (tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc)
-		SELECT $1, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc
-		FROM pg_temp.stage_sessions WHERE NOT existed ORDER BY day, id
+		SELECT tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc
+		FROM pg_temp.stage_sessions WHERE NOT existed ORDER BY tenant, day, id
 		ON CONFLICT DO NOTHING
-		RETURNING day, id
+		RETURNING tenant, day, id
 	), tags AS (
 		INSERT INTO session_tags (tenant, day, session_id, tag)
-		SELECT $1, g.day::date, g.id, g.tag
-		FROM unnest($2::text[], $3::text[], $4::text[], $5::bool[]) AS g(day, id, tag, existed)
+		SELECT g.tenant, g.day::date, g.id, g.tag
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[]) AS g(tenant, day, id, tag, existed)
 		-- An uncorrelated IN, so that it runs as one hashed subplan.
-		WHERE g.existed OR (g.day::date, g.id) IN (SELECT day, id FROM ins)
+		WHERE g.existed OR (g.tenant, g.day::date, g.id) IN (SELECT tenant, day, id FROM ins)
 	)
-	SELECT day::text, id FROM ins`
+	SELECT tenant, day::text, id FROM ins`
 
-// mergeParts adds the deltas into the tenant's parts; stored holds the
-// parts that existed, locked.
-func mergeParts(ctx context.Context, tx pgx.Tx, tenant string, deltas map[partKey]*part, stored map[partKey]*part) error {
-	keys := make([]partKey, 0, len(deltas))
+// mergeParts adds the deltas into the parts; stored holds the parts that
+// existed, locked.
+func mergeParts(ctx context.Context, tx pgx.Tx, deltas map[tkey]*part, stored map[tkey]*part) error {
+	keys := make([]tkey, 0, len(deltas))
 	for k := range deltas {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, comparePartKeys)
+	slices.SortFunc(keys, compareTKeys)
 	for {
 		rows := make([][]any, 0, len(keys))
-		var tagDays, tagIDs, tagVals []string
+		var tagTenants, tagDays, tagIDs, tagVals []string
 		var tagExisted []bool
-		var missing []partKey
+		var missing []tkey
 		for _, k := range keys {
 			p, existed := stored[k]
 			var old map[string]bool
@@ -306,11 +459,11 @@ func mergeParts(ctx context.Context, tx pgx.Tx, tenant string, deltas map[partKe
 			}
 			for _, t := range p.tags() {
 				if !old[t] {
-					tagDays, tagIDs, tagVals = append(tagDays, k.Day), append(tagIDs, k.ID), append(tagVals, t)
-					tagExisted = append(tagExisted, existed)
+					tagTenants, tagDays, tagIDs = append(tagTenants, k.Tenant), append(tagDays, k.Day), append(tagIDs, k.ID)
+					tagVals, tagExisted = append(tagVals, t), append(tagExisted, existed)
 				}
 			}
-			row, err := partRow(p, existed)
+			row, err := partRow(k.Tenant, p, existed)
 			if err != nil {
 				return err
 			}
@@ -319,13 +472,13 @@ func mergeParts(ctx context.Context, tx pgx.Tx, tenant string, deltas map[partKe
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_sessions"}, stageSessionColumns, pgx.CopyFromRows(rows)); err != nil {
 			return err
 		}
-		res, err := tx.Query(ctx, storeSQL, tenant, tagDays, tagIDs, tagVals, tagExisted)
+		res, err := tx.Query(ctx, storeSQL, tagTenants, tagDays, tagIDs, tagVals, tagExisted)
 		if err != nil {
 			return err
 		}
-		inserted := make(map[partKey]bool, len(missing))
-		var k partKey
-		if _, err := pgx.ForEachRow(res, []any{&k.Day, &k.ID}, func() error {
+		inserted := make(map[tkey]bool, len(missing))
+		var k tkey
+		if _, err := pgx.ForEachRow(res, []any{&k.Tenant, &k.Day, &k.ID}, func() error {
 			inserted[k] = true
 			return nil
 		}); err != nil {
@@ -333,7 +486,7 @@ func mergeParts(ctx context.Context, tx pgx.Tx, tenant string, deltas map[partKe
 		}
 		// Parts another writer created after our lock: lock them now and
 		// merge into them (rare, so not worth a fixed lock order).
-		var raced []partKey
+		var raced []tkey
 		for _, k := range missing {
 			if !inserted[k] {
 				raced = append(raced, k)
@@ -345,8 +498,8 @@ func mergeParts(ctx context.Context, tx pgx.Tx, tenant string, deltas map[partKe
 		if _, err := tx.Exec(ctx, "DELETE FROM pg_temp.stage_sessions"); err != nil {
 			return err
 		}
-		days, ids := splitKeys(raced)
-		lr, err := tx.Query(ctx, lockSQL, tenant, days, ids)
+		tenants, days, ids := splitKeys(raced)
+		lr, err := tx.Query(ctx, lockSQL, tenants, days, ids)
 		if err != nil {
 			return err
 		}
@@ -367,9 +520,9 @@ func comparePartKeys(a, b partKey) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
-var stageSessionColumns = []string{"day", "id", "first_seen", "last_seen", "request_count", "attack_count", "blocked", "endpoints", "doc", "existed"}
+var stageSessionColumns = []string{"tenant", "day", "id", "first_seen", "last_seen", "request_count", "attack_count", "blocked", "endpoints", "doc", "existed"}
 
-func partRow(p *part, existed bool) ([]any, error) {
+func partRow(tenant string, p *part, existed bool) ([]any, error) {
 	doc, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
@@ -378,7 +531,7 @@ func partRow(p *part, existed bool) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{day, p.ID, p.First, p.Last, p.Requests, p.Attacks, p.Blocked, p.endpointsText(), doc, existed}, nil
+	return []any{tenant, day, p.ID, p.First, p.Last, p.Requests, p.Attacks, p.Blocked, p.endpointsText(), doc, existed}, nil
 }
 
 // retryable reports whether a failed write may succeed when tried again.
