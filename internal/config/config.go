@@ -16,6 +16,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/apisessions/apisessions"
 	"github.com/goccy/go-yaml"
@@ -388,11 +389,27 @@ func Load(path string) (apisessions.Config, []Problem, error) {
 // Marshal writes the configuration as YAML that Parse reads back to the same
 // value. Zero fields are left out.
 func Marshal(c apisessions.Config) ([]byte, error) {
-	b, err := yaml.MarshalWithOptions(c, yaml.Indent(2), yaml.IndentSequence(true))
+	b, err := yaml.MarshalWithOptions(c, yaml.Indent(2), yaml.IndentSequence(true),
+		yaml.CustomMarshaler[apisessions.Duration](func(d apisessions.Duration) ([]byte, error) {
+			return []byte(formatDuration(time.Duration(d))), nil
+		}))
 	if err != nil {
 		return nil, fmt.Errorf("marshal configuration: %w", err)
 	}
 	return b, nil
+}
+
+// formatDuration writes d as people do: "168h", "1h30m", "90s", where
+// time.Duration.String writes "168h0m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // WithDefaults returns c with every unset field at its default: retention

@@ -162,6 +162,50 @@ func TestMarshalRoundTrip(t *testing.T) {
 	}
 }
 
+func TestMarshal(t *testing.T) {
+	c := apisessions.Config{
+		Retention:    apisessions.Duration(168 * time.Hour),
+		Applications: []apisessions.Application{{ID: 1, Name: "- a", Hosts: []string{"*.shop.example.com", "null", "1", "#c", ""}}},
+		Flows:        []apisessions.FlowRule{{Name: "*", Path: "*"}},
+	}
+	b, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `retention: 168h
+applications:
+  - id: 1
+    name: "- a"
+    hosts:
+      - "*.shop.example.com"
+      - "null"
+      - "1"
+      - "#c"
+      - ""
+flows:
+  - name: "*"
+    path: "*"
+`
+	if string(b) != want {
+		t.Errorf("Marshal:\n%s\nwant\n%s", b, want)
+	}
+	back, err := Parse(b)
+	if err != nil || !reflect.DeepEqual(back, c) {
+		t.Errorf("Parse(Marshal) = %+v, %v", back, err)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		168 * time.Hour: "168h", 90 * time.Minute: "1h30m", time.Minute: "1m", 90 * time.Second: "1m30s",
+		time.Hour + time.Second: "1h0m1s", 1500 * time.Millisecond: "1.5s", 0: "0s",
+	} {
+		if got := formatDuration(d); got != want {
+			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
