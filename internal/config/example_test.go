@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/apisessions/apisessions/internal/config"
 )
@@ -20,7 +21,7 @@ mask: [request.body|json.password]
 	for _, p := range config.Validate(c) {
 		fmt.Println(p)
 	}
-	fmt.Println(config.WithDefaults(c).Retention)
+	fmt.Println(time.Duration(config.WithDefaults(c).Retention))
 	// Output:
 	// parameters[0].point: grouping key "Login" is masked by mask[0] "request.body|json.password": a masked value cannot group sessions; remove the mask rule or group: true
 	// parameters[1].type: unknown type "admin": want user, role or none
