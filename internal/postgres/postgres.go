@@ -61,7 +61,7 @@ type Options struct {
 // DefaultOptions returns the options Open uses for zero fields.
 func DefaultOptions() Options {
 	return Options{
-		Logger:        slog.Default(),
+		Logger:          slog.Default(),
 		WriteAttempts:   5,
 		MaxIDLength:     512,
 		MaxGroupRecords: 50_000,
