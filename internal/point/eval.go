@@ -340,9 +340,9 @@ func (e *Evaluator) cookies(response bool) []pair {
 		s.cookiesDone = true
 		s.cookieStart = int32(len(e.pairs))
 		for _, h := range e.headers(response) {
-			if response && strings.EqualFold(h.Name, "Set-Cookie") {
+			if response && headerNameIs(h.Name, "Set-Cookie") {
 				e.pairs = appendSetCookie(e.pairs, h.Value)
-			} else if !response && strings.EqualFold(h.Name, "Cookie") {
+			} else if !response && headerNameIs(h.Name, "Cookie") {
 				e.pairs = appendCookies(e.pairs, h.Value)
 			}
 		}
@@ -401,7 +401,7 @@ func (e *Evaluator) source(p *Point, out []node) []node {
 		return append(out, node{kind: nText, s: b, partial: partial})
 	case SourceHeader:
 		for _, h := range e.headers(p.response) {
-			if strings.EqualFold(h.Name, p.name) {
+			if headerNameIs(h.Name, p.name) {
 				out = append(out, node{kind: nText, s: h.Value})
 			}
 		}

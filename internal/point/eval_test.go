@@ -430,3 +430,14 @@ func TestValuesOutliveTheExchange(t *testing.T) {
 }
 
 func encodeStd(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestHeaderNamesFoldASCIIOnly(t *testing.T) {
+	// "ſ" (U+017F) folds to "s" in Unicode but header names are ASCII:
+	// it must not match, so that listing and evaluation agree.
+	e := NewEvaluator(DefaultLimits())
+	e.Reset(reqEx("GET", "/", hdrs("X-ſ", "1", "x-S", "2"), ""))
+	if got := e.Values(MustParse("request.header.X-S")); len(got) != 1 || got[0] != "2" {
+		t.Errorf("Values = %q, want [2]", got)
+	}
+	checkListRoundTrip(t, reqEx("GET", "/", hdrs("X-ſ", "1", "x-S", "2", "X-S", `{"a":[1]}`), ""), DefaultLimits())
+}

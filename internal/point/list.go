@@ -87,16 +87,21 @@ func (l *lister) side(response bool) {
 		l.pairs(prefix+"query", e.query(), 0)
 	}
 	hdrs := e.headers(response)
+	total := make(map[string]int, len(hdrs))
+	for _, h := range hdrs {
+		total[headerKey(h.Name)]++
+	}
 	seen := make(map[string]int, len(hdrs))
 	for _, h := range hdrs {
 		if h.Name == "" || l.stopped {
 			continue
 		}
 		name := textproto.CanonicalMIMEHeaderKey(h.Name)
-		key := strings.ToLower(name)
+		key := headerKey(h.Name)
 		k := seen[key]
 		seen[key] = k + 1
-		l.value(prefix+"header"+FormatName(name)+indexSuffix(k), h.Value, 0)
+		point, inner := repeated(prefix+"header"+FormatName(name), k, total[key])
+		l.value(point, inner, h.Value, 0)
 	}
 	l.pairs(prefix+"cookie", e.cookies(response), 0)
 	l.body(response)
@@ -109,9 +114,25 @@ func indexSuffix(k int) string {
 	return "[" + strconv.Itoa(k) + "]"
 }
 
+// repeated returns the point of the k-th of n values of a name (bare for
+// the first), and the prefix for what is listed inside that value: there
+// the first of several is "[0]" too, because after a decoder an index
+// would select inside a single JSON array rather than among the values.
+func repeated(base string, k, n int) (point, inner string) {
+	point = base + indexSuffix(k)
+	if k == 0 && n > 1 {
+		return point, base + "[0]"
+	}
+	return point, point
+}
+
 // pairs lists name/value pairs under prefix: the first value of a name
 // bare, the N-th with "[N]".
 func (l *lister) pairs(prefix string, ps []pair, chain int) {
+	total := make(map[string]int, len(ps))
+	for _, p := range ps {
+		total[p.name]++
+	}
 	seen := make(map[string]int, len(ps))
 	for _, p := range ps {
 		if l.stopped {
@@ -122,17 +143,18 @@ func (l *lister) pairs(prefix string, ps []pair, chain int) {
 		if p.name == "" {
 			continue
 		}
-		point := prefix + FormatName(p.name) + indexSuffix(k)
+		point, inner := repeated(prefix+FormatName(p.name), k, total[p.name])
 		if p.file {
 			l.emit(point, p.value)
 			continue
 		}
-		l.value(point, p.value, chain)
+		l.value(point, inner, p.value, chain)
 	}
 }
 
 // value lists a value and, when it holds a JWT or JSON, what it holds.
-func (l *lister) value(point, v string, chain int) {
+// inner is the prefix of what is listed inside v (see repeated).
+func (l *lister) value(point, inner, v string, chain int) {
 	l.emit(point, v)
 	if l.stopped || chain >= l.e.lim.MaxChain {
 		return
@@ -140,11 +162,11 @@ func (l *lister) value(point, v string, chain int) {
 	switch {
 	case looksJWT(v):
 		if n, ok := l.e.decode(node{kind: nText, s: v}, DecoderJWT); ok {
-			l.json(point+"|jwt", n, chain+1)
+			l.json(inner+"|jwt", n, chain+1)
 		}
 	case len(v) > 1 && (v[0] == '{' || v[0] == '['):
 		if n, ok := l.e.decode(node{kind: nText, s: v}, DecoderJSON); ok {
-			l.json(point+"|json", n, chain+1)
+			l.json(inner+"|json", n, chain+1)
 		}
 	}
 }
@@ -197,7 +219,7 @@ func (l *lister) json(prefix string, n node, chain int) {
 			i++
 		}
 	case jString:
-		l.value(prefix, jsonString(n.s, tk), chain)
+		l.value(prefix, prefix, jsonString(n.s, tk), chain)
 	default:
 		l.emit(prefix, jsonText(n.s, tk))
 	}

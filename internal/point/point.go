@@ -110,7 +110,7 @@ func (p *Point) Covers(q *Point) bool {
 		return false
 	}
 	if p.source == SourceHeader {
-		if !strings.EqualFold(p.name, q.name) {
+		if !headerNameIs(p.name, q.name) {
 			return false
 		}
 	} else if p.name != q.name {
@@ -214,4 +214,40 @@ func quoteName(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// headerNameIs compares header names ASCII case-insensitively, as HTTP
+// does: unlike strings.EqualFold it does not fold non-ASCII letters, so a
+// name matches exactly the names headerKey maps to the same key.
+func headerNameIs(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// headerKey is a header name with ASCII letters lowercased.
+func headerKey(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 'A' && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = lowerASCII(b[j])
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
