@@ -206,3 +206,41 @@ func TestSessionIDStable(t *testing.T) {
 		t.Fatalf("session ID %q is not lowercase hex SHA-256", a.SessionID)
 	}
 }
+
+// TestRequestSessionID: the denylist's request-only session ID equals
+// Process's whenever the request carries its key, and never reads bodies or
+// the response.
+func TestRequestSessionID(t *testing.T) {
+	cfg := apisessions.Config{Parameters: []apisessions.Parameter{
+		prm("Login token", "response.body|json.token", group, hashed),
+		prm("Body key", "request.body|json.session", group),
+		prm("Query token", "request.query.token", group, hashed),
+	}}
+	s := MustSessionizer(t, cfg)
+	tests := []struct {
+		name string
+		ex   *apisessions.Exchange
+		same bool // equal to Process's session ID
+		raw  string
+	}{
+		{name: "query key, the response key skipped", ex: mkEx(target("https://api.example.com/api/orders?token=tok-1"), respBody(`{"token":"other"}`)), raw: "tok-1"},
+		{name: "query key", ex: mkEx(target("https://api.example.com/api/orders?token=tok-1")), same: true, raw: "tok-1"},
+		{name: "cookie", ex: mkEx(hdr("Cookie", "sid=c1")), same: true, raw: "c1"},
+		{name: "jwt sid", ex: mkEx(hdr("Authorization", "Bearer "+mkJWT(map[string]any{"sid": "s9"}))), same: true, raw: "s9"},
+		{name: "fallback", ex: mkEx(), same: true, raw: "203.0.113.7 test-agent/1.0"},
+		{name: "login response key skipped", ex: mkEx(respBody(`{"token":"tok-2"}`), respHdr("Set-Cookie", "sid=new")), raw: "203.0.113.7 test-agent/1.0"},
+		{name: "body key skipped", ex: mkEx(method("POST"), body("application/json", `{"session":"b1"}`), hdr("X-Session-Id", "h1")), raw: "h1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := s.RequestSessionID(tc.ex)
+			if got != sid(tc.raw) {
+				t.Errorf("RequestSessionID = %s, want HMAC of %q", got, tc.raw)
+			}
+			rec := MustProcess(t, s, tc.ex, apisessions.Detection{})
+			if (rec.SessionID == got) != tc.same {
+				t.Errorf("equal to Process's ID: %v", rec.SessionID == got)
+			}
+		})
+	}
+}

@@ -617,3 +617,43 @@ func matchesSecret(v string, secrets []string) bool {
 // minSubstring is the shortest secret replaced where it appears inside a
 // longer text; shorter secrets are masked only where they are a whole value.
 const minSubstring = 4
+
+// RequestSessionID returns the session ID of ex from its request line and
+// headers alone, before any body is read: what a proxy checks against the
+// session denylist (SPEC §8). It follows Process's key order but skips
+// configured keys on the response or on the request body, and the response
+// Set-Cookie, so where such a key decides a session (a login response) the
+// ID here falls back to a later key. Requests that carry their session's
+// token, as the ones after a login do, get the ID Process gives them.
+func (s *Sessionizer) RequestSessionID(ex *apisessions.Exchange) string {
+	w := s.pool.Get().(*worker)
+	defer func() {
+		w.ex = apisessions.Exchange{}
+		w.ev.Reset(&w.ex)
+		s.pool.Put(w)
+	}()
+	w.ex = *ex
+	w.ex.ClientIP = s.clientIP(ex)
+	// Nothing of bodies or the response may be read.
+	w.ex.Request.Body = nil
+	w.ex.Response = nil
+	w.ev.Reset(&w.ex)
+	for _, i := range s.groupIdx {
+		p := s.params[i].pt
+		if p.Response() || p.Source() == point.SourceBody {
+			continue
+		}
+		if v, ok := w.ev.First(p); ok && v != "" {
+			return s.sessionID(w, v)
+		}
+	}
+	var bk builtinKey
+	if s.builtinToken(w, &w.ex, &bk) {
+		return s.sessionID(w, bk.value)
+	}
+	key := w.ex.ClientIP
+	if ua, _ := ex.Request.Headers.Get("User-Agent"); ua != "" {
+		key += " " + ua
+	}
+	return s.sessionID(w, key)
+}
