@@ -208,7 +208,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 	defer func() { <-s.loginSlots }()
 
 	ctx := r.Context()
-	hash := s.dummyHash
+	hash := s.dummyHash()
 	var user apisessions.User
 	tenant, err := s.admin.TenantByName(ctx, req.Tenant)
 	if err == nil {

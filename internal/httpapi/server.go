@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -97,7 +98,7 @@ type Server struct {
 	// dummyHash is compared against when a login names no known user, so
 	// that the answer takes as long as for a wrong password and does not
 	// tell which user names exist.
-	dummyHash string
+	dummyHash func() string
 	routes    []route
 	mux       *http.ServeMux
 	handler   http.Handler
@@ -160,7 +161,9 @@ func New(opts Options) *Server {
 		ingestSlots: make(chan struct{}, opts.MaxConcurrentIngest),
 		loginSlots:  make(chan struct{}, opts.MaxConcurrentLogins),
 	}
-	s.dummyHash = mustDummyHash()
+	// Computed on the first login: bcrypt is slow, and most servers in
+	// tests and behind automation never see a login.
+	s.dummyHash = sync.OnceValue(mustDummyHash)
 	s.routes = s.routeTable()
 	s.handler = s.buildMux()
 	return s
