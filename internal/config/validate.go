@@ -13,8 +13,8 @@ import (
 // Problem is one thing wrong with a configuration: the path of the field
 // ("parameters[2].point") and why it is refused.
 type Problem struct {
-	Path   string
-	Reason string
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
 }
 
 // String returns "PATH: REASON", the line `apisessions config check` prints.
