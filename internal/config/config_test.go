@@ -285,14 +285,15 @@ func FuzzParseValidate(f *testing.F) {
 func TestParseAliasesAndStars(t *testing.T) {
 	doc := `applications:
   - {id: 1, name: a, hosts: &h ["*.shop.example.com", shop.example.com]}
-  - {id: 2, name: b, hosts: *h}
+  - {id: 2, name: b}
+analyze: {hosts: *h}
 flows: [{name: All, path: "*"}, {name: Admin, path: '/admin/*'}]
 `
 	c, err := Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(c.Applications[1].Hosts, []string{"*.shop.example.com", "shop.example.com"}) || c.Flows[1].Path != "/admin/*" {
+	if !reflect.DeepEqual(c.Analyze.Hosts, []string{"*.shop.example.com", "shop.example.com"}) || c.Flows[1].Path != "/admin/*" {
 		t.Errorf("Parse = %+v", c)
 	}
 	if ps := Validate(c); len(ps) != 0 {

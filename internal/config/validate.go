@@ -92,6 +92,9 @@ func parseCIDR(s string) (netip.Prefix, error) {
 func (v *validator) applications(apps []apisessions.Application) map[int]bool {
 	ids := make(map[int]bool, len(apps))
 	first := make(map[int]int, len(apps))
+	// A host listed twice would belong to whichever application comes
+	// first, its mode silently ignored in the other.
+	hosts := make(map[string]string)
 	for i, a := range apps {
 		p := fmt.Sprintf("applications[%d]", i)
 		switch {
@@ -107,9 +110,17 @@ func (v *validator) applications(apps []apisessions.Application) map[int]bool {
 			v.add(p+".name", "is required")
 		}
 		for j, h := range a.Hosts {
+			hp := fmt.Sprintf("%s.hosts[%d]", p, j)
 			if reason := checkHost(h); reason != "" {
-				v.add(fmt.Sprintf("%s.hosts[%d]", p, j), "%s", reason)
+				v.add(hp, "%s", reason)
+				continue
 			}
+			k := strings.ToLower(h)
+			if prev, ok := hosts[k]; ok {
+				v.add(hp, "duplicate host %q (also %s)", h, prev)
+				continue
+			}
+			hosts[k] = hp
 		}
 		switch a.Mode {
 		case "", apisessions.ModeOff, apisessions.ModeMonitoring, apisessions.ModeBlocking:

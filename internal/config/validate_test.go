@@ -94,6 +94,8 @@ var refusals = []struct {
 		[]string{`applications[0].name: is required`}},
 	{"empty application host", `applications: [{id: 3, name: x, hosts: [""]}]`,
 		[]string{`applications[0].hosts[0]: is empty`}},
+	{"host in two applications", `applications: [{id: 1, name: a, hosts: [shop.example.com]}, {id: 2, name: b, hosts: [api.example.com, Shop.Example.com]}]`,
+		[]string{`applications[1].hosts[1]: duplicate host "Shop.Example.com" (also applications[0].hosts[0])`}},
 	{"URL for a host", `applications: [{id: 3, name: x, hosts: ["https://shop.example.com/api"]}]`,
 		[]string{`applications[0].hosts[0]: "https://shop.example.com/api" is a URL: write the host only (shop.example.com)`}},
 	{"host with a path", `analyze: {hosts: [shop.example.com/api]}`,
