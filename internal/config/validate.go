@@ -21,16 +21,20 @@ type Problem struct {
 func (p Problem) String() string { return p.Path + ": " + p.Reason }
 
 // Validate checks the meaning of a parsed configuration and returns every
-// problem, in the order of the fields in the file; none means it is usable.
-// Zero values mean "default" and are accepted; c is checked as given, before
-// WithDefaults.
+// problem, in the order of the schema's fields (that of the SPEC example);
+// none means it is usable. Zero values mean "default" and are accepted; c is
+// checked as given, before WithDefaults.
 func Validate(c apisessions.Config) []Problem {
 	v := &validator{}
 	v.top(c)
 	apps := v.applications(c.Applications)
 	v.analyze(c.Analyze, apps)
-	masks := v.masks(c.Mask)
+	// Parameters need the mask rules (a masked grouping key is refused)
+	// but come first in the file: check the rules aside.
+	mv := &validator{}
+	masks := mv.masks(c.Mask)
 	v.parameters(c.Parameters, masks)
+	v.problems = append(v.problems, mv.problems...)
 	v.flows(c.Flows)
 	v.detection(c.Detection)
 	return v.problems

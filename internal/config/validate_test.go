@@ -134,10 +134,11 @@ var refusals = []struct {
 		[]string{`detection.body_limit: must be positive, not -1`}},
 	{"bad excluded rules", `detection: {exclude_rules: [0, 942100, 942100]}`,
 		[]string{`detection.exclude_rules[0]: must be a positive rule ID, not 0`, `detection.exclude_rules[2]: duplicate rule ID 942100`}},
-	{"several problems in file order", `{retention: -1s, hash_algorithm: x, applications: [{id: 1, name: a, mode: x}], parameters: [{name: a, point: x}]}`,
+	{"several problems in schema order", `{mask: [y], detection: {paranoia_level: 9}, retention: -1s, hash_algorithm: x, applications: [{id: 1, name: a, mode: x}], parameters: [{name: a, point: x}]}`,
 		[]string{`retention: must be positive, not -1s`, `hash_algorithm: unknown hash algorithm "x": want md5 or hmac-sha256`,
 			`applications[0].mode: unknown mode "x": want off, monitoring or blocking`,
-			`parameters[0].point: bad point "x": column 1: *`}},
+			`parameters[0].point: bad point "x": column 1: *`, `mask[0]: bad point "y": column 1: *`,
+			`detection.paranoia_level: must be 1 to 4, not 9`}},
 }
 
 func manyParameters(n int) string {
