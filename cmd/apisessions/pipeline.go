@@ -9,6 +9,7 @@ import (
 	"github.com/apisessions/apisessions"
 	"github.com/apisessions/apisessions/internal/config"
 	"github.com/apisessions/apisessions/internal/detect"
+	"github.com/apisessions/apisessions/internal/store"
 )
 
 // loadConfig reads and validates a configuration file and fills its
@@ -62,19 +63,11 @@ func newDetector(mode string, cfg apisessions.Config) (apisessions.Detector, err
 }
 
 // expireOnce deletes the day parts that have left the retention window.
-func expireOnce(ctx context.Context, st apisessions.Store, cfg apisessions.Config, now time.Time) error {
+func expireOnce(ctx context.Context, st store.DayStore, cfg apisessions.Config, now time.Time) error {
 	loc, err := time.LoadLocation(cfg.DayTimezone)
 	if err != nil {
 		return fmt.Errorf("day timezone: %w", err)
 	}
-	days, err := st.Days(ctx)
-	if err != nil {
-		return fmt.Errorf("retention: %w", err)
-	}
-	for _, d := range apisessions.ExpiredDays(days, now, time.Duration(cfg.Retention), loc) {
-		if err := st.DeleteDay(ctx, d); err != nil {
-			return fmt.Errorf("retention: delete %s: %w", d, err)
-		}
-	}
-	return nil
+	_, err = store.PruneExpired(ctx, st, time.Duration(cfg.Retention), loc, now)
+	return err
 }
