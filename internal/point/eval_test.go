@@ -200,6 +200,9 @@ var evalCases = []struct {
 	{"multipart file is its file name", func() *apisessions.Exchange { return reqEx("POST", "/", nil, multipartBody) }, "request.body|multipart.avatar", []string{"me.png"}},
 	{"multipart repeated", func() *apisessions.Exchange { return reqEx("POST", "/", nil, multipartBody) }, "request.body|multipart.tag", []string{"a", "b"}},
 	{"multipart [1]", func() *apisessions.Exchange { return reqEx("POST", "/", nil, multipartBody) }, "request.body|multipart.tag[1]", []string{"b"}},
+	{"multipart file name kept raw", func() *apisessions.Exchange {
+		return reqEx("POST", "/", nil, "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"../../etc/passwd\"\r\n\r\nx\r\n--b--\r\n")
+	}, "request.body|multipart.f", []string{"../../etc/passwd"}},
 	{"multipart not multipart", func() *apisessions.Exchange { return reqEx("POST", "/", nil, "title=x") }, "request.body|multipart.title", nil},
 
 	// xml

@@ -94,7 +94,9 @@ func FuzzMultipart(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body, name, value, filename string) {
 		ex := reqEx("POST", "/", hdrs("Content-Type", "multipart/form-data"), body)
 		checkListRoundTrip(t, ex, DefaultLimits())
-		if name == "" || value == "" || strings.ContainsAny(name+filename, "\"\\\r\n") {
+		// Content-Disposition cannot carry control characters (Go's
+		// writer does not escape them and its reader then drops the name).
+		if name == "" || value == "" || strings.IndexFunc(name+filename, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '"' || r == '\\' }) >= 0 {
 			return
 		}
 		var b bytes.Buffer

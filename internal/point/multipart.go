@@ -2,6 +2,7 @@ package point
 
 import (
 	"io"
+	"mime"
 	"mime/multipart"
 	"strings"
 )
@@ -40,11 +41,14 @@ func appendMultipart(out []pair, s string, lim Limits) ([]pair, bool) {
 		if err != nil {
 			return out, false
 		}
-		name := p.FormName()
-		if name == "" {
+		// The parameters are read raw: Part.FileName strips directories,
+		// and "../../etc/passwd" is what an analyst needs to see.
+		disposition, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+		name := params["name"]
+		if err != nil || disposition != "form-data" || name == "" {
 			continue
 		}
-		if fn := p.FileName(); fn != "" {
+		if fn, ok := params["filename"]; ok {
 			out = append(out, pair{name: name, value: fn, file: true})
 			continue
 		}
