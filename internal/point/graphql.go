@@ -25,7 +25,7 @@ func (e *Evaluator) parseGraphQLRequest(in string, partial bool) (*gqlDoc, bool)
 	query, opName := in, ""
 	t := strings.TrimLeft(in, " \t\r\n")
 	if isJSONEnvelope(t) {
-		root, ok := e.decodeJSON(in, partial)
+		root, ok := e.decode(node{kind: nText, s: in, partial: partial}, DecoderJSON)
 		if !ok {
 			return nil, false
 		}
