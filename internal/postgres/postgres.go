@@ -155,18 +155,10 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// stagingDDL creates the per-connection temporary tables a write copies its
-// batch into. ON COMMIT DELETE ROWS empties them at the end of every
-// transaction, committed or not.
+// stagingDDL creates the per-connection temporary table a write copies its
+// merged session parts into. ON COMMIT DELETE ROWS empties it at the end of
+// every transaction, committed or not.
 const stagingDDL = `
-CREATE TEMP TABLE IF NOT EXISTS stage_requests (
-    tenant     text   COLLATE "C" NOT NULL,
-    day        date   NOT NULL,
-    session_id text   COLLATE "C" NOT NULL,
-    at         bigint NOT NULL,
-    id         text   COLLATE "C" NOT NULL,
-    doc        bytea  NOT NULL
-) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_sessions (
     tenant        text    COLLATE "C" NOT NULL,
     day           date    NOT NULL,

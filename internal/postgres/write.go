@@ -166,7 +166,7 @@ func (s *Store) writeWithRetry(group []*writeReq) ([]apisessions.WriteStats, err
 type batch struct {
 	tenant string
 	recs   []*apisessions.Record // without in-batch duplicates
-	rows   [][]any               // stage_requests rows
+	rows   [][]any               // requests rows
 	days   []string
 	dupes  int // records repeated within the batch
 }
@@ -243,7 +243,7 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 	// A record ID in two batches of the group is stored for the first.
 	type rid struct{ tenant, id string }
 	owner := map[rid]int{}
-	var rows [][]any
+	var reqRows [][]any
 	dupes := make([]int, len(group))
 	parts := map[tkey]bool{}
 	for i, req := range group {
@@ -255,15 +255,22 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 				continue
 			}
 			owner[k] = i
-			rows = append(rows, req.b.rows[j])
+			reqRows = append(reqRows, req.b.rows[j])
 			parts[tkey{req.b.tenant, partKey{r.Day, r.SessionID}}] = true
 		}
 	}
-	// Insert IDs in one order in every writer: two transactions inserting
-	// overlapping IDs then wait for each other instead of deadlocking.
-	slices.SortFunc(rows, func(x, y []any) int {
+	// Insert IDs in one order in every writer (byte order, the "C"
+	// collation's): two transactions inserting overlapping IDs then wait
+	// for each other instead of deadlocking.
+	slices.SortFunc(reqRows, func(x, y []any) int {
 		return cmp.Or(strings.Compare(x[0].(string), y[0].(string)), strings.Compare(x[4].(string), y[4].(string)))
 	})
+	idTenants, idIDs, idDays, idSessions := make([]string, len(reqRows)), make([]string, len(reqRows)), make([]string, len(reqRows)), make([]string, len(reqRows))
+	idAts := make([]int64, len(reqRows))
+	for i, r := range reqRows {
+		idTenants[i], idIDs[i], idSessions[i], idAts[i] = r[0].(string), r[4].(string), r[2].(string), r[3].(int64)
+		idDays[i] = r[1].(time.Time).Format(time.DateOnly)
+	}
 	keys := make([]tkey, 0, len(parts))
 	for k := range parts {
 		keys = append(keys, k)
@@ -272,35 +279,21 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 
 	stats := make([]apisessions.WriteStats, len(group))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_requests"},
-			[]string{"tenant", "day", "session_id", "at", "id", "doc"}, pgx.CopyFromRows(rows)); err != nil {
-			return err
-		}
-		// One round trip: insert the IDs and move the new rows into
-		// requests, then lock the batch's parts (all of them: which are
-		// new is known only now, and a part of duplicates only is rare).
+		// One round trip: insert the IDs, learning which are new, and
+		// lock the group's parts (all of them: which are new is known
+		// only now, and a part of duplicates only is rare). The IDs go as
+		// arrays, in the order above; the documents follow by COPY, for
+		// the new records only.
 		tenants, days, ids := splitKeys(keys)
 		q := &pgx.Batch{}
-		// Batches are sorted and hashed in memory; the default 4 MB
-		// spills a group of documents to disk.
-		q.Queue("SET LOCAL work_mem = '64MB'")
 		q.Queue(`
-			WITH fresh AS (
-				INSERT INTO request_ids (tenant, id, day, session_id, at)
-				SELECT tenant, id, day, session_id, at FROM pg_temp.stage_requests ORDER BY tenant, id
-				ON CONFLICT DO NOTHING
-				RETURNING tenant, id
-			)
-			INSERT INTO requests (tenant, day, session_id, at, id, doc)
-			SELECT s.tenant, s.day, s.session_id, s.at, s.id, s.doc
-			FROM pg_temp.stage_requests s WHERE (s.tenant, s.id) IN (SELECT tenant, id FROM fresh)
-			RETURNING tenant, id`)
+			INSERT INTO request_ids (tenant, id, day, session_id, at)
+			SELECT t, i, d::date, s, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[]) AS u(t, i, d, s, a)
+			ON CONFLICT DO NOTHING
+			RETURNING tenant, id`, idTenants, idIDs, idDays, idSessions, idAts)
 		q.Queue(lockSQL, tenants, days, ids)
 		res := tx.SendBatch(ctx, q)
 		defer res.Close()
-		if _, err := res.Exec(); err != nil {
-			return err
-		}
 		fresh := map[rid]bool{}
 		var k rid
 		rows, err := res.Query()
@@ -322,6 +315,17 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 			return err
 		}
 		if err := res.Close(); err != nil {
+			return err
+		}
+		freshRows := make([][]any, 0, len(fresh))
+		for _, r := range reqRows {
+			if fresh[rid{r[0].(string), r[4].(string)}] {
+				freshRows = append(freshRows, r)
+			}
+		}
+		// COPY routes each row to its day's partition.
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"requests"},
+			[]string{"tenant", "day", "session_id", "at", "id", "doc"}, pgx.CopyFromRows(freshRows)); err != nil {
 			return err
 		}
 		deltas := map[tkey]*part{}
