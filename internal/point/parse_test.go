@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/apisessions/apisessions"
 )
 
 // parseValid are points that parse, with their canonical form.
@@ -267,6 +269,7 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range parseInvalid {
 		f.Add(tc.in)
 	}
+	e := NewEvaluator(DefaultLimits())
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := Parse(s)
 		if err != nil {
@@ -283,5 +286,24 @@ func FuzzParse(f *testing.F) {
 		if !reflect.DeepEqual(p, q) || q.String() != p.String() {
 			t.Fatalf("round trip of %q: %q != %q", s, q.String(), p.String())
 		}
+		// Whatever parses evaluates without panicking, on exchanges that
+		// hold something for every decoder.
+		for _, ex := range fuzzExchanges() {
+			e.Reset(ex)
+			for _, v := range e.Values(p) {
+				if v == "" {
+					t.Fatalf("%s yielded an empty value", p)
+				}
+			}
+		}
 	})
+}
+
+// fuzzExchanges hold a value for every source and decoder.
+func fuzzExchanges() []*apisessions.Exchange {
+	var out []*apisessions.Exchange
+	for _, tc := range listExchanges {
+		out = append(out, tc.ex())
+	}
+	return out
 }
