@@ -65,8 +65,15 @@ func TestNodeSyncETag(t *testing.T) {
 func TestDenylist(t *testing.T) {
 	f := newFixture(t, nil)
 	recs := genRecords("a-", 30, 3)
-	f.ingest("a/node", batch(t, "n1", recs))
 	target := recs[0].SessionID
+	for i := range recs {
+		// The target is blocked by the denylist only, so that deleting the
+		// entry shows it unblocked.
+		if recs[i].SessionID == target {
+			recs[i].Blocked, recs[i].BlockReason = false, ""
+		}
+	}
+	f.ingest("a/node", batch(t, "n1", recs))
 	tests := []struct {
 		name   string
 		body   string

@@ -39,7 +39,9 @@ func newFakeAdmin() *fakeAdmin {
 	}
 }
 
-func notFound(what string) error { return apisessions.Errorf(apisessions.ENOTFOUND, "no such %s", what) }
+func notFound(what string) error {
+	return apisessions.Errorf(apisessions.ENOTFOUND, "no such %s", what)
+}
 
 func (f *fakeAdmin) CreateTenant(_ context.Context, t apisessions.Tenant) error {
 	f.mu.Lock()

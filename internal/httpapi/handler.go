@@ -204,7 +204,6 @@ func splitComma(s string) []string {
 	return out
 }
 
-
 // maxJSONBody bounds JSON request bodies other than batches and
 // configurations: a denylist entry or a login is a few hundred bytes.
 const maxJSONBody = 64 << 10

@@ -3,10 +3,12 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +18,6 @@ import (
 
 	"github.com/apisessions/apisessions"
 	"github.com/apisessions/apisessions/internal/sqlite"
-	"github.com/apisessions/apisessions/internal/store/storetest"
 	"github.com/apisessions/apisessions/internal/wire"
 )
 
@@ -187,12 +188,43 @@ func (f *fixture) ingest(key string, body []byte) ingestResult {
 	return res
 }
 
-// genRecords returns records of n requests in sessions sessions over two
-// days, with IDs and session IDs unique to prefix.
+// genRecords returns n records of the given number of sessions over two
+// days, deterministically, with IDs and session IDs starting with prefix.
+// (Made here rather than with storetest's generator, so that these tests do
+// not move when another package's do.)
 func genRecords(prefix string, n, sessions int) []apisessions.Record {
-	recs := storetest.Generate(uint64(len(prefix))*7919+uint64(prefix[0]), prefix, n, sessions, 2)
+	base := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	methods := []string{"GET", "POST", "DELETE", "PUT"}
+	endpoints := []string{"/api/users/{int}", "/api/login", "/api/cart", "/api/items/{int}"}
+	recs := make([]apisessions.Record, n)
 	for i := range recs {
-		recs[i].SessionID = prefix + recs[i].SessionID
+		s := i % sessions
+		day := (i / sessions) % 2
+		tm := base.Add(time.Duration(day)*24*time.Hour + time.Duration(s)*time.Minute + time.Duration(i)*time.Second)
+		m := methods[(i+s)%len(methods)]
+		r := apisessions.Record{
+			ID:        fmt.Sprintf("%sreq-%06d", prefix, i),
+			SessionID: fmt.Sprintf("%ssess-%04d", prefix, s),
+			Day:       tm.Format(time.DateOnly),
+			Time:      tm,
+			Method:    m, Host: "shop.example.com", Path: fmt.Sprintf("/api/x/%d", i),
+			Endpoint: m + " " + endpoints[i%len(endpoints)], Status: []int{200, 201, 404, 500}[i%4],
+			DurationMS: float64(i%300) + 0.5, ResponseSize: int64(100 * i), ClientIP: fmt.Sprintf("10.0.%d.%d", s%250, i%250),
+			UserAgent: "agent/" + strconv.Itoa(s%3), Application: 1 + s%3,
+			Key:  apisessions.Key{Point: "request.cookie.sid", Value: fmt.Sprintf("k%d", s)},
+			User: fmt.Sprintf("user%d", s%5), Role: []string{"admin", "viewer"}[s%2],
+			Params:  []apisessions.Param{{Name: "user", Point: "request.body|json.user", Value: fmt.Sprintf("user%d", s%5), Type: "user"}},
+			Flows:   []string{[]string{"login", "checkout", "search"}[i%3]},
+			Verdict: apisessions.VerdictClean, Mode: apisessions.ModeMonitoring,
+		}
+		if i%7 == 3 {
+			r.Verdict, r.Score = apisessions.VerdictAttack, 8
+			r.Findings = []apisessions.Finding{{Type: apisessions.AttackSQLi, RuleIDs: []int{942100}, Score: 8, Point: "request.query.id", Payload: "1 or 1=1"}}
+		}
+		if i%11 == 5 {
+			r.Blocked, r.BlockReason = true, "attack"
+		}
+		recs[i] = r
 	}
 	return recs
 }
