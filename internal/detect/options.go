@@ -44,6 +44,9 @@ type Options struct {
 	// allows GET HEAD POST OPTIONS only, which would make every PUT, PATCH
 	// and DELETE of a REST API an attack; the default adds those three.
 	AllowedMethods []string
+	// CacheEntries bounds the fast path's cache of rule verdicts on values
+	// seen before (about 100 bytes an entry).
+	CacheEntries int
 	// Mode is ModeFast (default) or ModeFull.
 	Mode string
 	// Logger receives engine diagnostics; nil discards them.
@@ -64,6 +67,7 @@ func DefaultOptions() Options {
 		MaxArgs:          1000,
 		MaxJSONDepth:     64,
 		AllowedMethods:   []string{"GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE"},
+		CacheEntries:     1 << 16,
 		Mode:             ModeFast,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strings"
 
 	"github.com/apisessions/apisessions/internal/detect/crstransform"
@@ -12,7 +13,7 @@ import (
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 	"github.com/corazawaf/coraza/v3/types"
 	"github.com/corazawaf/coraza/v3/types/variables"
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
+	"github.com/corazawaf/libinjection-go"
 )
 
 // The fast path. A hook rule placed before CRS in phases 1 and 2 reads the
@@ -44,44 +45,158 @@ var screenedVariables = map[string]bool{
 	"MULTIPART_PART_HEADERS": true,
 }
 
-// screen is the per-engine screening data; read-only after newScreen.
+// screen is the per-engine screening data; read-only after newScreen but
+// for the verdict cache, which is safe for concurrent use.
 type screen struct {
 	rules  []screenRule
 	groups []*chainGroup
-	// raw finds atoms of every screened rule in untransformed values; for a
-	// value its chain leaves unchanged the transformed form is the raw one.
-	raw       ahocorasick.AhoCorasick
-	rawRules  [][]int32 // pattern -> rule indexes
-	phaseIDs  [6][]int  // screened rule IDs per phase, for "skip all"
-	always    int       // rules that always run
+	// ac finds the atoms of every screened rule.
+	ac        *acMatcher
+	phaseIDs  [6][]int // screened rule IDs per phase
+	every     []int32  // rules decided on every value they read
+	always    int      // rules that always run
 	variables map[string]bool
+	cache     *verdictCache
 }
 
 type screenRule struct {
 	id    int
 	phase int
 	group int
+	// targets maps a collection to the keys the rule reads in it; an
+	// empty key means all of them.
+	targets map[string][]string
+	// full is the rule's whole transformation chain, multi its multiMatch.
+	full  []crstransform.Func
+	multi bool
+	// match evaluates the first link's operator on a transformed value
+	// exactly as Coraza does; nil when only Coraza can (then a value with
+	// an atom makes the rule run).
+	match func(string) bool
 }
 
-// chainGroup is the screened rules that share a transformation chain.
+// reads reports whether the rule may read the value at variable:key.
+func (r *screenRule) reads(variable, key string) bool {
+	keys, ok := r.targets[variable]
+	if !ok {
+		return false
+	}
+	for _, k := range keys {
+		if k == "" || strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// readsAny reports whether the rule may read a value seen at those places.
+func (r *screenRule) readsAny(owners []owner) bool {
+	for _, o := range owners {
+		if r.reads(o.variable, o.key) {
+			return true
+		}
+	}
+	return false
+}
+
+// eval reports whether the first link's operator matches value after the
+// rule's transformations, as Coraza evaluates it: on the final form, or on
+// every form under multiMatch. A failing transformation counts as a match.
+func (r *screenRule) eval(value string) bool {
+	if r.match == nil {
+		return true
+	}
+	if r.multi && r.match(value) {
+		return true
+	}
+	cur := value
+	for _, f := range r.full {
+		out, _, err := f(cur)
+		if err != nil {
+			return true
+		}
+		cur = out
+		if r.multi && r.match(cur) {
+			return true
+		}
+	}
+	return !r.multi && r.match(cur)
+}
+
+// chainGroup is the screened rules whose transformation chains have the
+// same case-blind part: the atoms of all of them are looked for in the
+// values that part changes.
 type chainGroup struct {
-	names     []string
-	fns       []crstransform.Func
-	multi     bool
-	ac        ahocorasick.AhoCorasick
-	patRules  [][]int32
+	fns   []crstransform.Func
+	multi bool
+	// trigger holds the bytes without which the chain leaves an ASCII
+	// value unchanged up to case; always when some transformation changes
+	// anything (base64Decode, length, ...).
+	trigger   [256]bool
+	always    bool
 	variables map[string]bool // union of what its rules read
+	phases    [6]bool
+}
+
+// caseBlind are the transformations whose output folds the same whatever
+// the case of their input, so a t:lowercase before them can be left out
+// of the scan (folding covers it).
+var caseBlind = map[string]bool{
+	"lowercase": true, "uppercase": true, "none": true, "removeNulls": true, "replaceNulls": true,
+	"removeWhitespace": true, "compressWhitespace": true, "trim": true, "trimLeft": true,
+	"trimRight": true, "cmdLine": true, "normalizePath": true, "normalisePath": true,
+	"normalizePathWin": true, "normalisePathWin": true, "removeCommentsChar": true,
+	"replaceComments": true, "removeComments": true, "length": true,
+}
+
+// triggers are, per transformation, the ASCII bytes without which it
+// returns its input unchanged up to letter case (Coraza's code in
+// crstransform, read for this). Transformations not listed may change any
+// value.
+var triggers = map[string]string{
+	"none": "", "lowercase": "", "uppercase": "", "utf8toUnicode": "",
+	"urlDecode": "%+", "urlDecodeUni": "%+",
+	"htmlEntityDecode": "&",
+	"jsDecode":         "\\", "cssDecode": "\\", "escapeSeqDecode": "\\",
+	"removeNulls": "\x00", "replaceNulls": "\x00",
+	"removeWhitespace": whitespace, "compressWhitespace": whitespace,
+	"trim": whitespace, "trimLeft": whitespace, "trimRight": whitespace,
+	"cmdLine":       "\\\"'^,;/(" + whitespace,
+	"normalizePath": "/\\.", "normalisePath": "/\\.",
+	"normalizePathWin": "/\\.:" + whitespace, "normalisePathWin": "/\\.:" + whitespace,
+	"removeComments": "/*-#<", "replaceComments": "/*-#<", "removeCommentsChar": "/*-#<",
+}
+
+// whitespace is every byte a Coraza transformation treats as space.
+const whitespace = " \t\n\r\f\v"
+
+// scanChain drops the case transformations that only case-blind ones follow.
+func scanChain(names []string) []string {
+	var out []string
+	for i, n := range names {
+		if n == "lowercase" || n == "uppercase" {
+			blind := true
+			for _, m := range names[i+1:] {
+				if !caseBlind[m] {
+					blind = false
+					break
+				}
+			}
+			if blind {
+				continue
+			}
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
-	s := &screen{variables: map[string]bool{}}
+	s := &screen{variables: map[string]bool{}, cache: newVerdictCache(opts.CacheEntries)}
 	groupIdx := map[string]int{}
-	type pat struct {
-		atom string
-		rule int32
-	}
-	var rawPats []pat
-	groupPats := map[int][]pat{}
+	atomIdx := map[string]int{}
+	var patterns []string
+	var patRules [][]int32
 	// skipped[phase] counts the rules a skip:N action may step over next:
 	// Coraza tests removal before it counts skips, so removing one of them
 	// would make the skip land on another rule.
@@ -103,64 +218,92 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 		if err != nil {
 			return nil, fmt.Errorf("rule %d: %w", m.ID(), err)
 		}
+		// libinjection operators need no literal, but the screen can run
+		// them exactly as Coraza does, on every value the rule reads.
+		var match func(string) bool
+		every := false
+		switch r.operator {
+		case "detectSQLi":
+			match = func(v string) bool { res, _ := libinjection.IsSQLi(v); return res }
+			every, ok = true, true
+		case "detectXSS":
+			match = libinjection.IsXSS
+			every, ok = true, true
+		}
 		if !ok {
 			s.always++
 			continue
 		}
-		var fns []crstransform.Func
-		for _, t := range r.transform {
-			f, ok := crstransform.Get(t)
-			if !ok {
-				return nil, fmt.Errorf("rule %d: unknown transformation %q", m.ID(), t)
-			}
-			if t != "lowercase" && t != "uppercase" { // folding covers case
-				fns = append(fns, f)
-			}
+		full, err := chainFuncs(r.transform)
+		if err != nil {
+			return nil, fmt.Errorf("rule %d: %w", m.ID(), err)
 		}
-		key := fmt.Sprint(r.transform, r.multi)
+		scanNames := scanChain(r.transform)
+		key := fmt.Sprint(scanNames, r.multi)
 		gi, ok := groupIdx[key]
 		if !ok {
+			fns, _ := chainFuncs(scanNames)
 			gi = len(s.groups)
 			groupIdx[key] = gi
-			s.groups = append(s.groups, &chainGroup{names: r.transform, fns: fns, multi: r.multi, variables: map[string]bool{}})
+			g := &chainGroup{fns: fns, multi: r.multi, variables: map[string]bool{}}
+			for _, n := range scanNames {
+				t, ok := triggers[n]
+				if !ok {
+					g.always = true
+				}
+				for i := 0; i < len(t); i++ {
+					g.trigger[t[i]] = true
+				}
+			}
+			s.groups = append(s.groups, g)
 		}
 		g := s.groups[gi]
-		for _, rv := range r.variables {
+		g.phases[r.phase] = true
+		targets := map[string][]string{}
+		for i, rv := range r.variables {
 			for _, v := range expandVariable(rv) {
 				g.variables[v] = true
 				s.variables[v] = true
+				targets[v] = append(targets[v], r.keys[i])
+			}
+		}
+		if r.operator == "rx" {
+			// As Coraza compiles @rx (dot matches newline, multi-line anchors).
+			if re, err := regexp.Compile("(?sm)" + r.argument); err == nil {
+				match = re.MatchString
 			}
 		}
 		ri := int32(len(s.rules))
-		s.rules = append(s.rules, screenRule{id: m.ID(), phase: r.phase, group: gi})
+		s.rules = append(s.rules, screenRule{id: m.ID(), phase: r.phase, group: gi, targets: targets, full: full, multi: r.multi, match: match})
+		if every {
+			s.every = append(s.every, ri)
+		}
 		s.phaseIDs[r.phase] = append(s.phaseIDs[r.phase], m.ID())
 		for _, a := range atoms {
-			rawPats = append(rawPats, pat{a, ri})
-			groupPats[gi] = append(groupPats[gi], pat{a, ri})
-		}
-	}
-	build := func(ps []pat) (ahocorasick.AhoCorasick, [][]int32) {
-		idx := map[string]int{}
-		var patterns []string
-		var rules [][]int32
-		for _, p := range ps {
-			i, ok := idx[p.atom]
+			pi, ok := atomIdx[a]
 			if !ok {
-				i = len(patterns)
-				idx[p.atom] = i
-				patterns = append(patterns, p.atom)
-				rules = append(rules, nil)
+				pi = len(patterns)
+				atomIdx[a] = pi
+				patterns = append(patterns, a)
+				patRules = append(patRules, nil)
 			}
-			rules[i] = append(rules[i], p.rule)
+			patRules[pi] = append(patRules[pi], ri)
 		}
-		b := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: true})
-		return b.Build(patterns), rules
 	}
-	s.raw, s.rawRules = build(rawPats)
-	for gi, g := range s.groups {
-		g.ac, g.patRules = build(groupPats[gi])
-	}
+	s.ac = newACMatcher(patterns, patRules)
 	return s, nil
+}
+
+func chainFuncs(names []string) ([]crstransform.Func, error) {
+	var fns []crstransform.Func
+	for _, t := range names {
+		f, ok := crstransform.Get(t)
+		if !ok {
+			return nil, fmt.Errorf("unknown transformation %q", t)
+		}
+		fns = append(fns, f)
+	}
+	return fns, nil
 }
 
 // expandVariable lists the collections whose keys and values may hold what
@@ -259,27 +402,49 @@ func readDataFile(name string) ([]string, error) {
 	return out, sc.Err()
 }
 
+// owner is a place a value was seen: a collection and a key.
+type owner struct{ variable, key string }
+
+// valueSet is distinct values with where each was seen, laid out in one
+// folded buffer so that one Aho-Corasick pass covers them all.
+type valueSet struct {
+	raws   []string // the untransformed values
+	buf    []byte
+	ends   []int // end offset in buf of each value
+	owners [][]owner
+}
+
+// add appends the folded form of a transformed value of raw.
+func (vs *valueSet) add(transformed, raw string, owners []owner) {
+	vs.buf = appendFold(vs.buf, transformed)
+	vs.ends = append(vs.ends, len(vs.buf))
+	vs.owners = append(vs.owners, owners)
+	vs.raws = append(vs.raws, raw)
+}
+
 // skippable returns the IDs of the screened rules of the phase that cannot
 // match the transaction's current variables.
 func (s *screen) skippable(tx plugintypes.TransactionState, phase int) []int {
 	if len(s.phaseIDs[phase]) == 0 {
 		return nil
 	}
-	type item struct {
-		variable string
-		value    string
-	}
-	var items []item
-	seen := map[item]bool{}
-	add := func(v, x string) {
+	// Every value (and key: _NAMES collections hold keys) of the screened
+	// collections, each distinct string once with all its places.
+	idx := map[string]int{}
+	var values []string
+	var owners [][]owner
+	add := func(v, key, x string) {
 		if x == "" {
 			return
 		}
-		it := item{v, x}
-		if !seen[it] {
-			seen[it] = true
-			items = append(items, it)
+		i, ok := idx[x]
+		if !ok {
+			i = len(values)
+			idx[x] = i
+			values = append(values, x)
+			owners = append(owners, nil)
 		}
+		owners[i] = append(owners[i], owner{v, key})
 	}
 	tx.Variables().All(func(v variables.RuleVariable, col collection.Collection) bool {
 		name := v.Name()
@@ -287,44 +452,84 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) []int {
 			return true
 		}
 		for _, md := range col.FindAll() {
-			add(name, md.Key())
-			add(name, md.Value())
+			add(name, md.Key(), md.Key())
+			add(name, md.Key(), md.Value())
 		}
 		return true
 	})
 	hit := make([]bool, len(s.rules))
-	mark := func(ac ahocorasick.AhoCorasick, rules [][]int32, hay []byte) {
-		it := ac.IterOverlappingByte(hay)
-		for m := it.Next(); m != nil; m = it.Next() {
-			for _, r := range rules[m.Pattern()] {
-				hit[r] = true
+	checked := make([]int32, len(s.rules)) // stamp of the last value checked
+	stamp := int32(0)
+	// consider decides a rule on a value it has an atom in.
+	consider := func(ri int32, raw string, own []owner) {
+		r := &s.rules[ri]
+		if r.readsAny(own) && s.cache.match(ri, raw, r.eval) {
+			hit[ri] = true
+		}
+	}
+	pass := func(vs *valueSet, group int) {
+		base := stamp
+		stamp += int32(len(vs.ends)) + 1
+		s.ac.scan(vs, func(vi int, rules []int32) {
+			st := base + int32(vi) + 1
+			for _, ri := range rules {
+				r := &s.rules[ri]
+				if hit[ri] || r.phase != phase || checked[ri] == st || (group >= 0 && r.group != group) {
+					continue
+				}
+				checked[ri] = st
+				consider(ri, vs.raws[vi], vs.owners[vi])
+			}
+		})
+	}
+	// Untransformed values: for a value a rule's chain leaves unchanged
+	// this is the transformed form too.
+	raw := &valueSet{}
+	for i, v := range values {
+		raw.add(v, v, owners[i])
+		if !isASCII(v) {
+			// Case folding of non-ASCII text around transformations is not
+			// modelled: decide every rule that reads the value directly.
+			for ri := range s.rules {
+				if r := &s.rules[ri]; !hit[ri] && r.phase == phase {
+					consider(int32(ri), v, owners[i])
+				}
 			}
 		}
 	}
-	// Untransformed values, each once.
-	var buf []byte
-	rawSeen := map[string]bool{}
-	for _, it := range items {
-		if rawSeen[it.value] {
+	pass(raw, -1)
+	for _, ri := range s.every {
+		r := &s.rules[ri]
+		if r.phase != phase {
 			continue
 		}
-		rawSeen[it.value] = true
-		buf = appendFold(buf, it.value)
-		buf = append(buf, '\n')
+		for i, v := range values {
+			if hit[ri] {
+				break
+			}
+			consider(ri, v, owners[i])
+		}
 	}
-	mark(s.raw, s.rawRules, buf)
-	// Values a rule's chain changes, in their transformed forms.
+	// Values a rule's chain changes, in their transformed forms (every
+	// changed intermediate form under multiMatch).
 	for gi, g := range s.groups {
-		if !s.groupInPhase(gi, phase) || len(g.fns) == 0 {
+		if !g.phases[phase] || len(g.fns) == 0 {
 			continue
 		}
-		buf = buf[:0]
-		failed := false
-		for _, it := range items {
-			if !g.variables[it.variable] {
+		vs := &valueSet{}
+		for i, v := range values {
+			own := owners[i]
+			readByGroup := false
+			for _, o := range own {
+				if g.variables[o.variable] {
+					readByGroup = true
+					break
+				}
+			}
+			if !readByGroup || !g.mayChange(v) {
 				continue
 			}
-			cur, changedAny := it.value, false
+			cur, changedAny, failed := v, false, false
 			for _, f := range g.fns {
 				out, changed, err := f(cur)
 				if err != nil {
@@ -334,32 +539,24 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) []int {
 				if changed {
 					cur, changedAny = out, true
 					if g.multi {
-						buf = appendFold(buf, cur)
-						buf = append(buf, '\n')
+						vs.add(cur, v, own)
 					}
 				}
 			}
 			if failed {
-				break
+				// Decide the group's rules on this value directly.
+				for ri := range s.rules {
+					if r := &s.rules[ri]; !hit[ri] && r.phase == phase && r.group == gi {
+						consider(int32(ri), v, own)
+					}
+				}
+				continue
 			}
 			if changedAny && !g.multi {
-				buf = appendFold(buf, cur)
-				buf = append(buf, '\n')
+				vs.add(cur, v, own)
 			}
 		}
-		if failed {
-			// Coraza's handling of a failing transformation is not modelled:
-			// run the group.
-			for ri, r := range s.rules {
-				if r.group == gi {
-					hit[ri] = true
-				}
-			}
-			continue
-		}
-		if len(buf) > 0 {
-			mark(g.ac, g.patRules, buf)
-		}
+		pass(vs, gi)
 	}
 	var skip []int
 	for ri, r := range s.rules {
@@ -370,11 +567,24 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) []int {
 	return skip
 }
 
-func (s *screen) groupInPhase(gi, phase int) bool {
-	for _, r := range s.rules {
-		if r.group == gi && r.phase == phase {
+// mayChange reports whether the group's chain may change v beyond case.
+func (g *chainGroup) mayChange(v string) bool {
+	if g.always {
+		return true
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c >= 0x80 || g.trigger[c] {
 			return true
 		}
 	}
 	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

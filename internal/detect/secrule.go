@@ -8,6 +8,7 @@ import (
 // secRule is the first link of a SecRule as the fast path needs it.
 type secRule struct {
 	variables []string // collection names, without keys, exclusions dropped
+	keys      []string // per variable: the selected key, "" for all
 	counts    bool     // some variable is a count (&ARGS)
 	negated   bool     // the operator is negated (!@rx)
 	operator  string   // "rx", "pm", ...
@@ -47,8 +48,13 @@ func parseSecRule(raw string) (r secRule, ok bool) {
 		case strings.HasPrefix(v, "&"):
 			r.counts = true
 		default:
-			name, _, _ := strings.Cut(v, ":")
+			name, key, _ := strings.Cut(v, ":")
+			key = strings.Trim(key, "'")
+			if strings.HasPrefix(key, "/") {
+				key = "" // a key regex or an XPath: take every key
+			}
 			r.variables = append(r.variables, strings.ToUpper(name))
+			r.keys = append(r.keys, key)
 		}
 	}
 	op = strings.TrimSpace(op)

@@ -1,0 +1,119 @@
+package detect
+
+// acMatcher is an Aho-Corasick automaton compiled to a dense DFA over the
+// byte classes the patterns use. Each state carries the rules whose atoms
+// end there (through the dictionary suffix links), so a scan reports every
+// occurrence, overlapping ones included, as rule lists.
+type acMatcher struct {
+	class  [256]uint16
+	nclass int
+	delta  []int32   // state*nclass + class -> state
+	out    [][]int32 // state -> rules
+}
+
+func newACMatcher(patterns []string, rules [][]int32) *acMatcher {
+	m := &acMatcher{nclass: 1}
+	for _, p := range patterns {
+		for i := 0; i < len(p); i++ {
+			if m.class[p[i]] == 0 {
+				m.class[p[i]] = uint16(m.nclass)
+				m.nclass++
+			}
+		}
+	}
+	nc := m.nclass
+	// Trie.
+	goTo := make([]int32, nc)
+	for i := range goTo {
+		goTo[i] = -1
+	}
+	var own [][]int32
+	own = append(own, nil)
+	for pi, p := range patterns {
+		s := int32(0)
+		for i := 0; i < len(p); i++ {
+			c := int(m.class[p[i]])
+			next := goTo[int(s)*nc+c]
+			if next < 0 {
+				next = int32(len(own))
+				goTo[int(s)*nc+c] = next
+				own = append(own, nil)
+				for j := 0; j < nc; j++ {
+					goTo = append(goTo, -1)
+				}
+			}
+			s = next
+		}
+		own[s] = append(own[s], rules[pi]...)
+	}
+	n := len(own)
+	m.delta = make([]int32, n*nc)
+	m.out = make([][]int32, n)
+	fail := make([]int32, n)
+	// Breadth-first: a state's failure target is always shallower.
+	queue := make([]int32, 0, n)
+	for c := 0; c < nc; c++ {
+		if t := goTo[c]; t > 0 {
+			m.delta[c] = t
+			fail[t] = 0
+			queue = append(queue, t)
+		}
+	}
+	m.out[0] = own[0]
+	for qi := 0; qi < len(queue); qi++ {
+		s := queue[qi]
+		m.out[s] = mergeRules(own[s], m.out[fail[s]])
+		for c := 0; c < nc; c++ {
+			t := goTo[int(s)*nc+c]
+			if t < 0 {
+				m.delta[int(s)*nc+c] = m.delta[int(fail[s])*nc+c]
+				continue
+			}
+			m.delta[int(s)*nc+c] = t
+			fail[t] = m.delta[int(fail[s])*nc+c]
+			queue = append(queue, t)
+		}
+	}
+	return m
+}
+
+func mergeRules(a, b []int32) []int32 {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	out := append([]int32(nil), a...)
+	for _, x := range b {
+		found := false
+		for _, y := range out {
+			if x == y {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// scan runs the automaton over each value of vs (restarting at each value)
+// and calls f with the value index and the rules of every state reached
+// that has some.
+func (m *acMatcher) scan(vs *valueSet, f func(vi int, rules []int32)) {
+	start := 0
+	nc := m.nclass
+	for vi, end := range vs.ends {
+		s := int32(0)
+		for _, b := range vs.buf[start:end] {
+			s = m.delta[int(s)*nc+int(m.class[b])]
+			if rs := m.out[s]; len(rs) > 0 {
+				f(vi, rs)
+			}
+		}
+		start = end
+	}
+}
