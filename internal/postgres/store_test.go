@@ -308,3 +308,31 @@ func TestWriteAfterClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// TestWriteAfterOtherStoreDroppedDay checks the retry when another server's
+// retention dropped a partition this store believed in.
+func TestWriteAfterOtherStoreDroppedDay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	conn := mustSchema(t)
+	a, b := mustOpenAt(t, conn), mustOpenAt(t, conn)
+	recs := genRecords(20, 2, 6)
+	if _, err := a.Write(ctx, "t", recs[:10]); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"2026-11-20", "2026-11-21"} {
+		if err := b.DeleteDay(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := a.Write(ctx, "t", recs[10:])
+	if err != nil {
+		t.Fatalf("write after the partitions were dropped elsewhere: %v", err)
+	}
+	if st.Stored != 10 {
+		t.Errorf("stored %d, want 10", st.Stored)
+	}
+	if days, err := b.Days(ctx); err != nil || len(days) == 0 {
+		t.Errorf("days %v, %v", days, err)
+	}
+}

@@ -20,16 +20,17 @@ import (
 // apisessions.Store.
 //
 // Writes are group-committed: one goroutine takes every batch waiting and
-// stores them in one transaction. Concurrent senders mostly write the same
-// active sessions, so grouping merges each part once per group instead of
-// once per batch, and the batches do not queue on each other's row locks.
-// Several stores (servers) on one database stay correct: parts are locked.
+// stores them in one transaction (all of a batch or none of it). Concurrent
+// senders mostly write the same active sessions, so grouping merges each
+// part once per group instead of once per batch, and the batches do not
+// queue on each other's row locks. Several stores (servers) on one database
+// stay correct: parts are locked.
 //
-// In the transaction, the records are copied into a staging table; one
-// statement inserts their IDs into request_ids with ON CONFLICT DO NOTHING
-// and moves the rows it inserted into requests, returning which records are
-// new. Only those change session parts: the parts are locked in a fixed
-// order (so that writers do not deadlock), merged in Go and written back.
+// In the transaction, one statement inserts the record IDs into request_ids
+// with ON CONFLICT DO NOTHING, returning which records are new; only those
+// are copied into requests and change session parts. The parts are locked
+// in a fixed order (so that writers do not deadlock), merged in Go, staged
+// by COPY and written back by one statement with their new filter tags.
 func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Record) (apisessions.WriteStats, error) {
 	if err := s.checkID("tenant", tenant); err != nil {
 		return apisessions.WriteStats{}, err
@@ -105,11 +106,13 @@ func (s *Store) commitLoop() {
 	}
 }
 
-// commitGroup stores a group and answers its writers. When the group fails,
-// each batch is tried alone, so that one batch cannot fail the others.
+// commitGroup stores a group and answers its writers. When a statement of
+// the group fails, each batch is tried alone, so that one batch cannot fail
+// the others; a lost connection or a timeout fails them all at once.
 func (s *Store) commitGroup(group []*writeReq) {
 	stats, err := s.writeWithRetry(group)
-	if err != nil && len(group) > 1 {
+	var pe *pgconn.PgError
+	if err != nil && len(group) > 1 && errors.As(err, &pe) {
 		for _, req := range group {
 			st, err := s.writeWithRetry([]*writeReq{req})
 			req.done <- writeResult{st[0], err}
@@ -244,15 +247,12 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 	type rid struct{ tenant, id string }
 	owner := map[rid]int{}
 	var reqRows [][]any
-	dupes := make([]int, len(group))
 	parts := map[tkey]bool{}
 	for i, req := range group {
-		dupes[i] = req.b.dupes
 		for j, r := range req.b.recs {
 			k := rid{req.b.tenant, r.ID}
 			if _, ok := owner[k]; ok {
-				dupes[i]++
-				continue
+				continue // counted as a duplicate of its batch below
 			}
 			owner[k] = i
 			reqRows = append(reqRows, req.b.rows[j])
