@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/apisessions/apisessions"
 )
 
 // benchLines is a JSON-lines input of realistic exchanges (the SPEC example
@@ -80,5 +82,27 @@ func BenchmarkBaselineJSONLAny(b *testing.B) {
 		if n != 1000 {
 			b.Fatalf("%d lines", n)
 		}
+	}
+}
+
+// BenchmarkParseJSONL decodes the lines of the reader benchmark with the
+// fast decoder and, as the baseline, with encoding/json alone.
+func BenchmarkParseJSONL(b *testing.B) {
+	lines := bytes.Split(bytes.TrimSuffix(benchInput(true), []byte("\n")), []byte("\n"))
+	for _, bc := range []struct {
+		name  string
+		parse func([]byte) (*apisessions.Exchange, error)
+	}{{"fast", ParseJSONL}, {"encoding-json", decodeJSONLine}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, l := range lines {
+					if _, err := bc.parse(l); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+		})
 	}
 }

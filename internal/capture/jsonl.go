@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strconv"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/apisessions/apisessions"
 )
@@ -64,6 +67,42 @@ func newJSONLReaderSize(r io.Reader, opts Options, size int) *JSONLReader {
 
 // Next implements Reader.
 func (r *JSONLReader) Next() (*apisessions.Exchange, error) {
+	for {
+		line, _, err := r.nextLine()
+		if err != nil {
+			return nil, err
+		}
+		ex, derr := ParseJSONL(line)
+		if derr != nil {
+			r.bad(derr)
+			continue
+		}
+		r.pos = r.lineNo
+		return ex, nil
+	}
+}
+
+// NextRaw returns the next line that is not blank, without its end of line
+// and without decoding it, and its 1-based line number: for callers that
+// decode lines elsewhere with ParseJSONL, on other goroutines say, since
+// decoding costs far more than finding where lines end. The slice is valid
+// until the next call. A line over MaxRecordBytes is counted and reported
+// to OnError as Next does; a line that is not a valid exchange is returned
+// like any other, and counting and reporting it is then the caller's
+// (Malformed does not count it). Pos returns the number of the line
+// NextRaw returned last. The errors are those of Next.
+func (r *JSONLReader) NextRaw() ([]byte, int64, error) {
+	line, no, err := r.nextLine()
+	if err != nil {
+		return nil, 0, err
+	}
+	r.pos = no
+	return line, no, nil
+}
+
+// nextLine returns the next line that is not blank and its number,
+// reporting lines over the limit on the way.
+func (r *JSONLReader) nextLine() ([]byte, int64, error) {
 	for r.err == nil {
 		line, tooLong, err := r.readLine()
 		if err != nil && !(err == io.EOF && (len(line) > 0 || tooLong)) {
@@ -81,15 +120,9 @@ func (r *JSONLReader) Next() (*apisessions.Exchange, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		ex, derr := decodeJSONLine(line)
-		if derr != nil {
-			r.bad(derr)
-			continue
-		}
-		r.pos = r.lineNo
-		return ex, nil
+		return line, r.lineNo, nil
 	}
-	return nil, r.err
+	return nil, 0, r.err
 }
 
 func (r *JSONLReader) bad(err error) {
@@ -179,7 +212,26 @@ type jsonlResponse struct {
 // maxDurationMS keeps duration_ms inside time.Duration (about 292 years).
 const maxDurationMS = float64(1<<63-1) / float64(time.Millisecond)
 
-// decodeJSONLine decodes one line. Errors name the field, never its value.
+// ParseJSONL decodes one line of the JSON-lines format (see JSONLReader),
+// without its end of line, into a new exchange. The exchange keeps no
+// reference to line, which the caller may reuse. The error names the field
+// and the problem but never quotes a value; it is the one Next reports for
+// the line. ParseJSONL sets no size limit: the caller bounds the line (as
+// the reader does with Options.MaxRecordBytes). It is safe for concurrent
+// use.
+func ParseJSONL(line []byte) (*apisessions.Exchange, error) {
+	d := jsonlDecoder{b: line}
+	if ex, ok := d.exchange(); ok {
+		return ex, nil
+	}
+	// The fast decoder declined the line: encoding/json decides, and words
+	// the error.
+	return decodeJSONLine(line)
+}
+
+// decodeJSONLine decodes one line with encoding/json, the reference
+// ParseJSONL's fast path must agree with. Errors name the field, never its
+// value.
 func decodeJSONLine(line []byte) (*apisessions.Exchange, error) {
 	var rec jsonlRecord
 	if err := json.Unmarshal(line, &rec); err != nil {
@@ -352,4 +404,614 @@ func decodeBase64(s string) ([]byte, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// decodeBase64Bytes is decodeBase64 on bytes, which saves a copy of the
+// text.
+func decodeBase64Bytes(s []byte) ([]byte, error) {
+	enc := base64.StdEncoding
+	if len(s)%4 != 0 {
+		enc = base64.RawStdEncoding
+	}
+	b := make([]byte, enc.DecodedLen(len(s)))
+	n, err := enc.Decode(b, s)
+	if err != nil {
+		enc = base64.URLEncoding
+		if len(s)%4 != 0 {
+			enc = base64.RawURLEncoding
+		}
+		n2, err2 := enc.Decode(b, s)
+		if err2 == nil {
+			return b[:n2], nil
+		}
+		return nil, err
+	}
+	return b[:n], nil
+}
+
+// jsonlDecoder is the fast path of ParseJSONL: a decoder of the shape
+// the format defines, without reflection and without the separate
+// validation pass of encoding/json, which together cost most of an import
+// (about 13 µs a line). It takes only what it is sure encoding/json reads
+// the same way and declines everything else (ok false): errors of any kind,
+// a key that only matches a field ignoring case, a repeated key, escaped
+// keys, invalid UTF-8 (which encoding/json replaces), surrogate escapes,
+// nulls inside headers, deep nesting. ParseJSONL then asks encoding/json,
+// so results and error messages are those of encoding/json by
+// construction; FuzzJSONL checks that the two agree.
+type jsonlDecoder struct {
+	b []byte
+	i int
+	// scratch holds the last unescaped string; reused.
+	scratch []byte
+	// escaped says whether the last string read had escapes.
+	escaped bool
+}
+
+// maxFastDepth is the nesting the fast decoder skips in unknown fields;
+// deeper input goes to encoding/json, which has its own limit.
+const maxFastDepth = 64
+
+// jsonlMessage is what the fast decoder reads of one side of an exchange.
+type jsonlMessage struct {
+	present    bool
+	method     string
+	url        string
+	status     int
+	headers    apisessions.Headers
+	body       []byte // aliases the line or scratch until copied
+	bodyOwned  bool   // body is already a copy
+	bodyBase64 bool
+	durationMS float64
+}
+
+// Field bits, to decline repeated keys (encoding/json merges them).
+const (
+	fID = 1 << iota
+	fTime
+	fClientIP
+	fRequest
+	fResponse
+	fMethod
+	fURL
+	fHeaders
+	fBody
+	fBodyBase64
+	fStatus
+	fDurationMS
+)
+
+func (d *jsonlDecoder) exchange() (*apisessions.Exchange, bool) {
+	var (
+		id, ts, ip string
+		req, resp  jsonlMessage
+		seen       int
+	)
+	if !d.consume('{') {
+		return nil, false
+	}
+	if !d.consume('}') {
+		for {
+			key, ok := d.key()
+			if !ok {
+				return nil, false
+			}
+			var bit int
+			switch string(key) {
+			case "id":
+				bit = fID
+				if id, ok = d.id(); !ok {
+					return nil, false
+				}
+			case "time":
+				bit = fTime
+				if ts, ok = d.stringOrNull(); !ok {
+					return nil, false
+				}
+			case "client_ip":
+				bit = fClientIP
+				if ip, ok = d.stringOrNull(); !ok {
+					return nil, false
+				}
+			case "request":
+				bit = fRequest
+				if !d.message(&req, false) {
+					return nil, false
+				}
+			case "response":
+				bit = fResponse
+				if !d.message(&resp, true) {
+					return nil, false
+				}
+			default:
+				if !unknownKey(key, "id", "time", "client_ip", "request", "response") || !d.skip(0) {
+					return nil, false
+				}
+			}
+			if seen&bit != 0 {
+				return nil, false
+			}
+			seen |= bit
+			if d.consume(',') {
+				continue
+			}
+			if d.consume('}') {
+				break
+			}
+			return nil, false
+		}
+	}
+	if d.ws(); d.i != len(d.b) {
+		return nil, false
+	}
+	return buildExchange(id, ts, ip, &req, &resp)
+}
+
+// buildExchange checks the fields as decodeJSONLine does; any problem
+// declines the line, for decodeJSONLine to report it in its words.
+func buildExchange(id, ts, ip string, req, resp *jsonlMessage) (*apisessions.Exchange, bool) {
+	ex := &apisessions.Exchange{ID: id}
+	var err error
+	if ex.Time, err = parseTime("time", ts); err != nil {
+		return nil, false
+	}
+	if ex.ClientIP, err = parseIP("client_ip", ip); err != nil {
+		return nil, false
+	}
+	if !req.present || checkMethod(req.method) != nil || req.url == "" {
+		return nil, false
+	}
+	ex.Request.Method, ex.Request.URL, ex.Request.Headers = req.method, req.url, req.headers
+	var ok bool
+	if ex.Request.Body, ok = req.finalBody(); !ok {
+		return nil, false
+	}
+	if resp.present {
+		if resp.status < 100 || resp.status > 999 || resp.durationMS < 0 || resp.durationMS > maxDurationMS {
+			return nil, false
+		}
+		r := &apisessions.Response{
+			Status:   resp.status,
+			Headers:  resp.headers,
+			Duration: time.Duration(resp.durationMS * float64(time.Millisecond)),
+		}
+		if r.Body, ok = resp.finalBody(); !ok {
+			return nil, false
+		}
+		ex.Response = r
+	}
+	return ex, true
+}
+
+// finalBody returns the body as body() would, owning its bytes.
+func (m *jsonlMessage) finalBody() ([]byte, bool) {
+	switch {
+	case len(m.body) == 0:
+		return nil, true
+	case m.bodyBase64:
+		b, err := decodeBase64Bytes(m.body)
+		return b, err == nil
+	case m.bodyOwned:
+		return m.body, true
+	}
+	return bytes.Clone(m.body), true
+}
+
+// message reads the request or response object (null: absent, which only
+// a response may be).
+func (d *jsonlDecoder) message(m *jsonlMessage, isResponse bool) bool {
+	if d.null() {
+		return isResponse
+	}
+	if !d.consume('{') {
+		return false
+	}
+	m.present = true
+	if d.consume('}') {
+		return true
+	}
+	var seen int
+	for {
+		key, ok := d.key()
+		if !ok {
+			return false
+		}
+		var bit int
+		switch {
+		case string(key) == "method" && !isResponse:
+			bit = fMethod
+			m.method, ok = d.stringOrNull()
+		case string(key) == "url" && !isResponse:
+			bit = fURL
+			m.url, ok = d.stringOrNull()
+		case string(key) == "status" && isResponse:
+			bit = fStatus
+			m.status, ok = d.int()
+		case string(key) == "duration_ms" && isResponse:
+			bit = fDurationMS
+			m.durationMS, ok = d.float()
+		case string(key) == "headers":
+			bit = fHeaders
+			m.headers, ok = d.headers()
+		case string(key) == "body":
+			bit = fBody
+			ok = d.body(m)
+		case string(key) == "body_base64":
+			bit = fBodyBase64
+			m.bodyBase64, ok = d.bool()
+		case isResponse:
+			ok = unknownKey(key, "status", "headers", "body", "body_base64", "duration_ms") && d.skip(1)
+		default:
+			ok = unknownKey(key, "method", "url", "headers", "body", "body_base64") && d.skip(1)
+		}
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		if d.consume(',') {
+			continue
+		}
+		return d.consume('}')
+	}
+}
+
+// unknownKey says whether key matches none of the fields, even ignoring
+// case as encoding/json does. Non-ASCII keys are declined, since Unicode
+// folding can match an ASCII name (the Kelvin sign folds to k).
+func unknownKey(key []byte, fields ...string) bool {
+	for _, c := range key {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	for _, f := range fields {
+		if bytes.EqualFold(key, []byte(f)) {
+			return false
+		}
+	}
+	return true
+}
+
+// key reads an object key and its colon; escaped keys are declined.
+func (d *jsonlDecoder) key() ([]byte, bool) {
+	k, ok := d.str()
+	if !ok || d.escaped || !d.consume(':') {
+		return nil, false
+	}
+	return k, true
+}
+
+func (d *jsonlDecoder) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// consume skips white space and c, if c is next.
+func (d *jsonlDecoder) consume(c byte) bool {
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// literal consumes lit, if next.
+func (d *jsonlDecoder) literal(lit string) bool {
+	d.ws()
+	if len(d.b)-d.i >= len(lit) && string(d.b[d.i:d.i+len(lit)]) == lit {
+		d.i += len(lit)
+		return true
+	}
+	return false
+}
+
+func (d *jsonlDecoder) null() bool { return d.literal("null") }
+
+// bool reads true or false (null leaves a bool false in encoding/json).
+func (d *jsonlDecoder) bool() (bool, bool) {
+	switch {
+	case d.literal("true"):
+		return true, true
+	case d.literal("false"), d.null():
+		return false, true
+	}
+	return false, false
+}
+
+// stringOrNull reads a string into a new Go string; null is "".
+func (d *jsonlDecoder) stringOrNull() (string, bool) {
+	if d.null() {
+		return "", true
+	}
+	s, ok := d.str()
+	return string(s), ok
+}
+
+// id reads the id as decodeID would: a string, or a number kept as written.
+func (d *jsonlDecoder) id() (string, bool) {
+	d.ws()
+	if d.i < len(d.b) && (d.b[d.i] == '-' || d.b[d.i] >= '0' && d.b[d.i] <= '9') {
+		n, ok := d.number()
+		return string(n), ok
+	}
+	return d.stringOrNull()
+}
+
+// int reads a number without fraction or exponent, as encoding/json fills
+// an int; others are declined.
+func (d *jsonlDecoder) int() (int, bool) {
+	if d.null() {
+		return 0, true
+	}
+	n, ok := d.number()
+	if !ok || len(n) > 18 {
+		return 0, false
+	}
+	neg := n[0] == '-'
+	if neg {
+		n = n[1:]
+	}
+	v := 0
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// float reads a number as encoding/json fills a float64.
+func (d *jsonlDecoder) float() (float64, bool) {
+	if d.null() {
+		return 0, true
+	}
+	n, ok := d.number()
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	return f, err == nil
+}
+
+// number reads a number by the JSON grammar and returns it as written.
+func (d *jsonlDecoder) number() ([]byte, bool) {
+	d.ws()
+	b, i := d.b, d.i
+	digits := func() bool {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return nil, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return nil, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return nil, false
+		}
+	}
+	n := b[d.i:i]
+	d.i = i
+	return n, true
+}
+
+// headers reads [[name, value], ...] straight into Headers, as
+// pairsToHeaders would have them. Anything pairsToHeaders refuses, and
+// nulls inside, are declined.
+func (d *jsonlDecoder) headers() (apisessions.Headers, bool) {
+	if d.null() {
+		return nil, true
+	}
+	if !d.consume('[') {
+		return nil, false
+	}
+	if d.consume(']') {
+		return nil, true
+	}
+	hs := make(apisessions.Headers, 0, 8)
+	for {
+		if !d.consume('[') {
+			return nil, false
+		}
+		name, ok := d.str()
+		if !ok || len(name) == 0 || !d.consume(',') {
+			return nil, false
+		}
+		h := apisessions.Header{Name: string(name)}
+		value, ok := d.str()
+		if !ok || !d.consume(']') {
+			return nil, false
+		}
+		h.Value = string(value)
+		hs = append(hs, h)
+		if d.consume(',') {
+			continue
+		}
+		return hs, d.consume(']')
+	}
+}
+
+// body reads a body string, keeping its bytes for finalBody.
+func (d *jsonlDecoder) body(m *jsonlMessage) bool {
+	if d.null() {
+		m.body, m.bodyOwned = nil, false
+		return true
+	}
+	s, ok := d.str()
+	if !ok {
+		return false
+	}
+	m.body, m.bodyOwned = s, false
+	if d.escaped {
+		// s is the scratch buffer, which the next string overwrites.
+		m.body, m.bodyOwned = bytes.Clone(s), true
+	}
+	return true
+}
+
+// str reads a string and returns its text: a slice of the line, or of the
+// scratch buffer when it had escapes (valid until the next string).
+// Control characters, bad escapes, surrogate escapes and invalid UTF-8 are
+// declined.
+func (d *jsonlDecoder) str() ([]byte, bool) {
+	d.escaped = false
+	if !d.consume('"') {
+		return nil, false
+	}
+	start := d.i
+	ascii := true
+	for i := d.i; i < len(d.b); i++ {
+		switch c := d.b[i]; {
+		case c == '"':
+			s := d.b[start:i]
+			d.i = i + 1
+			if !ascii && !utf8.Valid(s) {
+				return nil, false
+			}
+			return s, true
+		case c == '\\':
+			d.i = i
+			return d.unescape(start)
+		case c < 0x20:
+			return nil, false
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return nil, false
+}
+
+// unescape finishes a string that has escapes, from its start; d.i is at
+// the first backslash.
+func (d *jsonlDecoder) unescape(start int) ([]byte, bool) {
+	d.escaped = true
+	out := append(d.scratch[:0], d.b[start:d.i]...)
+	b, i := d.b, d.i
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			d.i, d.scratch = i+1, out
+			return out, utf8.Valid(out)
+		case c < 0x20:
+			return nil, false
+		case c != '\\':
+			out = append(out, c)
+			i++
+			continue
+		}
+		if i+1 >= len(b) {
+			return nil, false
+		}
+		switch e := b[i+1]; e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			if i+6 > len(b) {
+				return nil, false
+			}
+			r, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 32)
+			if err != nil || utf16.IsSurrogate(rune(r)) {
+				return nil, false
+			}
+			out = utf8.AppendRune(out, rune(r))
+			i += 4
+		default:
+			return nil, false
+		}
+		i += 2
+	}
+	return nil, false
+}
+
+// skip reads past a value of a field the format does not define, checking
+// it as strictly as encoding/json would.
+func (d *jsonlDecoder) skip(depth int) bool {
+	if depth > maxFastDepth {
+		return false
+	}
+	d.ws()
+	if d.i >= len(d.b) {
+		return false
+	}
+	switch d.b[d.i] {
+	case '"':
+		_, ok := d.str()
+		return ok
+	case '{':
+		d.i++
+		if d.consume('}') {
+			return true
+		}
+		for {
+			if _, ok := d.str(); !ok || !d.consume(':') || !d.skip(depth+1) {
+				return false
+			}
+			if d.consume(',') {
+				continue
+			}
+			return d.consume('}')
+		}
+	case '[':
+		d.i++
+		if d.consume(']') {
+			return true
+		}
+		for {
+			if !d.skip(depth + 1) {
+				return false
+			}
+			if d.consume(',') {
+				continue
+			}
+			return d.consume(']')
+		}
+	case 't':
+		return d.literal("true")
+	case 'f':
+		return d.literal("false")
+	case 'n':
+		return d.null()
+	}
+	_, ok := d.number()
+	return ok
 }

@@ -337,6 +337,9 @@ func FuzzJSONL(f *testing.F) {
 	for _, s := range jsonlSeeds() {
 		f.Add(s + "\n" + s)
 	}
+	for _, l := range fastLines {
+		f.Add(l.line)
+	}
 	tiny := func(r io.Reader, o Options) Reader { return newJSONLReaderSize(r, o, 16) }
 	f.Fuzz(func(t *testing.T, input string) {
 		lines := int64(strings.Count(input, "\n") + 1)
@@ -344,6 +347,14 @@ func FuzzJSONL(f *testing.F) {
 		// Where the read buffer ends must not change what is read.
 		if res2 := readAll(t, input, Options{MaxRecordBytes: 512}, tiny); !reflect.DeepEqual(res, res2) {
 			t.Fatalf("a 16-byte buffer reads differently:\n%+v\n%+v", res, res2)
+		}
+		// Nor whether lines are decoded where they are read.
+		if res2 := readAll(t, input, Options{MaxRecordBytes: 512}, newRaw); !reflect.DeepEqual(res, res2) {
+			t.Fatalf("NextRaw + ParseJSONL reads differently:\n%+v\n%+v", res2, res)
+		}
+		// The fast decoder agrees with encoding/json on every line.
+		for line := range strings.SplitSeq(input, "\n") {
+			checkParseJSONL(t, []byte(line))
 		}
 		if res.Err != nil {
 			t.Fatalf("a string reader cannot fail: %v", res.Err)
@@ -368,4 +379,165 @@ func FuzzJSONL(f *testing.F) {
 			}
 		}
 	})
+}
+
+// rawReader reads exchanges as a pipeline does: NextRaw on one side,
+// ParseJSONL on the other, bad lines reported with the number NextRaw gave.
+type rawReader struct {
+	r         *JSONLReader
+	onError   func(int64, error)
+	malformed int
+	pos       int64
+}
+
+func newRaw(r io.Reader, o Options) Reader {
+	return newRawSize(r, o, jsonlBufSize)
+}
+
+func newRawSize(r io.Reader, o Options, size int) Reader {
+	return &rawReader{r: newJSONLReaderSize(r, o, size), onError: o.OnError}
+}
+
+func (rr *rawReader) Next() (*apisessions.Exchange, error) {
+	for {
+		line, no, err := rr.r.NextRaw()
+		if err != nil {
+			return nil, err
+		}
+		if rr.r.Pos() != no {
+			return nil, fmt.Errorf("Pos() = %d after NextRaw gave line %d", rr.r.Pos(), no)
+		}
+		ex, err := ParseJSONL(line)
+		if err != nil {
+			rr.malformed++
+			rr.onError(no, err)
+			continue
+		}
+		rr.pos = no
+		return ex, nil
+	}
+}
+
+func (rr *rawReader) Pos() int64     { return rr.pos }
+func (rr *rawReader) Offset() int64  { return rr.r.Offset() }
+func (rr *rawReader) Malformed() int { return rr.malformed + rr.r.Malformed() }
+
+// TestJSONLNextRaw reads the inputs of the line tests through NextRaw and
+// ParseJSONL: the same exchanges, line numbers and reports as Next.
+func TestJSONLNextRaw(t *testing.T) {
+	ok := `{"id": "%d", "request": {"method": "GET", "url": "/"}}`
+	tests := []struct {
+		name  string
+		input string
+		max   int
+	}{
+		{"good, blank, bad and long lines", fmt.Sprintf(ok, 1) + "\n\n" + `{"request": ` + "\r\n" +
+			fmt.Sprintf(ok, 4) + strings.Repeat(" ", 300) + "\n" + fmt.Sprintf(ok, 5), 200},
+		{"only blank lines", "\n \n\t\n", 0},
+		{"bad last line without newline", fmt.Sprintf(ok, 1) + "\n" + `{"id": {}}`, 0},
+		{"spec example twice", specLine + "\n" + specLine + "\n", 0},
+	}
+	for _, tt := range tests {
+		for _, size := range []int{16, jsonlBufSize} {
+			t.Run(fmt.Sprintf("%s/%d-byte buffer", tt.name, size), func(t *testing.T) {
+				opts := Options{MaxRecordBytes: tt.max}
+				want := readAll(t, tt.input, opts, func(r io.Reader, o Options) Reader { return newJSONLReaderSize(r, o, size) })
+				got := readAll(t, tt.input, opts, func(r io.Reader, o Options) Reader { return newRawSize(r, o, size) })
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("NextRaw + ParseJSONL:\n%+v\nNext:\n%+v", got, want)
+				}
+				if len(want.Exchanges)+want.Malformed == 0 && strings.TrimSpace(tt.input) != "" {
+					t.Errorf("the input read as nothing: %+v", want)
+				}
+			})
+		}
+	}
+}
+
+// fastLines are lines the fast decoder must take itself (fast true) or
+// leave to encoding/json; either way ParseJSONL must give what
+// encoding/json gives.
+var fastLines = []struct {
+	name string
+	line string
+	fast bool
+}{
+	{"spec example", specLine, true},
+	{"minimal", `{"request": {"method": "GET", "url": "/health"}}`, true},
+	{"numeric id", `{"id": 42, "time": "2026-11-20T11:00:00+01:00", "request": {"method": "GET", "url": "/"}}`, true},
+	{"number id as written", `{"id": -1.50e+3, "request": {"method": "GET", "url": "/"}}`, true},
+	{"null fields", `{"id": null, "time": null, "client_ip": null, "request": {"method": "GET", "url": "/", "headers": null, "body": null, "body_base64": null}, "response": null}`, true},
+	{"base64 bodies", `{"request": {"method": "PUT", "url": "/f", "body": "AAEC/w==", "body_base64": true}, "response": {"status": 204, "body": "H4sIAAAAAAAA_w", "body_base64": true}}`, true},
+	{"base64 flag before body", `{"request": {"body_base64": true, "method": "PUT", "url": "/f", "body": "AAEC"}}`, true},
+	{"escapes", `{"id": "a\"b\\c\/d\b\f\n\r\t\u00e9\u4e2d\u0000", "request": {"method": "GET", "url": "/\u00e9", "headers": [["X-A", "\"q\""]], "body": "{\"k\":\"v\\n\"}"}}`, true},
+	{"two escaped strings in a row", `{"request": {"method": "POST", "url": "/", "body": "a\nb", "headers": [["A", "x\ty"]]}}`, true},
+	{"UTF-8 text", `{"request": {"method": "GET", "url": "/caf\u00e9", "body": "日本語 ü"}}`, true},
+	{"unknown fields of every kind", `{"x": {"a": [1, -2.5e-3, true, false, null, "s\n", {}], "b": []}, "request": {"method": "GET", "url": "/", "http_version": "2", "status": 5}, "response": {"status": 200, "method": "X", "extra": [[]]}}`, true},
+	{"white space everywhere", " \t{ \"request\" : { \"method\" : \"GET\" , \"url\" : \"/\" , \"headers\" : [ [ \"a\" , \"b\" ] ] } , \"response\" : { \"status\" : 200 , \"duration_ms\" : 0.5 } } \r ", true},
+	{"empty headers", `{"request": {"method": "GET", "url": "/", "headers": []}, "response": {"status": 200, "headers": [], "body": ""}}`, true},
+	{"negative zero status", `{"request": {"method": "GET", "url": "/"}, "response": {"status": -0}}`, false},
+	{"status with fraction", `{"request": {"method": "GET", "url": "/"}, "response": {"status": 200.0}}`, false},
+	{"status with exponent", `{"request": {"method": "GET", "url": "/"}, "response": {"status": 2e2}}`, false},
+	{"huge status", `{"request": {"method": "GET", "url": "/"}, "response": {"status": 99999999999999999999}}`, false},
+	{"huge duration", `{"request": {"method": "GET", "url": "/"}, "response": {"status": 200, "duration_ms": 1e400}}`, false},
+	{"key in another case", `{"Request": {"method": "GET", "url": "/"}}`, false},
+	{"nested key in another case", `{"request": {"METHOD": "GET", "method": "POST", "url": "/"}}`, false},
+	{"Kelvin sign key", "{\"request\": {\"method\": \"GET\", \"url\": \"/\"}, \"response\": {\"status\": 200, \"\u212aey\": 1}}", false},
+	{"long s key", "{\"request\": {\"method\": \"GET\", \"url\": \"/\"}, \"response\": {\"\u017ftatus\": 201, \"status\": 200}}", false},
+	{"escaped key", `{"request": {"method": "GET", "\u0075rl": "/"}}`, false},
+	{"repeated key", `{"request": {"method": "GET", "url": "/a", "url": "/b"}}`, false},
+	{"repeated object", `{"request": {"method": "GET"}, "request": {"url": "/b"}}`, false},
+	{"invalid UTF-8", "{\"request\": {\"method\": \"GET\", \"url\": \"/\xff\"}}", false},
+	{"invalid UTF-8 in an unknown field", "{\"x\": \"\xc3\", \"request\": {\"method\": \"GET\", \"url\": \"/\"}}", false},
+	{"surrogate pair", `{"request": {"method": "GET", "url": "/\ud83d\ude00"}}`, false},
+	{"lone surrogate", `{"request": {"method": "GET", "url": "/\ud83d"}}`, false},
+	{"bad escape", `{"request": {"method": "GET", "url": "/\x"}}`, false},
+	{"short unicode escape", `{"request": {"method": "GET", "url": "/\u12"}}`, false},
+	{"control character", "{\"request\": {\"method\": \"GET\", \"url\": \"/\x01\"}}", false},
+	{"null header value", `{"request": {"method": "GET", "url": "/", "headers": [["a", null]]}}`, false},
+	{"null header pair", `{"request": {"method": "GET", "url": "/", "headers": [null]}}`, false},
+	{"three-item header", `{"request": {"method": "GET", "url": "/", "headers": [["a", "b", "c"]]}}`, false},
+	{"trailing comma", `{"request": {"method": "GET", "url": "/"},}`, false},
+	{"trailing data", `{"request": {"method": "GET", "url": "/"}} {}`, false},
+	{"leading zero", `{"id": 01, "request": {"method": "GET", "url": "/"}}`, false},
+	{"bare minus", `{"x": -, "request": {"method": "GET", "url": "/"}}`, false},
+	{"bool as string", `{"request": {"method": "GET", "url": "/", "body": "x", "body_base64": "true"}}`, false},
+	{"deep nesting", `{"x": ` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `, "request": {"method": "GET", "url": "/"}}`, false},
+	{"not base64", `{"request": {"method": "GET", "url": "/", "body": "%%%", "body_base64": true}}`, false},
+	{"no request", `{"id": "x"}`, false},
+	{"empty object", `{}`, false},
+	{"top-level null", `null`, false},
+	{"top-level array", `[1]`, false},
+	{"empty line", ``, false},
+}
+
+func TestParseJSONLAgrees(t *testing.T) {
+	for _, tt := range fastLines {
+		t.Run(tt.name, func(t *testing.T) {
+			d := jsonlDecoder{b: []byte(tt.line)}
+			if _, fast := d.exchange(); fast != tt.fast {
+				t.Errorf("fast decoder took the line: %v, want %v", fast, tt.fast)
+			}
+			checkParseJSONL(t, []byte(tt.line))
+		})
+	}
+}
+
+// checkParseJSONL fails unless ParseJSONL gives what encoding/json gives,
+// and keeps nothing of the line.
+func checkParseJSONL(t *testing.T, line []byte) {
+	t.Helper()
+	buf := append([]byte(nil), line...)
+	got, gotErr := ParseJSONL(buf)
+	want, wantErr := decodeJSONLine(line)
+	if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+		t.Fatalf("error %v, encoding/json says %v", gotErr, wantErr)
+	}
+	// The caller reuses its buffer: nothing decoded may change with it.
+	for i := range buf {
+		buf[i] = 'X'
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
 }
