@@ -62,12 +62,16 @@ func HashPassword(pw string) (string, error) {
 	return string(h), nil
 }
 
-func mustDummyHash() string {
-	h, err := bcrypt.GenerateFromPassword([]byte(randomHex(16)), bcryptCost)
-	if err != nil {
-		panic(err) // only for a cost out of range, a constant here
+// dummyHashOf returns a bcrypt hash of a random password at cost, for
+// logins that name no user. An out-of-range cost takes bcrypt's default.
+func dummyHashOf(cost int) func() string {
+	return func() string {
+		h, err := bcrypt.GenerateFromPassword([]byte(randomHex(16)), cost)
+		if err != nil {
+			h, _ = bcrypt.GenerateFromPassword([]byte(randomHex(16)), bcryptCost)
+		}
+		return string(h)
 	}
-	return string(h)
 }
 
 // principal is the authenticated caller of a request.
@@ -208,17 +212,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 	defer func() { <-s.loginSlots }()
 
 	ctx := r.Context()
-	hash := s.dummyHash()
 	var user apisessions.User
 	tenant, err := s.admin.TenantByName(ctx, req.Tenant)
 	if err == nil {
 		user, err = s.admin.UserByName(ctx, tenant.ID, req.User)
-		if err == nil {
-			hash = user.PasswordHash
-		}
 	}
 	if err != nil && apisessions.ErrorCode(err) != apisessions.ENOTFOUND {
 		return fmt.Errorf("login lookup: %w", err)
+	}
+	hash := user.PasswordHash
+	if err != nil {
+		hash = s.dummyHash()
 	}
 	// Always run bcrypt, so that unknown users take as long as wrong
 	// passwords.

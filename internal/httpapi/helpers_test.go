@@ -81,6 +81,7 @@ func newFixture(t *testing.T, mod func(*Options)) *fixture {
 	opts.Store = st
 	opts.Admin = f.admin
 	opts.Now = f.clock
+	opts.PasswordCost = bcrypt.MinCost
 	if mod != nil {
 		mod(&opts)
 	}

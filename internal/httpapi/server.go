@@ -57,6 +57,10 @@ type Options struct {
 	// tens of milliseconds of CPU, so unbounded logins are a cheap way to
 	// stall the server.
 	MaxConcurrentLogins int
+	// PasswordCost is the bcrypt cost of the stored passwords (that of
+	// HashPassword by default). Logins naming no user are checked against
+	// a hash of this cost, so that they take as long as a wrong password.
+	PasswordCost int
 	// LoginTTL is how long a console login lasts.
 	LoginTTL time.Duration
 	// SecureCookies marks the login cookie Secure even on plain HTTP, for
@@ -75,6 +79,7 @@ func DefaultOptions() Options {
 		MaxConcurrentIngest: 4,
 		IngestWait:          250 * time.Millisecond,
 		MaxConcurrentLogins: 2,
+		PasswordCost:        bcryptCost,
 		LoginTTL:            12 * time.Hour,
 		Version:             "dev",
 	}
@@ -123,6 +128,9 @@ func New(opts Options) *Server {
 	if opts.MaxConcurrentLogins <= 0 {
 		opts.MaxConcurrentLogins = d.MaxConcurrentLogins
 	}
+	if opts.PasswordCost <= 0 {
+		opts.PasswordCost = d.PasswordCost
+	}
 	if opts.LoginTTL <= 0 {
 		opts.LoginTTL = d.LoginTTL
 	}
@@ -163,7 +171,7 @@ func New(opts Options) *Server {
 	}
 	// Computed on the first login: bcrypt is slow, and most servers in
 	// tests and behind automation never see a login.
-	s.dummyHash = sync.OnceValue(mustDummyHash)
+	s.dummyHash = sync.OnceValue(dummyHashOf(opts.PasswordCost))
 	s.routes = s.routeTable()
 	s.handler = s.buildMux()
 	return s
