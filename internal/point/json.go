@@ -61,19 +61,24 @@ func buildJSON(toks *[]jsonTok, stack *[]int32, s string, partial bool, lim Limi
 	i := 0
 	n := len(s)
 	var res jsonResult
+	maxTok := base + lim.MaxElements
 loop:
 	for {
-		for i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t') {
-			i++
-		}
 		if i >= n {
 			break
 		}
-		if len(t)-base >= lim.MaxElements {
+		c := s[i]
+		if c <= ' ' {
+			if c == ' ' || c == '\n' || c == '\r' || c == '\t' {
+				i++
+				continue
+			}
+			break
+		}
+		if len(t) >= maxTok {
 			res.truncated = true
 			break
 		}
-		c := s[i]
 		switch mode {
 		case wantValue:
 			if len(t) > base && len(st) == 0 {
