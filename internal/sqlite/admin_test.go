@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -76,6 +78,48 @@ func migrationNames() ([]string, error) {
 		out = append(out, e.Name())
 	}
 	return out, nil
+}
+
+// TestAdminConfigGolden pins the stored form of a configuration, the JSON of
+// apisessions.Config: renaming a JSON field would leave the versions already
+// stored unreadable in part, so it must show up here. The golden rows must
+// also still read back as the full configuration.
+func TestAdminConfigGolden(t *testing.T) {
+	ctx := t.Context()
+	st := MustOpen(t)
+	if _, err := st.PutConfig(ctx, "t1", storetest.FullConfig(), "admin", adminT0); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := st.reader.QueryRowContext(ctx, `SELECT config FROM configs WHERE tenant = 't1'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "config_v1.golden.json")
+	if *update {
+		if err := os.WriteFile(path, []byte(stored+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored+"\n" != string(want) {
+		t.Fatalf("stored configuration changed:\n got %s\nwant %s", stored, want)
+	}
+
+	// A row as an older store wrote it reads back whole.
+	if _, err := st.writer.ExecContext(ctx, `INSERT INTO configs (tenant, version, config, author, created_ns) VALUES ('t2', 1, ?, 'admin', 0)`,
+		string(want)); err != nil {
+		t.Fatal(err)
+	}
+	cv, err := st.Config(ctx, "t2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full := storetest.FullConfig(); !reflect.DeepEqual(cv.Config, full) {
+		t.Fatalf("golden configuration reads back as\n%+v\nwant\n%+v", cv.Config, full)
+	}
 }
 
 // TestAdminForgetsLogins checks the SQLite store's own retention of logins:
