@@ -41,6 +41,10 @@ type Options struct {
 	BusyTimeout time.Duration
 	// CacheKiB is the page cache of each connection.
 	CacheKiB int
+	// MmapBytes is how much of the file connections map into memory.
+	MmapBytes int64
+	// PageSize is the page size of a new store file.
+	PageSize int
 }
 
 // DefaultOptions returns the options Open uses for zero fields.
@@ -48,7 +52,9 @@ func DefaultOptions() Options {
 	return Options{
 		Readers:     4,
 		BusyTimeout: 10 * time.Second,
-		CacheKiB:    32 << 10,
+		CacheKiB:    64 << 10,
+		MmapBytes:   1 << 30,
+		PageSize:    16384,
 	}
 }
 
@@ -83,6 +89,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.CacheKiB <= 0 {
 		opts.CacheKiB = def.CacheKiB
 	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = def.PageSize
+	}
+	if opts.MmapBytes < 0 {
+		opts.MmapBytes = 0
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -97,11 +109,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	common.Set("_busy_timeout", strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10))
 	common.Add("_pragma", fmt.Sprintf("cache_size(-%d)", opts.CacheKiB))
 	common.Add("_pragma", "temp_store(memory)")
+	// Reading pages through a memory map saves a system call per page.
+	common.Add("_pragma", fmt.Sprintf("mmap_size(%d)", opts.MmapBytes))
 
 	wq := url.Values{}
 	for k, v := range common {
 		wq[k] = v
 	}
+	// Page size only takes effect on a new file, before the first table:
+	// large pages cut the WAL frames a batch writes.
+	wq.Add("_pragma", fmt.Sprintf("page_size(%d)", opts.PageSize))
 	wq.Set("_journal_mode", "WAL")
 	// NORMAL in WAL mode loses at most the last transactions on power loss,
 	// never consistency; FULL would sync on every batch.

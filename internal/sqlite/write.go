@@ -30,8 +30,13 @@ func placeholders(n, cols int) string {
 	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
 }
 
+// The multi-row statements all resolve conflicts with OR IGNORE or OR
+// REPLACE: a multi-row statement that could abort half-way makes SQLite
+// keep a statement journal, which cost more than the inserts themselves.
+// (None conflicts in practice: the batch checked IDs and loaded parts first.)
+
 func insertRequestsSQL(n int) string {
-	return "INSERT INTO requests (pid, t, id, tenant, data) VALUES " + placeholders(n, 5)
+	return "INSERT OR IGNORE INTO requests (pid, t, id, tenant, data) VALUES " + placeholders(n, 5)
 }
 
 func insertValuesSQL(n int) string {
@@ -42,15 +47,18 @@ func insertEndpointsSQL(n int) string {
 	return "INSERT OR IGNORE INTO endpoints (tenant, endpoint) VALUES " + placeholders(n, 2)
 }
 
-// upsertPartsSQL writes parts: a row with a NULL pid is a new part and gets
-// one; a row with the pid of a stored part replaces its aggregate.
-func upsertPartsSQL(n int) string {
-	return "INSERT INTO parts (pid, tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg) VALUES " +
-		placeholders(n, 10) +
-		` ON CONFLICT (pid) DO UPDATE SET first_ns = excluded.first_ns, last_ns = excluded.last_ns,
-		requests = excluded.requests, attacks = excluded.attacks, blocked = excluded.blocked, agg = excluded.agg
-		RETURNING pid, session, day`
+// insertPartsSQL adds new parts; SQLite numbers them from max(pid) + 1 in
+// order. Giving pids explicitly, INSERT OR REPLACE, an upsert, a multi-row
+// UPDATE or RETURNING would each make SQLite keep a statement journal,
+// which costs more than the writes themselves.
+func insertPartsSQL(n int) string {
+	return "INSERT OR IGNORE INTO parts (tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg) VALUES " +
+		placeholders(n, 9)
 }
+
+// updatePartSQL rewrites one stored part: single-row, so no statement
+// journal either.
+const updatePartSQL = `UPDATE parts SET first_ns = ?, last_ns = ?, requests = ?, attacks = ?, blocked = ?, agg = ? WHERE pid = ?`
 
 func existingIDsSQL(n int) string {
 	return "SELECT id FROM requests WHERE tenant = ? AND id IN (" + placeholders(1, n)[1:2*n] + ")"
@@ -64,7 +72,7 @@ func loadPartsSQL(n int) string {
 func fullChunkQueries() []string {
 	return []string{
 		insertRequestsSQL(requestChunk), insertValuesSQL(valueChunk), insertEndpointsSQL(valueChunk),
-		upsertPartsSQL(partChunk), existingIDsSQL(lookupChunk), loadPartsSQL(lookupChunk),
+		insertPartsSQL(partChunk), updatePartSQL, existingIDsSQL(lookupChunk), loadPartsSQL(lookupChunk),
 	}
 }
 
@@ -315,47 +323,61 @@ func scanPart(row scanner, want func(partKey) bool) (*part, error) {
 	return p, nil
 }
 
-func (w *batchWrite) savePartsChunk(ctx context.Context, ps []*part, byKey map[partKey]*part) error {
-	stmt, err := w.s.stmt(ctx, w.tx, upsertPartsSQL(len(ps)))
+// saveParts writes the changed parts, giving new ones their pids.
+func (w *batchWrite) saveParts(ctx context.Context, order []*part) error {
+	var fresh []*part
+	update, err := w.s.stmt(ctx, w.tx, updatePartSQL)
 	if err != nil {
 		return err
 	}
-	args := w.args[:0]
-	for _, p := range ps {
-		var pid any
-		if p.pid != 0 {
-			pid = p.pid
+	for _, p := range order {
+		if p.pid == 0 {
+			fresh = append(fresh, p)
+			continue
 		}
-		args = append(args, pid, w.tenant, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, p.appendAggregate(nil))
+		if _, err := update.ExecContext(ctx, p.first, p.last, p.requests, p.attacks, p.blocked, p.appendAggregate(nil), p.pid); err != nil {
+			return fmt.Errorf("save part: %w", err)
+		}
 	}
-	w.args = args
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
+	if len(fresh) == 0 {
+		return nil
+	}
+	// The write transaction holds the database's write lock, so no other
+	// writer, in this process or another, takes pids meanwhile.
+	var first int64
+	if err := w.tx.QueryRowContext(ctx, "SELECT coalesce(max(pid), 0) + 1 FROM parts").Scan(&first); err != nil {
 		return fmt.Errorf("save parts: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var k partKey
-		var pid int64
-		if err := rows.Scan(&pid, &k.session, &k.day); err != nil {
+	err = chunks(len(fresh), partChunk, func(lo, hi int) error {
+		stmt, err := w.s.stmt(ctx, w.tx, insertPartsSQL(hi-lo))
+		if err != nil {
 			return err
 		}
-		if p := byKey[k]; p != nil {
-			p.pid = pid
+		args := w.args[:0]
+		for _, p := range fresh[lo:hi] {
+			args = append(args, w.tenant, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, p.appendAggregate(nil))
 		}
-	}
-	return rows.Err()
-}
-
-// saveParts writes the changed parts and learns the pids of new ones.
-func (w *batchWrite) saveParts(ctx context.Context, order []*part) error {
-	byKey := make(map[partKey]*part, len(order))
-	for _, p := range order {
-		byKey[partKey{p.session, p.day}] = p
-	}
-	return chunks(len(order), partChunk, func(lo, hi int) error {
-		return w.savePartsChunk(ctx, order[lo:hi], byKey)
+		w.args = args
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("save parts: %w", err)
+		}
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// Check the numbering the pids below rely on.
+	var last int64
+	if err := w.tx.QueryRowContext(ctx, "SELECT max(pid) FROM parts").Scan(&last); err != nil {
+		return fmt.Errorf("save parts: %w", err)
+	}
+	if last != first+int64(len(fresh))-1 {
+		return fmt.Errorf("save parts: new parts numbered up to %d, expected %d", last, first+int64(len(fresh))-1)
+	}
+	for i, p := range fresh {
+		p.pid = first + int64(i)
+	}
+	return nil
 }
 
 // saveValues inserts the filter values new to each part, and new endpoints

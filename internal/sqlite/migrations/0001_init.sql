@@ -6,18 +6,20 @@ CREATE TABLE tenants (
 
 -- One row per session day part. The columns are what listing sorts and
 -- filters on; agg holds the rest (key, user, role and the counted values) in
--- the binary format of part.go.
+-- the binary format of part.go. The defaults are never used: they let
+-- INSERT OR REPLACE resolve a NOT NULL conflict without aborting, so SQLite
+-- needs no statement journal for multi-row writes (see write.go).
 CREATE TABLE parts (
 	pid      INTEGER PRIMARY KEY,
-	tenant   INTEGER NOT NULL,
-	session  TEXT NOT NULL,
-	day      TEXT NOT NULL,
-	first_ns INTEGER NOT NULL,
-	last_ns  INTEGER NOT NULL,
-	requests INTEGER NOT NULL,
-	attacks  INTEGER NOT NULL,
-	blocked  INTEGER NOT NULL,
-	agg      BLOB NOT NULL
+	tenant   INTEGER NOT NULL DEFAULT 0,
+	session  TEXT NOT NULL DEFAULT '',
+	day      TEXT NOT NULL DEFAULT '',
+	first_ns INTEGER NOT NULL DEFAULT 0,
+	last_ns  INTEGER NOT NULL DEFAULT 0,
+	requests INTEGER NOT NULL DEFAULT 0,
+	attacks  INTEGER NOT NULL DEFAULT 0,
+	blocked  INTEGER NOT NULL DEFAULT 0,
+	agg      BLOB NOT NULL DEFAULT x''
 );
 CREATE UNIQUE INDEX parts_key ON parts (tenant, session, day);
 -- Listing order: newest first by last seen, then day, then session ID.
@@ -41,15 +43,17 @@ CREATE TABLE endpoints (
 	PRIMARY KEY (tenant, endpoint)
 ) WITHOUT ROWID;
 
--- Requests, clustered by part and time so that a session's requests are
--- one range read; data holds the record in the binary format of codec.go.
+-- Requests in arrival order: new rows append at the end of the table, the
+-- cheapest insert a B-tree has; data holds the record in the binary format
+-- of codec.go. The two indexes are small: a session's requests in time
+-- order, and idempotency and lookup by ID.
 CREATE TABLE requests (
+	rid    INTEGER PRIMARY KEY,
 	pid    INTEGER NOT NULL,
 	t      INTEGER NOT NULL,
-	id     TEXT NOT NULL,
 	tenant INTEGER NOT NULL,
-	data   BLOB NOT NULL,
-	PRIMARY KEY (pid, t, id)
-) WITHOUT ROWID;
--- Idempotency and request lookup by ID.
+	id     TEXT NOT NULL,
+	data   BLOB NOT NULL
+);
+CREATE INDEX requests_part ON requests (pid, t);
 CREATE UNIQUE INDEX requests_id ON requests (tenant, id);
