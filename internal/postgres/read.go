@@ -64,24 +64,35 @@ func sessionsQuery(tenant string, f apisessions.SessionFilter) (string, []any, e
 		return "$" + strconv.Itoa(len(args))
 	}
 	where := []string{"s.tenant = $1"}
-	if !f.From.IsZero() || !f.To.IsZero() {
-		from, to := int64(math.MinInt64), int64(math.MaxInt64)
+	switch {
+	case !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To):
+		// An inverted range matches nothing (and is no valid range).
+		where = append(where, "false")
+	case !f.From.IsZero() || !f.To.IsZero():
+		// NULL leaves a side of the range open.
+		var from, to *int64
+		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 		if !f.From.IsZero() {
-			from = f.From.UnixNano()
+			lo = clampNanos(f.From) // admin.go
+			from = &lo
 		}
 		if !f.To.IsZero() {
-			to = f.To.UnixNano()
+			hi = clampNanos(f.To)
+			if hi != math.MaxInt64 { // an inclusive bound there overflows int8range
+				to = &hi
+			}
 		}
-		// An inverted range matches nothing, which the SQL below does
-		// by itself.
-		a, b := arg(from), arg(to)
+		a, b := arg(lo), arg(hi)
 		// The part must have a request in [from, to]: overlap is
-		// necessary, and sufficient when the part lies inside the range;
-		// otherwise its requests are looked up by index.
-		where = append(where, fmt.Sprintf(`s.last_seen >= %[1]s AND s.first_seen <= %[2]s AND (
+		// necessary (stated twice: as columns for the newest-first index,
+		// as a range for the span index; the planner picks), and
+		// sufficient when the part lies inside the range; otherwise its
+		// requests are looked up by index.
+		where = append(where, fmt.Sprintf(`s.last_seen >= %[1]s AND s.first_seen <= %[2]s
+			AND int8range(s.first_seen, s.last_seen, '[]') && int8range(%[3]s::int8, %[4]s::int8, '[]') AND (
 			(s.first_seen >= %[1]s AND s.last_seen <= %[2]s) OR EXISTS (
 				SELECT 1 FROM requests r WHERE r.tenant = s.tenant AND r.day = s.day
-				AND r.session_id = s.id AND r.at BETWEEN %[1]s AND %[2]s))`, a, b))
+				AND r.session_id = s.id AND r.at BETWEEN %[1]s AND %[2]s))`, a, b, arg(from), arg(to)))
 	}
 	if f.SessionID != "" {
 		where = append(where, "s.id = "+arg(f.SessionID))
