@@ -374,7 +374,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 func TestFallbacksAndProbes(t *testing.T) {
-	f := newFixture(t, nil)
+	// The fake admin store can fail on demand, for /readyz.
+	fake := newFakeAdmin()
+	f := newFixtureWith(t, fake, nil)
 	tests := []struct {
 		method, path string
 		status       int
@@ -411,9 +413,9 @@ func TestFallbacksAndProbes(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	f.admin.mu.Lock()
-	f.admin.fail = apisessions.Errorf(apisessions.EINTERNAL, "down")
-	f.admin.mu.Unlock()
+	fake.mu.Lock()
+	fake.fail = apisessions.Errorf(apisessions.EINTERNAL, "down")
+	fake.mu.Unlock()
 	resp := f.call("", "GET", "/readyz", nil)
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("readyz with the store down: %d", resp.StatusCode)

@@ -18,8 +18,13 @@ func samplePath(p string) string {
 func TestNoCredentialsIsRefusedOnEveryRoute(t *testing.T) {
 	f := newFixture(t, nil)
 	revokedSecret, revokedHash := NewToken()
-	at := testNow.Add(-time.Minute)
-	f.admin.CreateToken(t.Context(), apisessions.Token{ID: "rev", Tenant: "tid-a", Role: apisessions.RoleAdmin, Hash: revokedHash, Revoked: &at})
+	if err := f.admin.CreateToken(t.Context(), apisessions.Token{ID: "rev", Tenant: "tid-a", Name: "rev", Role: apisessions.RoleAdmin, Hash: revokedHash, Created: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	mustJSON(t, f.call("", "GET", "/api/v1/sessions", nil, "Authorization", "Bearer "+revokedSecret), 200, nil)
+	if err := f.admin.RevokeToken(t.Context(), "tid-a", "rev", testNow.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 	creds := []struct {
 		name, auth string
 	}{

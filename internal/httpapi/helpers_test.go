@@ -24,15 +24,14 @@ import (
 // testNow is the fixed clock of the tests, after the generated traffic.
 var testNow = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
-// fixture is a server on the real SQLite session store and the fake admin
-// store, with two tenants ("a", "b"), each with an admin, an analyst and a
+// fixture is a server on the real SQLite store (sessions and admin), with two tenants ("a", "b"), each with an admin, an analyst and a
 // node token and an admin and analyst console user.
 type fixture struct {
 	t     *testing.T
 	srv   *Server
 	ts    *httptest.Server
 	store apisessions.Store
-	admin *fakeAdmin
+	admin apisessions.AdminStore
 	// tokens by "tenant/role": "a/admin", "b/node", ...
 	tokens map[string]string
 	mu     sync.Mutex
@@ -46,13 +45,21 @@ var tenantIDs = map[string]string{"a": "tid-a", "b": "tid-b"}
 func userPassword(tenant, user string) string { return "pw-" + tenant + "-" + user }
 
 func newFixture(t *testing.T, mod func(*Options)) *fixture {
+	return newFixtureWith(t, nil, mod)
+}
+
+// newFixtureWith uses admin as the admin store (nil: the SQLite store).
+func newFixtureWith(t *testing.T, admin apisessions.AdminStore, mod func(*Options)) *fixture {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "store.db"), sqlite.DefaultOptions())
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := &fixture{t: t, store: st, admin: newFakeAdmin(), tokens: map[string]string{}, now: testNow}
+	if admin == nil {
+		admin = st
+	}
+	f := &fixture{t: t, store: st, admin: admin, tokens: map[string]string{}, now: testNow}
 	ctx := t.Context()
 	for _, name := range []string{"a", "b"} {
 		id := tenantIDs[name]
@@ -63,7 +70,9 @@ func newFixture(t *testing.T, mod func(*Options)) *fixture {
 		for _, role := range []apisessions.Role{apisessions.RoleAdmin, apisessions.RoleAnalyst, apisessions.RoleNode} {
 			secret, hash := NewToken()
 			f.tokens[name+"/"+string(role)] = secret
-			f.admin.CreateToken(ctx, apisessions.Token{ID: name + "-" + string(role), Tenant: id, Name: name + "-" + string(role), Role: role, Hash: hash, Created: testNow})
+			if err := f.admin.CreateToken(ctx, apisessions.Token{ID: name + "-" + string(role), Tenant: id, Name: name + "-" + string(role), Role: role, Hash: hash, Created: testNow}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for _, u := range []struct {
 			name string
@@ -74,7 +83,9 @@ func newFixture(t *testing.T, mod func(*Options)) *fixture {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.admin.CreateUser(ctx, apisessions.User{ID: name + "-" + u.name, Tenant: id, Name: u.name, Role: u.role, PasswordHash: string(h), Created: testNow})
+			if err := f.admin.CreateUser(ctx, apisessions.User{ID: name + "-" + u.name, Tenant: id, Name: u.name, Role: u.role, PasswordHash: string(h), Created: testNow}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	opts := DefaultOptions()
