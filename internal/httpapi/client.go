@@ -197,6 +197,17 @@ func (c *Client) NodeConfig(ctx context.Context) (apisessions.Config, []byte, er
 // Ingest sends one encoded batch (wire.Marshal). A batch the server has
 // already stored is accepted again without effect.
 func (c *Client) Ingest(ctx context.Context, batch []byte) error {
-	_, err := c.do(ctx, http.MethodPost, "/api/v1/ingest", nil, bytes.NewReader(batch), wire.ContentType, nil, nil)
+	_, err := c.IngestStats(ctx, batch)
 	return err
+}
+
+// IngestStats sends one encoded batch like Ingest and returns what the
+// server stored. A batch ID the server had already stored gives zero stats:
+// its records were counted when it was first stored.
+func (c *Client) IngestStats(ctx context.Context, batch []byte) (apisessions.WriteStats, error) {
+	var res ingestResult
+	if _, err := c.do(ctx, http.MethodPost, "/api/v1/ingest", nil, bytes.NewReader(batch), wire.ContentType, nil, &res); err != nil {
+		return apisessions.WriteStats{}, err
+	}
+	return apisessions.WriteStats{Stored: res.Stored, Duplicates: res.Duplicates, Sessions: res.Sessions}, nil
 }

@@ -19,8 +19,12 @@ func TestClientMatchesStore(t *testing.T) {
 	c := NewClient(f.ts.URL+"/", f.tokens["a/admin"], f.ts.Client())
 	defer c.Close()
 
-	if err := c.Ingest(ctx, batch(t, "n1", recs)); err != nil {
-		t.Fatal(err)
+	body := batch(t, "n1", recs)
+	if st, err := c.IngestStats(ctx, body); err != nil || st.Stored != len(recs) || st.Sessions == 0 {
+		t.Fatalf("IngestStats: %+v %v", st, err)
+	}
+	if st, err := c.IngestStats(ctx, body); err != nil || st != (apisessions.WriteStats{}) {
+		t.Fatalf("IngestStats of a replay: %+v %v", st, err)
 	}
 	filter := apisessions.SessionFilter{Limit: 7, Method: recs[0].Method}
 	var viaAPI, direct []apisessions.Session
