@@ -233,9 +233,8 @@ func (e *Evaluator) headers(response bool) apisessions.Headers {
 	return hs
 }
 
-// body returns a side's body as a string, cut at Limits.BodyBytes. It is
-// converted once per exchange, and every value found in it is a substring
-// of it.
+// body returns a side's body as a string, cut at Limits.BodyBytes, read
+// once per exchange; every value found in it is a substring of it.
 func (e *Evaluator) body(response bool) (string, bool) {
 	s := &e.side[sideIndex(response)]
 	if s.bodyDone {
