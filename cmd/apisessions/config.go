@@ -13,13 +13,17 @@ import (
 // configCommands are the subcommands of `apisessions config`.
 var configCommands = map[string]func(ctx context.Context, e *env) error{
 	"check": runConfigCheck,
+	"pull":  runConfigPull,
+	"push":  runConfigPush,
 }
 
 // runConfig dispatches `apisessions config SUBCOMMAND`.
 func runConfig(ctx context.Context, e *env) error {
 	if len(e.args) == 0 || e.args[0] == "-h" || e.args[0] == "--help" || e.args[0] == "help" {
-		fmt.Fprintln(e.stderr, "usage: apisessions config check FILE")
+		fmt.Fprintln(e.stderr, "usage: apisessions config check|pull|push [flags] [FILE]")
 		fmt.Fprintln(e.stderr, "  check  print each problem of a configuration file as PATH: REASON, or ok")
+		fmt.Fprintln(e.stderr, "  pull   print a server's configuration (--server URL --token T), or write it to FILE")
+		fmt.Fprintln(e.stderr, "  push   replace a server's configuration with FILE (or standard input)")
 		if len(e.args) == 0 {
 			return usageErrorf("no subcommand given")
 		}
@@ -27,7 +31,7 @@ func runConfig(ctx context.Context, e *env) error {
 	}
 	run, ok := configCommands[e.args[0]]
 	if !ok {
-		return usageErrorf("unknown subcommand %q (want check)", e.args[0])
+		return usageErrorf("unknown subcommand %q (want check, pull or push)", e.args[0])
 	}
 	sub := *e
 	sub.args = e.args[1:]

@@ -70,7 +70,7 @@ func TestConfigUsage(t *testing.T) {
 		wantErr  string
 	}{
 		{"no subcommand", []string{"config"}, 2, "no subcommand given"},
-		{"unknown subcommand", []string{"config", "pull"}, 2, `unknown subcommand "pull"`},
+		{"unknown subcommand", []string{"config", "frob"}, 2, `unknown subcommand "frob"`},
 		{"no file", []string{"config", "check"}, 2, "want one configuration file, got 0 arguments"},
 		{"two files", []string{"config", "check", "a", "b"}, 2, "want one configuration file, got 2 arguments"},
 		{"missing file", []string{"config", "check", "/nonexistent/c.yaml"}, 1, "no such file"},

@@ -33,7 +33,11 @@ type command struct {
 // commands is the subcommand table.
 var commands = map[string]command{
 	"version":  {"print the version", runVersion},
-	"config":   {"check a configuration file", runConfig},
+	"config":   {"check a configuration file; pull or push a server's", runConfig},
+	"server":   {"run the server: ingest from nodes, REST API, store", runServer},
+	"tenant":   {"create a tenant on the server's store", runTenant},
+	"user":     {"create a console user on the server's store", runUser},
+	"token":    {"create or revoke an API or node token on the server's store", runToken},
 	"generate": {"write generated demo traffic as JSON lines", runGenerate},
 	"import":   {"read traffic files into sessions in the local store", runImport},
 	"sessions": {"list and show sessions", runSessions},

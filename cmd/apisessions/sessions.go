@@ -39,20 +39,26 @@ type sessionReader interface {
 	Close() error
 }
 
-// sourceFlags are the flags that choose where sessions are read from.
+// sourceFlags are the flags that choose where sessions are read from: a
+// local data directory, or a server.
 type sourceFlags struct {
 	data *string
+	remoteFlags
 }
 
 func addSourceFlags(fs interface {
 	String(name, value, usage string) *string
 }) sourceFlags {
 	return sourceFlags{
-		data: fs.String("data", "", "data `directory` (default ./apisessions-data, env "+dataDirEnv+")"),
+		data:        fs.String("data", "", "data `directory` (default ./apisessions-data, env "+dataDirEnv+")"),
+		remoteFlags: addRemoteFlags(fs),
 	}
 }
 
 func (s sourceFlags) open(ctx context.Context, e *env) (sessionReader, error) {
+	if c, err := s.client(e); c != nil || err != nil {
+		return c, err
+	}
 	return openExistingStore(ctx, dataDir(*s.data, e.getenv))
 }
 
