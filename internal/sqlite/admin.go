@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/apisessions/apisessions"
@@ -33,11 +34,74 @@ func (s *Store) adminExec(ctx context.Context, what, query string, args ...any) 
 	return n, nil
 }
 
-// nsOf is t as stored: Unix nanoseconds.
-func nsOf(t time.Time) int64 { return t.UnixNano() }
+// The range of times a Unix nanosecond count holds (years 1678 to 2262).
+var (
+	minNanoTime = time.Unix(0, math.MinInt64)
+	maxNanoTime = time.Unix(0, math.MaxInt64)
+)
 
-// timeOf is the inverse of nsOf, in UTC.
-func timeOf(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+// optionalNS is t as stored: Unix nanoseconds, nil (NULL) for the zero
+// time, so that it reads back as the zero time. A time outside the range is
+// EINVALID rather than wrapped around.
+func optionalNS(what string, t time.Time) (*int64, error) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	if t.Before(minNanoTime) || t.After(maxNanoTime) {
+		return nil, apisessions.Errorf(apisessions.EINVALID, "%s out of range (years 1678 to 2262)", what)
+	}
+	return new(t.UnixNano()), nil
+}
+
+// requiredNS is optionalNS for a time that must be set.
+func requiredNS(what string, t time.Time) (int64, error) {
+	if t.IsZero() {
+		return 0, apisessions.Errorf(apisessions.EINVALID, "%s is not set", what)
+	}
+	ns, err := optionalNS(what, t)
+	if err != nil {
+		return 0, err
+	}
+	return *ns, nil
+}
+
+// clampNS is a time a query compares with: one outside the range compares
+// like the nearest end of it.
+func clampNS(t time.Time) int64 {
+	switch {
+	case t.Before(minNanoTime):
+		return math.MinInt64
+	case t.After(maxNanoTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// timeOf is the inverse of optionalNS, in UTC.
+func timeOf(ns sql.NullInt64) time.Time {
+	if !ns.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, ns.Int64).UTC()
+}
+
+// required returns EINVALID for the first pair (name, value) whose value is
+// empty: keys the store finds rows by.
+func required(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			return apisessions.Errorf(apisessions.EINVALID, "%s is empty", pairs[i])
+		}
+	}
+	return nil
+}
+
+func checkRole(r apisessions.Role) error {
+	if !r.Valid() {
+		return apisessions.Errorf(apisessions.EINVALID, "unknown role %q", r)
+	}
+	return nil
+}
 
 func notFoundErr(what string) error {
 	return apisessions.Errorf(apisessions.ENOTFOUND, "no such %s", what)
@@ -45,8 +109,12 @@ func notFoundErr(what string) error {
 
 // CreateTenant adds a tenant; see apisessions.AdminStore.
 func (s *Store) CreateTenant(ctx context.Context, t apisessions.Tenant) error {
-	if t.ID == "" || t.Name == "" {
-		return apisessions.Errorf(apisessions.EINVALID, "a tenant needs an ID and a name")
+	if err := required("tenant ID", t.ID, "tenant name", t.Name); err != nil {
+		return err
+	}
+	created, err := optionalNS("created", t.Created)
+	if err != nil {
+		return err
 	}
 	secret := t.Secret
 	if secret == nil {
@@ -54,7 +122,7 @@ func (s *Store) CreateTenant(ctx context.Context, t apisessions.Tenant) error {
 	}
 	n, err := s.adminExec(ctx, "create tenant",
 		`INSERT INTO admin_tenants (id, name, created_ns, secret) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		t.ID, t.Name, nsOf(t.Created), secret)
+		t.ID, t.Name, created, secret)
 	if err != nil {
 		return err
 	}
@@ -68,7 +136,7 @@ const tenantColumns = `id, name, created_ns, secret`
 
 func scanTenant(sc interface{ Scan(...any) error }) (apisessions.Tenant, error) {
 	var t apisessions.Tenant
-	var created int64
+	var created sql.NullInt64
 	if err := sc.Scan(&t.ID, &t.Name, &created, &t.Secret); err != nil {
 		return apisessions.Tenant{}, err
 	}
@@ -127,13 +195,20 @@ func queryList[T any](ctx context.Context, s *Store, what string, scan func(inte
 
 // CreateUser adds a user; see apisessions.AdminStore.
 func (s *Store) CreateUser(ctx context.Context, u apisessions.User) error {
-	if !u.Role.Valid() {
-		return apisessions.Errorf(apisessions.EINVALID, "unknown role %q", u.Role)
+	if err := required("user ID", u.ID, "tenant ID", u.Tenant, "user name", u.Name); err != nil {
+		return err
+	}
+	if err := checkRole(u.Role); err != nil {
+		return err
+	}
+	created, err := optionalNS("created", u.Created)
+	if err != nil {
+		return err
 	}
 	n, err := s.adminExec(ctx, "create user",
 		`INSERT INTO users (id, tenant, name, role, password_hash, created_ns) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`,
-		u.ID, u.Tenant, u.Name, string(u.Role), u.PasswordHash, nsOf(u.Created))
+		u.ID, u.Tenant, u.Name, string(u.Role), u.PasswordHash, created)
 	if err != nil {
 		return err
 	}
@@ -147,7 +222,7 @@ const userColumns = `id, tenant, name, role, password_hash, created_ns`
 
 func scanUser(sc interface{ Scan(...any) error }) (apisessions.User, error) {
 	var u apisessions.User
-	var created int64
+	var created sql.NullInt64
 	if err := sc.Scan(&u.ID, &u.Tenant, &u.Name, &u.Role, &u.PasswordHash, &created); err != nil {
 		return apisessions.User{}, err
 	}
@@ -176,17 +251,28 @@ func (s *Store) Users(ctx context.Context, tenant string) ([]apisessions.User, e
 
 // CreateToken adds a token; see apisessions.AdminStore.
 func (s *Store) CreateToken(ctx context.Context, t apisessions.Token) error {
-	if !t.Role.Valid() {
-		return apisessions.Errorf(apisessions.EINVALID, "unknown role %q", t.Role)
+	if err := required("token ID", t.ID, "tenant ID", t.Tenant, "token hash", t.Hash); err != nil {
+		return err
+	}
+	if err := checkRole(t.Role); err != nil {
+		return err
+	}
+	created, err := optionalNS("created", t.Created)
+	if err != nil {
+		return err
 	}
 	var revoked *int64
 	if t.Revoked != nil {
-		revoked = new(nsOf(*t.Revoked))
+		ns, err := requiredNS("revoked", *t.Revoked)
+		if err != nil {
+			return err
+		}
+		revoked = &ns
 	}
 	n, err := s.adminExec(ctx, "create token",
 		`INSERT INTO tokens (id, tenant, name, role, hash, created_ns, revoked_ns) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`,
-		t.ID, t.Tenant, t.Name, string(t.Role), t.Hash, nsOf(t.Created), revoked)
+		t.ID, t.Tenant, t.Name, string(t.Role), t.Hash, created, revoked)
 	if err != nil {
 		return err
 	}
@@ -200,14 +286,13 @@ const tokenColumns = `id, tenant, name, role, hash, created_ns, revoked_ns`
 
 func scanToken(sc interface{ Scan(...any) error }) (apisessions.Token, error) {
 	var t apisessions.Token
-	var created int64
-	var revoked sql.NullInt64
+	var created, revoked sql.NullInt64
 	if err := sc.Scan(&t.ID, &t.Tenant, &t.Name, &t.Role, &t.Hash, &created, &revoked); err != nil {
 		return apisessions.Token{}, err
 	}
 	t.Created = timeOf(created)
 	if revoked.Valid {
-		t.Revoked = new(timeOf(revoked.Int64))
+		t.Revoked = new(timeOf(revoked))
 	}
 	return t, nil
 }
@@ -233,11 +318,15 @@ func (s *Store) Tokens(ctx context.Context, tenant string) ([]apisessions.Token,
 
 // RevokeToken revokes a token; see apisessions.AdminStore.
 func (s *Store) RevokeToken(ctx context.Context, tenant, id string, at time.Time) error {
+	ns, err := requiredNS("revocation time", at)
+	if err != nil {
+		return err
+	}
 	// SQLite counts a matched row as changed even when coalesce keeps its
 	// value, so a second revocation is found, not ENOTFOUND.
 	n, err := s.adminExec(ctx, "revoke token",
 		`UPDATE tokens SET revoked_ns = coalesce(revoked_ns, ?) WHERE id = ? AND (? = '' OR tenant = ?)`,
-		nsOf(at), id, tenant, tenant)
+		ns, id, tenant, tenant)
 	if err != nil {
 		return err
 	}
@@ -249,10 +338,20 @@ func (s *Store) RevokeToken(ctx context.Context, tenant, id string, at time.Time
 
 // CreateLogin stores a console login; see apisessions.AdminStore.
 func (s *Store) CreateLogin(ctx context.Context, l apisessions.Login) error {
+	if err := required("login hash", l.Hash, "tenant ID", l.Tenant, "user ID", l.UserID); err != nil {
+		return err
+	}
+	if err := checkRole(l.Role); err != nil {
+		return err
+	}
+	expires, err := optionalNS("expiry", l.Expires)
+	if err != nil {
+		return err
+	}
 	n, err := s.adminExec(ctx, "create login",
 		`INSERT INTO logins (hash, tenant, user_id, role, csrf, expires_ns) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING`,
-		l.Hash, l.Tenant, l.UserID, string(l.Role), l.CSRF, nsOf(l.Expires))
+		l.Hash, l.Tenant, l.UserID, string(l.Role), l.CSRF, expires)
 	if err != nil {
 		return err
 	}
@@ -265,10 +364,10 @@ func (s *Store) CreateLogin(ctx context.Context, l apisessions.Login) error {
 // LoginByHash returns an unexpired login; see apisessions.AdminStore.
 func (s *Store) LoginByHash(ctx context.Context, hash string, now time.Time) (apisessions.Login, error) {
 	var l apisessions.Login
-	var expires int64
+	var expires sql.NullInt64
 	err := s.reader.QueryRowContext(ctx,
 		`SELECT hash, tenant, user_id, role, csrf, expires_ns FROM logins WHERE hash = ? AND expires_ns > ?`,
-		hash, nsOf(now)).Scan(&l.Hash, &l.Tenant, &l.UserID, &l.Role, &l.CSRF, &expires)
+		hash, clampNS(now)).Scan(&l.Hash, &l.Tenant, &l.UserID, &l.Role, &l.CSRF, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return apisessions.Login{}, notFoundErr("login")
 	}
@@ -287,6 +386,13 @@ func (s *Store) DeleteLogin(ctx context.Context, hash string) error {
 
 // PutConfig saves a new configuration version; see apisessions.AdminStore.
 func (s *Store) PutConfig(ctx context.Context, tenant string, cfg apisessions.Config, author string, at time.Time) (apisessions.ConfigVersion, error) {
+	if err := required("tenant ID", tenant); err != nil {
+		return apisessions.ConfigVersion{}, err
+	}
+	created, err := optionalNS("time", at)
+	if err != nil {
+		return apisessions.ConfigVersion{}, err
+	}
 	body, err := json.Marshal(cfg)
 	if err != nil {
 		return apisessions.ConfigVersion{}, fmt.Errorf("put config: %w", err)
@@ -300,7 +406,7 @@ func (s *Store) PutConfig(ctx context.Context, tenant string, cfg apisessions.Co
 		`INSERT INTO configs (tenant, version, config, author, created_ns)
 		SELECT ?, coalesce(max(version), 0) + 1, ?, ?, ? FROM configs WHERE tenant = ?
 		RETURNING version`,
-		tenant, string(body), author, nsOf(at), tenant).Scan(&version)
+		tenant, string(body), author, created, tenant).Scan(&version)
 	if err != nil {
 		return apisessions.ConfigVersion{}, fmt.Errorf("put config: %w", err)
 	}
@@ -312,7 +418,7 @@ const configColumns = `version, config, author, created_ns`
 func scanConfig(sc interface{ Scan(...any) error }) (apisessions.ConfigVersion, error) {
 	var cv apisessions.ConfigVersion
 	var body string
-	var created int64
+	var created sql.NullInt64
 	if err := sc.Scan(&cv.Version, &body, &cv.Author, &created); err != nil {
 		return apisessions.ConfigVersion{}, err
 	}
@@ -346,6 +452,13 @@ func (s *Store) ConfigHistory(ctx context.Context, tenant string) ([]apisessions
 // AddDeny adds a denylist entry; see apisessions.AdminStore. An ID the
 // tenant already has is ECONFLICT.
 func (s *Store) AddDeny(ctx context.Context, tenant string, d apisessions.DenyEntry) error {
+	if err := required("tenant ID", tenant, "entry ID", d.ID, "session ID", d.SessionID); err != nil {
+		return err
+	}
+	created, err := optionalNS("created", d.Created)
+	if err != nil {
+		return err
+	}
 	var apps *string
 	if len(d.Applications) > 0 {
 		b, err := json.Marshal(d.Applications)
@@ -356,12 +469,16 @@ func (s *Store) AddDeny(ctx context.Context, tenant string, d apisessions.DenyEn
 	}
 	var until *int64
 	if d.Until != nil {
-		until = new(nsOf(*d.Until))
+		ns, err := requiredNS("until", *d.Until)
+		if err != nil {
+			return err
+		}
+		until = &ns
 	}
 	n, err := s.adminExec(ctx, "add deny",
 		`INSERT INTO denylist (tenant, id, session, applications, until_ns, reason, added_by, created_ns)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		tenant, d.ID, d.SessionID, apps, until, d.Reason, d.AddedBy, nsOf(d.Created))
+		tenant, d.ID, d.SessionID, apps, until, d.Reason, d.AddedBy, created)
 	if err != nil {
 		return err
 	}
@@ -374,8 +491,7 @@ func (s *Store) AddDeny(ctx context.Context, tenant string, d apisessions.DenyEn
 func scanDeny(sc interface{ Scan(...any) error }) (apisessions.DenyEntry, error) {
 	var d apisessions.DenyEntry
 	var apps sql.NullString
-	var until sql.NullInt64
-	var created int64
+	var until, created sql.NullInt64
 	if err := sc.Scan(&d.ID, &d.SessionID, &apps, &until, &d.Reason, &d.AddedBy, &created); err != nil {
 		return apisessions.DenyEntry{}, err
 	}
@@ -385,7 +501,7 @@ func scanDeny(sc interface{ Scan(...any) error }) (apisessions.DenyEntry, error)
 		}
 	}
 	if until.Valid {
-		d.Until = new(timeOf(until.Int64))
+		d.Until = new(timeOf(until))
 	}
 	d.Created = timeOf(created)
 	return d, nil
@@ -397,7 +513,7 @@ func (s *Store) Denylist(ctx context.Context, tenant string, now time.Time) ([]a
 	return queryList(ctx, s, "denylist", scanDeny,
 		`SELECT id, session, applications, until_ns, reason, added_by, created_ns FROM denylist
 		WHERE tenant = ? AND (until_ns IS NULL OR until_ns > ?)
-		ORDER BY created_ns DESC, id DESC`, tenant, nsOf(now))
+		ORDER BY created_ns DESC, id DESC`, tenant, clampNS(now))
 }
 
 // DeleteDeny removes a denylist entry; see apisessions.AdminStore.
@@ -412,23 +528,51 @@ func (s *Store) DeleteDeny(ctx context.Context, tenant, id string) error {
 	return nil
 }
 
-// TouchNode adds to a node's counts; see apisessions.AdminStore.
+// TouchNode adds to a node's counts; see apisessions.AdminStore. Reports
+// of concurrent ingests can arrive out of order, so the last seen time only
+// moves forward and the version is the one of the latest report. Negative
+// counts, and counts whose totals would overflow, are EINVALID.
 func (s *Store) TouchNode(ctx context.Context, tenant string, n apisessions.Node) error {
-	_, err := s.adminExec(ctx, "touch node",
+	if err := required("tenant ID", tenant, "node name", n.Name); err != nil {
+		return err
+	}
+	if n.Batches < 0 || n.Records < 0 || n.Rejects < 0 {
+		return apisessions.Errorf(apisessions.EINVALID, "node counts must not be negative")
+	}
+	seen, err := optionalNS("last seen", n.LastSeen)
+	if err != nil {
+		return err
+	}
+	// SQLite turns an overflowing integer sum into a float, so the WHERE
+	// refuses an update that would overflow: no row changes then. NULL (the
+	// zero time) compares below every time, as max() would not have it.
+	changed, err := s.adminExec(ctx, "touch node",
 		`INSERT INTO nodes (tenant, name, version, last_seen_ns, batches, records, rejects) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant, name) DO UPDATE SET
-			version = excluded.version, last_seen_ns = excluded.last_seen_ns,
+			version = CASE WHEN last_seen_ns IS NULL OR excluded.last_seen_ns >= last_seen_ns
+				THEN excluded.version ELSE version END,
+			last_seen_ns = CASE WHEN last_seen_ns IS NULL OR excluded.last_seen_ns >= last_seen_ns
+				THEN excluded.last_seen_ns ELSE last_seen_ns END,
 			batches = batches + excluded.batches, records = records + excluded.records,
-			rejects = rejects + excluded.rejects`,
-		tenant, n.Name, n.Version, nsOf(n.LastSeen), n.Batches, n.Records, n.Rejects)
-	return err
+			rejects = rejects + excluded.rejects
+		WHERE batches <= 9223372036854775807 - excluded.batches
+			AND records <= 9223372036854775807 - excluded.records
+			AND rejects <= 9223372036854775807 - excluded.rejects`,
+		tenant, n.Name, n.Version, seen, n.Batches, n.Records, n.Rejects)
+	if err != nil {
+		return err
+	}
+	if changed == 0 {
+		return apisessions.Errorf(apisessions.EINVALID, "node counts overflow")
+	}
+	return nil
 }
 
 // Nodes lists the tenant's nodes by name; see apisessions.AdminStore.
 func (s *Store) Nodes(ctx context.Context, tenant string) ([]apisessions.Node, error) {
 	return queryList(ctx, s, "nodes", func(sc interface{ Scan(...any) error }) (apisessions.Node, error) {
 		var n apisessions.Node
-		var seen int64
+		var seen sql.NullInt64
 		if err := sc.Scan(&n.Name, &n.Version, &seen, &n.Batches, &n.Records, &n.Rejects); err != nil {
 			return apisessions.Node{}, err
 		}
@@ -453,9 +597,16 @@ func (s *Store) BatchSeen(ctx context.Context, tenant, batchID string) (bool, er
 // MarkBatch records a batch as ingested; see apisessions.AdminStore.
 // Marking again keeps the first time.
 func (s *Store) MarkBatch(ctx context.Context, tenant, batchID string, at time.Time) error {
-	_, err := s.adminExec(ctx, "mark batch",
+	if err := required("tenant ID", tenant, "batch ID", batchID); err != nil {
+		return err
+	}
+	ns, err := requiredNS("batch time", at)
+	if err != nil {
+		return err
+	}
+	_, err = s.adminExec(ctx, "mark batch",
 		`INSERT INTO batches (tenant, id, marked_ns) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-		tenant, batchID, nsOf(at))
+		tenant, batchID, ns)
 	return err
 }
 
@@ -465,9 +616,9 @@ func (s *Store) MarkBatch(ctx context.Context, tenant, batchID string, at time.T
 // call. Times come from the caller, never from the store's clock, as in
 // every other method.
 func (s *Store) ForgetBatches(ctx context.Context, before time.Time) error {
-	if _, err := s.adminExec(ctx, "forget batches", `DELETE FROM batches WHERE marked_ns < ?`, nsOf(before)); err != nil {
+	if _, err := s.adminExec(ctx, "forget batches", `DELETE FROM batches WHERE marked_ns < ?`, clampNS(before)); err != nil {
 		return err
 	}
-	_, err := s.adminExec(ctx, "forget logins", `DELETE FROM logins WHERE expires_ns < ?`, nsOf(before))
+	_, err := s.adminExec(ctx, "forget logins", `DELETE FROM logins WHERE expires_ns IS NULL OR expires_ns < ?`, clampNS(before))
 	return err
 }

@@ -90,3 +90,90 @@ func BenchmarkWrite(b *testing.B) {
 		})
 	}
 }
+
+// listStore builds a store of about parts session day parts over 7 days
+// (two records a part on average) for the listing benchmark, with ten
+// parts of a rare user so selective filters have something to find. The
+// size is APISESSIONS_BENCH_PARTS when set (the figure is 500,000).
+func listStore(b *testing.B) (*Store, int) {
+	parts := 50000
+	if v, err := strconv.Atoi(os.Getenv("APISESSIONS_BENCH_PARTS")); err == nil && v > 0 {
+		parts = v
+	}
+	st, err := Open(b.Context(), filepath.Join(b.TempDir(), "store.db"), DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	const batch = 10000
+	for i := 0; i*batch < 2*parts; i++ {
+		recs := storetest.Generate(uint64(i)+100, fmt.Sprintf("l%04d-", i), batch, parts/7, 7)
+		if i < 10 {
+			recs[0].User = "rare-user"
+		}
+		if _, err := st.Write(b.Context(), apisessions.DefaultTenant, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n int
+	if err := st.reader.QueryRow("SELECT count(*) FROM parts").Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	return st, n
+}
+
+// BenchmarkSessionsList measures the first page (50 parts) of listings
+// with filters, and paging deep into a listing.
+func BenchmarkSessionsList(b *testing.B) {
+	st, n := listStore(b)
+	b.Logf("%d parts", n)
+	day2 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	yes := true
+	tests := []struct {
+		name string
+		f    apisessions.SessionFilter
+	}{
+		{"none", apisessions.SessionFilter{}},
+		{"session", apisessions.SessionFilter{SessionID: "sess-0042"}},
+		{"request", apisessions.SessionFilter{RequestID: "l0003-0000042"}},
+		{"rare user", apisessions.SessionFilter{User: "rare-user"}},
+		{"common user", apisessions.SessionFilter{User: "alice"}},
+		{"ip", apisessions.SessionFilter{IP: "2001:db8::1"}},
+		{"endpoint", apisessions.SessionFilter{Endpoint: "orders"}},
+		{"status", apisessions.SessionFilter{Status: 500}},
+		{"hour", apisessions.SessionFilter{From: day2, To: day2.Add(time.Hour)}},
+		{"attacks blocked sqli", apisessions.SessionFilter{Attacks: true, Blocked: &yes, AttackType: "sqli"}},
+		{"user method host status", apisessions.SessionFilter{User: "bob", Method: "DELETE", Host: "shop.example.com", Status: 404}},
+		{"hour and user", apisessions.SessionFilter{From: day2, To: day2.Add(time.Hour), User: "carol"}},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			f := tt.f
+			f.Limit = 50
+			for b.Loop() {
+				if _, err := st.Sessions(b.Context(), apisessions.DefaultTenant, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("page 20", func(b *testing.B) {
+		for b.Loop() {
+			f := apisessions.SessionFilter{Limit: 50}
+			for range 20 {
+				p, err := st.Sessions(b.Context(), apisessions.DefaultTenant, f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				f.Cursor = p.Next
+			}
+		}
+	})
+	b.Run("session show", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := st.SessionRequests(b.Context(), apisessions.DefaultTenant, "sess-0042", ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,11 +39,59 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
-// listQuery builds the SELECT of Sessions.
-func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor) (string, []any) {
+// maxPartSpan bounds the time between the first and last request of a part:
+// a day in any timezone lies within [D-14h, D+38h) UTC of its date D, and
+// Write refuses records outside that (checkRecord).
+const maxPartSpan = 52 * time.Hour
+
+// driveLimit is the number of parts under which an exact filter value
+// drives a listing: its parts are read and sorted, instead of walking all
+// parts newest first until the page is full.
+const driveLimit = 2000
+
+// filterValue is an exact filter: parts with value among their values of
+// kind.
+type filterValue struct {
+	kind  int
+	value string
+}
+
+func exactFilters(f apisessions.SessionFilter) []filterValue {
+	var out []filterValue
+	for _, e := range []filterValue{
+		{kindUser, f.User}, {kindRole, f.Role}, {kindIP, f.IP}, {kindHost, f.Host}, {kindFlow, f.Flow},
+		{kindAttackType, f.AttackType}, {kindMethod, f.Method},
+	} {
+		if e.value != "" {
+			out = append(out, e)
+		}
+	}
+	if f.Application != 0 {
+		out = append(out, filterValue{kindApplication, strconv.Itoa(f.Application)})
+	}
+	if f.Status != 0 {
+		out = append(out, filterValue{kindStatus, strconv.Itoa(f.Status)})
+	}
+	return out
+}
+
+// listQuery builds the SELECT of Sessions. drive, when not nil, is the
+// exact filter whose few parts the query starts from.
+func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *filterValue) (string, []any) {
 	var q strings.Builder
-	args := []any{tenant}
-	q.WriteString("SELECT " + partColumns + " FROM parts p WHERE p.tenant = ?")
+	var args []any
+	switch {
+	case f.SessionID != "" || f.RequestID != "":
+		// One session: its few parts by key, then sorted.
+		q.WriteString("SELECT " + partColumns + " FROM parts p INDEXED BY parts_key WHERE p.tenant = ?")
+		args = append(args, tenant)
+	case drive != nil:
+		q.WriteString("SELECT " + partColumns + " FROM part_values d CROSS JOIN parts p WHERE d.kind = ? AND d.value = ? AND p.pid = d.pid AND p.tenant = ?")
+		args = append(args, drive.kind, drive.value, tenant)
+	default:
+		q.WriteString("SELECT " + partColumns + " FROM parts p WHERE p.tenant = ?")
+		args = append(args, tenant)
+	}
 	if cur != nil {
 		q.WriteString(" AND (p.last_ns, p.day, p.session) < (?, ?, ?)")
 		args = append(args, cur.last, cur.day, cur.session)
@@ -65,32 +114,18 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor) (string, 
 		}
 		// The part's span overlaps the range, and its first or last request
 		// lies in it, or else some request between them does: only then is
-		// the requests table read.
+		// the requests table read. The bound on last_ns keeps the walk of
+		// the listing index to the parts that can overlap.
 		q.WriteString(` AND p.last_ns >= ? AND p.first_ns <= ? AND (p.first_ns >= ? OR p.last_ns <= ?
 			OR EXISTS (SELECT 1 FROM requests r WHERE r.pid = p.pid AND r.t BETWEEN ? AND ?))`)
 		args = append(args, from, to, from, to, from, to)
+		if to < math.MaxInt64-int64(maxPartSpan) {
+			q.WriteString(" AND p.last_ns <= ?")
+			args = append(args, to+int64(maxPartSpan))
+		}
 	}
-	exact := []struct {
-		kind  int
-		value string
-	}{
-		{kindUser, f.User}, {kindRole, f.Role}, {kindIP, f.IP}, {kindHost, f.Host}, {kindFlow, f.Flow},
-		{kindAttackType, f.AttackType}, {kindMethod, f.Method},
-	}
-	if f.Application != 0 {
-		exact = append(exact, struct {
-			kind  int
-			value string
-		}{kindApplication, fmt.Sprint(f.Application)})
-	}
-	if f.Status != 0 {
-		exact = append(exact, struct {
-			kind  int
-			value string
-		}{kindStatus, fmt.Sprint(f.Status)})
-	}
-	for _, e := range exact {
-		if e.value == "" {
+	for _, e := range exactFilters(f) {
+		if drive != nil && e == *drive {
 			continue
 		}
 		q.WriteString(" AND p.pid IN (SELECT pid FROM part_values WHERE kind = ? AND value = ?)")
@@ -117,6 +152,30 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor) (string, 
 	return q.String(), args
 }
 
+// driver returns the exact filter of f with the fewest parts when that is
+// under driveLimit, else nil: counting a value's parts stops at the limit,
+// so the probe is cheap whatever the data.
+func (s *Store) driver(ctx context.Context, f apisessions.SessionFilter) (*filterValue, error) {
+	if f.SessionID != "" || f.RequestID != "" {
+		return nil, nil
+	}
+	var best *filterValue
+	bestN := driveLimit
+	for _, e := range exactFilters(f) {
+		var n int
+		err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM part_values WHERE kind = ? AND value = ? LIMIT ?)`,
+			e.kind, e.value, driveLimit).Scan(&n)
+		if err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		if n < bestN {
+			e := e
+			best, bestN = &e, n
+		}
+	}
+	return best, nil
+}
+
 // Sessions lists the parts that match f, newest first; see
 // apisessions.Store.
 func (s *Store) Sessions(ctx context.Context, tenant string, f apisessions.SessionFilter) (apisessions.SessionPage, error) {
@@ -136,7 +195,11 @@ func (s *Store) Sessions(ctx context.Context, tenant string, f apisessions.Sessi
 	if err != nil || tid == 0 {
 		return page, err
 	}
-	query, args := listQuery(tid, f, cur)
+	drive, err := s.driver(ctx, f)
+	if err != nil {
+		return page, err
+	}
+	query, args := listQuery(tid, f, cur, drive)
 	rows, err := s.reader.QueryContext(ctx, query, args...)
 	if err != nil {
 		return page, fmt.Errorf("list sessions: %w", err)

@@ -94,6 +94,12 @@ func checkRecord(i int, r *apisessions.Record) error {
 	case !validDay(r.Day):
 		return apisessions.Errorf(apisessions.EINVALID, "record %d: day %q is not YYYY-MM-DD", i, r.Day)
 	}
+	// A day in any timezone (UTC-12 to UTC+14) lies within [D-14h, D+38h)
+	// of its UTC date D; listing relies on it (maxPartSpan).
+	d, _ := time.Parse("2006-01-02", r.Day)
+	if r.Time.Before(d.Add(-14*time.Hour)) || !r.Time.Before(d.Add(38*time.Hour)) {
+		return apisessions.Errorf(apisessions.EINVALID, "record %d: time %s is not on day %s in any timezone", i, r.Time.UTC().Format(time.RFC3339), r.Day)
+	}
 	return nil
 }
 

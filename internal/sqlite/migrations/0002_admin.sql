@@ -1,11 +1,12 @@
 -- What a server keeps besides sessions (apisessions.AdminStore). Tenants here
 -- have caller-chosen text IDs and are a table of their own: the session
 -- tables' "tenants" only maps the tenant strings the session store is called
--- with to small integers. Times are Unix nanoseconds.
+-- with to small integers. Times are Unix nanoseconds; NULL is the zero
+-- time where a time may be left unset.
 CREATE TABLE admin_tenants (
 	id         TEXT PRIMARY KEY,
 	name       TEXT NOT NULL UNIQUE,
-	created_ns INTEGER NOT NULL,
+	created_ns INTEGER,
 	secret     BLOB NOT NULL
 );
 
@@ -15,7 +16,7 @@ CREATE TABLE users (
 	name          TEXT NOT NULL,
 	role          TEXT NOT NULL,
 	password_hash TEXT NOT NULL,
-	created_ns    INTEGER NOT NULL,
+	created_ns    INTEGER,
 	UNIQUE (tenant, name)
 );
 
@@ -27,7 +28,7 @@ CREATE TABLE tokens (
 	name       TEXT NOT NULL,
 	role       TEXT NOT NULL,
 	hash       TEXT NOT NULL UNIQUE,
-	created_ns INTEGER NOT NULL,
+	created_ns INTEGER,
 	revoked_ns INTEGER
 );
 CREATE INDEX tokens_tenant ON tokens (tenant, created_ns DESC);
@@ -40,7 +41,7 @@ CREATE TABLE logins (
 	user_id    TEXT NOT NULL,
 	role       TEXT NOT NULL,
 	csrf       TEXT NOT NULL,
-	expires_ns INTEGER NOT NULL
+	expires_ns INTEGER
 );
 CREATE INDEX logins_expires ON logins (expires_ns);
 
@@ -51,7 +52,7 @@ CREATE TABLE configs (
 	version    INTEGER NOT NULL,
 	config     TEXT NOT NULL,
 	author     TEXT NOT NULL,
-	created_ns INTEGER NOT NULL,
+	created_ns INTEGER,
 	PRIMARY KEY (tenant, version)
 ) WITHOUT ROWID;
 
@@ -65,7 +66,7 @@ CREATE TABLE denylist (
 	until_ns     INTEGER,
 	reason       TEXT NOT NULL,
 	added_by     TEXT NOT NULL,
-	created_ns   INTEGER NOT NULL,
+	created_ns   INTEGER,
 	PRIMARY KEY (tenant, id)
 );
 CREATE INDEX denylist_recent ON denylist (tenant, created_ns DESC);
@@ -74,7 +75,7 @@ CREATE TABLE nodes (
 	tenant       TEXT NOT NULL,
 	name         TEXT NOT NULL,
 	version      TEXT NOT NULL,
-	last_seen_ns INTEGER NOT NULL,
+	last_seen_ns INTEGER,
 	batches      INTEGER NOT NULL,
 	records      INTEGER NOT NULL,
 	rejects      INTEGER NOT NULL,

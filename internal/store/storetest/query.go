@@ -222,7 +222,9 @@ func testTimeRange(t *testing.T, open func(t *testing.T) apisessions.Store) {
 // instants. Days follow a day timezone, not the UTC date, so a tie may span
 // days.
 func tieParts() []apisessions.Record {
-	t0 := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	// 10:00 to 12:00 UTC on the 21st is on the 20th, 21st and 22nd in some
+	// timezone.
+	t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	var recs []apisessions.Record
 	for s := range 8 {
 		for d, day := range []string{"2026-11-20", "2026-11-21", "2026-11-22"} {

@@ -9,8 +9,9 @@
 //
 //   - Write rejects, with EINVALID and storing nothing, an empty tenant and a
 //     batch with a record lacking ID, SessionID or Time or whose Day is not
-//     YYYY-MM-DD. WriteStats.Sessions counts the parts that received new
-//     records.
+//     YYYY-MM-DD. A store may also reject a record whose Time is not on its
+//     Day in any timezone (UTC-12 to UTC+14); the suite writes none.
+//     WriteStats.Sessions counts the parts that received new records.
 //   - The RequestID filter selects every part of the session holding that
 //     request (none when the tenant has no such request).
 //   - User, Role, IP, Host, Flow, Application, AttackType, Status and Method
