@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -79,7 +80,8 @@ type principal struct {
 	// Tenant is the tenant ID every store call is scoped to.
 	Tenant string
 	Role   apisessions.Role
-	// Actor names the caller in audit fields: "user:ID" or "token:NAME".
+	// Actor names the caller in audit fields: "token:NAME", or
+	// "user:ID" for a login until actor resolves the name.
 	Actor string
 	// Login is set for cookie authentication; such requests need the
 	// CSRF token to change state.
@@ -137,6 +139,27 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		return nil, apisessions.Errorf(apisessions.EUNAUTHORIZED, "login expired or logged out")
 	}
 	return &principal{Tenant: l.Tenant, Role: l.Role, Actor: "user:" + l.UserID, Login: &l}, nil
+}
+
+// actor returns the name of the caller for audit fields (a configuration's
+// author, a denylist entry's adder): "token:NAME" or "user:NAME". A login
+// knows its user by ID only, so the name is looked up here, on the few
+// requests that record who made them.
+func (s *Server) actor(ctx context.Context, p *principal) string {
+	if p.Login == nil {
+		return p.Actor
+	}
+	users, err := s.admin.Users(ctx, p.Tenant)
+	if err != nil {
+		s.log.Warn("audit: user lookup failed, recording the user ID", "err", err)
+		return p.Actor
+	}
+	for _, u := range users {
+		if u.ID == p.Login.UserID {
+			return "user:" + u.Name
+		}
+	}
+	return p.Actor
 }
 
 // checkCSRF refuses a state-changing request authenticated by cookie that

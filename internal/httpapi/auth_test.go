@@ -194,7 +194,7 @@ func TestLoginAndCSRF(t *testing.T) {
 	t.Run("change with CSRF accepted", func(t *testing.T) {
 		var out struct{ Entry apisessions.DenyEntry }
 		mustJSON(t, f.cookieCall(cookie, "POST", "/api/v1/denylist", deny, "Content-Type", "application/json", CSRFHeader, csrf), 201, &out)
-		if out.Entry.AddedBy != "user:a-ann" {
+		if out.Entry.AddedBy != "user:ann" {
 			t.Errorf("added by %q", out.Entry.AddedBy)
 		}
 	})
@@ -226,7 +226,11 @@ func TestLoginAndCSRF(t *testing.T) {
 		if c == nil {
 			t.Fatal("form login failed")
 		}
-		mustJSON(t, f.cookieCall(c, "PUT", "/api/v1/config", []byte("retention: 48h\n"), "Content-Type", "application/yaml", CSRFHeader, csrf), 200, nil)
+		var cv apisessions.ConfigVersion
+		mustJSON(t, f.cookieCall(c, "PUT", "/api/v1/config", []byte("retention: 48h\n"), "Content-Type", "application/yaml", CSRFHeader, csrf), 200, &cv)
+		if cv.Author != "user:alice" {
+			t.Errorf("author %q, want user:alice", cv.Author)
+		}
 		f.advance(13 * time.Hour)
 		defer f.advance(-13 * time.Hour)
 		if resp := f.cookieCall(c, "GET", "/api/v1/config", nil); resp.StatusCode != 401 {

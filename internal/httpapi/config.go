@@ -104,13 +104,13 @@ func (s *Server) handlePutConfig(w http.ResponseWriter, r *http.Request, p *prin
 	var cv apisessions.ConfigVersion
 	err = s.timed("put_config", func() error {
 		var err error
-		cv, err = s.admin.PutConfig(r.Context(), p.Tenant, c, p.Actor, s.now())
+		cv, err = s.admin.PutConfig(r.Context(), p.Tenant, c, s.actor(r.Context(), p), s.now())
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	s.log.Info("configuration saved", "tenant", p.Tenant, "version", cv.Version, "author", p.Actor)
+	s.log.Info("configuration saved", "tenant", p.Tenant, "version", cv.Version, "author", cv.Author)
 	writeJSON(w, http.StatusOK, cv)
 	return nil
 }
@@ -220,7 +220,7 @@ func (s *Server) handleAddDeny(w http.ResponseWriter, r *http.Request, p *princi
 		SessionID:    req.SessionID,
 		Applications: req.Applications,
 		Reason:       req.Reason,
-		AddedBy:      p.Actor,
+		AddedBy:      s.actor(r.Context(), p),
 		Created:      now,
 	}
 	switch {
