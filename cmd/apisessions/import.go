@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,9 +25,20 @@ import (
 // memory flat.
 const importBatch = 5000
 
-// importChunk is the number of exchanges handed from the reader to a worker
-// at a time, so channel overhead stays small next to the work per exchange.
-const importChunk = 256
+// A chunk is the input handed from the reader to a worker at a time: up to
+// chunkLines lines, so that channel overhead stays small next to the work
+// per line, and about chunkBytes at most, so that the chunks in flight
+// bound memory whatever the file (one line may still run to
+// capture.Options.MaxRecordBytes).
+const (
+	chunkLines = 256
+	chunkBytes = 256 << 10
+)
+
+// chunksPerWorker bounds the chunks between the reader and the writer: the
+// reader waits while that many are read and not yet written. It keeps the
+// workers busy while the writer commits and bounds memory.
+const chunksPerWorker = 4
 
 func runImport(ctx context.Context, e *env) error {
 	fs := newFlags(e, "import", "FILE...")
@@ -164,13 +177,77 @@ type processed struct {
 	outcome sessionize.Outcome
 }
 
+// badLine is a line or entry skipped as malformed, reported by its number.
+type badLine struct {
+	pos int64
+	err error
+}
+
+// chunk is a run of input in file order. JSON lines travel undecoded, since
+// decoding is most of the work of reading and belongs on the workers: the
+// bytes of the lines back to back in buf, where each ends and its line
+// number. Other formats travel decoded (exs).
+type chunk struct {
+	seq  int64
+	buf  []byte
+	ends []int
+	nums []int64
+	exs  []*apisessions.Exchange
+	// bad are the records the reader itself refused (JSON lines over the
+	// size limit, bad HAR entries), reported in order with the chunk's.
+	bad []badLine
+	// shift is the --start shift, known by the time a chunk that needs it
+	// is sent (see readChunks); zero without --start.
+	shift time.Duration
+}
+
+// reset empties c for reuse.
+func (c *chunk) reset(seq int64) {
+	c.seq, c.buf, c.ends, c.nums = seq, c.buf[:0], c.ends[:0], c.nums[:0]
+	clear(c.exs)
+	c.exs, c.bad, c.shift = c.exs[:0], nil, 0
+}
+
+func (c *chunk) len() int { return len(c.ends) + len(c.exs) }
+
+// result is what a worker made of a chunk.
+type result struct {
+	c   *chunk
+	out []processed
+	bad []badLine // lines that did not decode
+}
+
+// importRun is the state of one file's import shared by its goroutines.
+type importRun struct {
+	imp    *importer
+	path   string
+	rd     capture.Reader
+	cancel context.CancelFunc
+
+	offset, read, undecoded atomic.Int64
+	workErr                 atomic.Pointer[error]
+
+	// free holds chunks for reuse; inflight holds one token per chunk read
+	// and not yet written.
+	free     chan *chunk
+	inflight chan struct{}
+	// cur is the chunk the reader fills; the reader's OnError adds to it.
+	cur *chunk
+}
+
 func (imp *importer) importFile(ctx context.Context, path, format string, opts capture.Options) (importSummary, error) {
 	var sum importSummary
+	report := opts.OnError
+	run := &importRun{imp: imp, path: path}
+	// Readers report bad records into the chunk they are in, so that all
+	// reports come from the writer in file order.
+	opts.OnError = func(pos int64, err error) { run.cur.bad = append(run.cur.bad, badLine{pos, err}) }
 	rd, closer, err := capture.Open(path, format, opts)
 	if err != nil {
 		return sum, err
 	}
 	defer closer.Close()
+	run.rd = rd
 	var size int64
 	if path != "-" {
 		if fi, err := os.Stat(path); err == nil {
@@ -179,132 +256,112 @@ func (imp *importer) importFile(ctx context.Context, path, format string, opts c
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	run.cancel = cancel
+	inFlight := imp.workers * chunksPerWorker
+	run.free = make(chan *chunk, inFlight)
+	run.inflight = make(chan struct{}, inFlight)
 
-	var offset, read atomic.Int64
-	chunks := make(chan []*apisessions.Exchange, imp.workers*2)
-	results := make(chan []processed, imp.workers*2)
+	chunks := make(chan *chunk, imp.workers)
+	results := make(chan result, inFlight)
 	var readErr error
+	readDone := make(chan struct{})
 	go func() {
+		defer close(readDone)
 		defer close(chunks)
-		chunk := make([]*apisessions.Exchange, 0, importChunk)
-		for {
-			ex, err := rd.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				readErr = fmt.Errorf("read %s: %w", path, err)
-				break
-			}
-			if ex.Time.IsZero() {
-				ex.Time = imp.now()
-			} else if !imp.startAt.IsZero() {
-				if !imp.shifted {
-					imp.shift, imp.shifted = imp.startAt.Sub(ex.Time), true
-				}
-				ex.Time = ex.Time.Add(imp.shift)
-			}
-			read.Add(1)
-			offset.Store(rd.Offset())
-			chunk = append(chunk, ex)
-			if len(chunk) == importChunk {
-				select {
-				case chunks <- chunk:
-				case <-ctx.Done():
-					return
-				}
-				chunk = make([]*apisessions.Exchange, 0, importChunk)
-			}
-		}
-		if len(chunk) > 0 {
-			select {
-			case chunks <- chunk:
-			case <-ctx.Done():
-			}
-		}
+		readErr = run.readChunks(ctx, chunks)
 	}()
-
 	var wg sync.WaitGroup
-	var workErr atomic.Pointer[error]
 	for range imp.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for chunk := range chunks {
-				out := make([]processed, len(chunk))
-				for i, ex := range chunk {
-					if err := imp.process(ctx, ex, &out[i]); err != nil {
-						workErr.CompareAndSwap(nil, &err)
-						cancel()
-						return
-					}
-				}
-				select {
-				case results <- out:
-				case <-ctx.Done():
-					return
-				}
-			}
+			run.work(ctx, chunks, results)
 		}()
 	}
 	go func() { wg.Wait(); close(results) }()
 
-	stopProgress := imp.progress(path, size, &read, &offset)
+	stopProgress := imp.progress(path, size, &run.read, &run.offset)
 	defer stopProgress()
 
-	batch := make([]apisessions.Record, 0, imp.batchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		ws, err := imp.store.Write(ctx, imp.tenant, batch)
-		if err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
-		sum.Stored += int64(ws.Stored)
-		sum.Duplicates += int64(ws.Duplicates)
-		for i := range batch {
-			if len(imp.touched) >= maxTouched {
-				break
-			}
-			imp.touched[batch[i].SessionID+"/"+batch[i].Day] = struct{}{}
-		}
-		batch = batch[:0]
-		return nil
-	}
+	// The store writes on its own goroutine, so that workers decode and
+	// sessionize the next batch while one commits.
+	batches := make(chan []apisessions.Record, 1)
+	spare := make(chan []apisessions.Record, 2)
 	var storeErr error
-	for out := range results {
-		if storeErr != nil {
-			continue // drain so the workers finish
-		}
-		for i := range out {
-			switch out[i].outcome {
-			case sessionize.OutOfScope:
-				sum.OutOfScope++
-				continue
-			case sessionize.TooOld:
-				sum.TooOld++
-				continue
-			}
-			if out[i].rec.Malicious() {
-				sum.Attacks++
-			}
-			batch = append(batch, out[i].rec)
-			if len(batch) >= imp.batchSize {
-				if storeErr = flush(); storeErr != nil {
+	stored := make(chan struct{})
+	go func() {
+		defer close(stored)
+		for batch := range batches {
+			if storeErr == nil {
+				if storeErr = imp.write(ctx, batch, &sum); storeErr != nil {
 					cancel()
-					break
 				}
 			}
+			select {
+			case spare <- batch[:0]:
+			default:
+			}
+		}
+	}()
+	batch := make([]apisessions.Record, 0, imp.batchSize)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		batches <- batch
+		select {
+		case batch = <-spare:
+		default:
+			batch = make([]apisessions.Record, 0, imp.batchSize)
 		}
 	}
-	if storeErr == nil {
-		storeErr = flush()
+	// Results come in any order; they are taken in the order read, so that
+	// bad lines are reported in order.
+	pending := map[int64]result{}
+	var next int64
+	for res := range results {
+		pending[res.c.seq] = res
+		for {
+			r, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			if ctx.Err() == nil {
+				run.report(r, report)
+				for i := range r.out {
+					switch r.out[i].outcome {
+					case sessionize.OutOfScope:
+						sum.OutOfScope++
+						continue
+					case sessionize.TooOld:
+						sum.TooOld++
+						continue
+					}
+					if r.out[i].rec.Malicious() {
+						sum.Attacks++
+					}
+					batch = append(batch, r.out[i].rec)
+					if len(batch) >= imp.batchSize {
+						flush()
+					}
+				}
+			}
+			run.recycle(r.c)
+			<-run.inflight
+		}
 	}
-	sum.Read = read.Load()
-	sum.Malformed = int64(rd.Malformed())
-	sum.Bytes = offset.Load()
-	if p := workErr.Load(); p != nil {
+	if ctx.Err() == nil {
+		flush()
+	}
+	close(batches)
+	<-stored
+	<-readDone
+	sum.Read = run.read.Load()
+	sum.Malformed = int64(rd.Malformed()) + run.undecoded.Load()
+	sum.Bytes = run.offset.Load()
+	if p := run.workErr.Load(); p != nil {
 		return sum, *p
 	}
 	if storeErr != nil {
@@ -314,6 +371,208 @@ func (imp *importer) importFile(ctx context.Context, path, format string, opts c
 		return sum, err
 	}
 	return sum, readErr
+}
+
+// write stores one batch and counts it.
+func (imp *importer) write(ctx context.Context, batch []apisessions.Record, sum *importSummary) error {
+	ws, err := imp.store.Write(ctx, imp.tenant, batch)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	sum.Stored += int64(ws.Stored)
+	sum.Duplicates += int64(ws.Duplicates)
+	for i := range batch {
+		if len(imp.touched) >= maxTouched {
+			break
+		}
+		imp.touched[batch[i].SessionID+"/"+batch[i].Day] = struct{}{}
+	}
+	return nil
+}
+
+// readChunks reads the input into chunks until its end, a read error or
+// the end of ctx.
+func (run *importRun) readChunks(ctx context.Context, chunks chan<- *chunk) error {
+	imp := run.imp
+	jr, raw := run.rd.(*capture.JSONLReader)
+	var seq int64
+	run.cur = run.newChunk(seq)
+	send := func() bool {
+		select {
+		case run.inflight <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
+		run.cur.shift = imp.shift
+		select {
+		case chunks <- run.cur:
+		case <-ctx.Done():
+			return false
+		}
+		seq++
+		run.cur = run.newChunk(seq)
+		return true
+	}
+	for {
+		var err error
+		if raw {
+			err = run.readLine(jr)
+		} else {
+			err = run.readExchange()
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", run.path, err)
+		}
+		run.offset.Store(run.rd.Offset())
+		if run.cur.len() >= chunkLines || len(run.cur.buf) >= chunkBytes {
+			if !send() {
+				return nil
+			}
+		}
+	}
+	if run.cur.len() > 0 || len(run.cur.bad) > 0 {
+		send()
+	}
+	return nil
+}
+
+// readLine adds the next JSON line to the current chunk, undecoded. With
+// --start the shift comes from the first exchange that has a time, so the
+// reader decodes lines itself until it has one: every line that needs the
+// shift is then in a chunk sent after it is known.
+func (run *importRun) readLine(jr *capture.JSONLReader) error {
+	line, no, err := jr.NextRaw()
+	if err != nil {
+		return err
+	}
+	imp, c := run.imp, run.cur
+	if !imp.startAt.IsZero() && !imp.shifted {
+		if ex, err := capture.ParseJSONL(line); err == nil && !ex.Time.IsZero() {
+			imp.shift, imp.shifted = imp.startAt.Sub(ex.Time), true
+		}
+	}
+	c.buf = append(c.buf, line...)
+	c.ends = append(c.ends, len(c.buf))
+	c.nums = append(c.nums, no)
+	return nil
+}
+
+// readExchange adds the next exchange of a format read whole by the reader
+// (HAR) to the current chunk.
+func (run *importRun) readExchange() error {
+	ex, err := run.rd.Next()
+	if err != nil {
+		return err
+	}
+	run.imp.setTime(ex)
+	run.read.Add(1)
+	run.cur.exs = append(run.cur.exs, ex)
+	return nil
+}
+
+// setTime gives an exchange without a time the current one, and shifts
+// the others by --start; the first exchange with a time sets the shift.
+func (imp *importer) setTime(ex *apisessions.Exchange) {
+	if ex.Time.IsZero() {
+		ex.Time = imp.now()
+		return
+	}
+	if imp.startAt.IsZero() {
+		return
+	}
+	if !imp.shifted {
+		imp.shift, imp.shifted = imp.startAt.Sub(ex.Time), true
+	}
+	ex.Time = ex.Time.Add(imp.shift)
+}
+
+// newChunk returns an empty chunk, reused when one is free.
+func (run *importRun) newChunk(seq int64) *chunk {
+	var c *chunk
+	select {
+	case c = <-run.free:
+	default:
+		c = &chunk{}
+	}
+	c.reset(seq)
+	return c
+}
+
+// recycle keeps a written chunk for reuse, unless one long line grew it.
+func (run *importRun) recycle(c *chunk) {
+	if cap(c.buf) > 2*chunkBytes {
+		return
+	}
+	select {
+	case run.free <- c:
+	default:
+	}
+}
+
+// work decodes, detects and sessionizes chunks until there are no more.
+func (run *importRun) work(ctx context.Context, chunks <-chan *chunk, results chan<- result) {
+	imp := run.imp
+	for c := range chunks {
+		res := result{c: c, out: make([]processed, 0, c.len())}
+		start := 0
+		for i, end := range c.ends {
+			line := c.buf[start:end]
+			start = end
+			ex, err := capture.ParseJSONL(line)
+			if err != nil {
+				res.bad = append(res.bad, badLine{c.nums[i], err})
+				run.undecoded.Add(1)
+				continue
+			}
+			if ex.Time.IsZero() {
+				ex.Time = imp.now()
+			} else {
+				ex.Time = ex.Time.Add(c.shift)
+			}
+			run.read.Add(1)
+			if !run.process(ctx, ex, &res) {
+				return
+			}
+		}
+		for _, ex := range c.exs {
+			if !run.process(ctx, ex, &res) {
+				return
+			}
+		}
+		select {
+		case results <- res:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// process runs one exchange through detect and sessionize into res; false
+// when it failed and the import ends.
+func (run *importRun) process(ctx context.Context, ex *apisessions.Exchange, res *result) bool {
+	res.out = append(res.out, processed{})
+	if err := run.imp.process(ctx, ex, &res.out[len(res.out)-1]); err != nil {
+		run.workErr.CompareAndSwap(nil, &err)
+		run.cancel()
+		return false
+	}
+	return true
+}
+
+// report tells the caller's OnError about the bad records of a result, in
+// file order.
+func (run *importRun) report(r result, onError func(int64, error)) {
+	bad := append(r.c.bad, r.bad...)
+	if onError == nil || len(bad) == 0 {
+		return
+	}
+	slices.SortStableFunc(bad, func(a, b badLine) int { return cmp.Compare(a.pos, b.pos) })
+	for _, b := range bad {
+		onError(b.pos, b.err)
+	}
 }
 
 // process runs one exchange through detection and sessionize.
