@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"slices"
@@ -32,6 +33,13 @@ import (
 //   - Concurrent PutConfig calls get distinct, gapless versions; concurrent
 //     TouchNode calls lose no counts.
 //   - ForgetBatches drops batches marked strictly before its time.
+//   - TouchNode keeps the latest last seen time and its version when
+//     reports arrive out of order; negative counts, and counts whose totals
+//     would overflow, are EINVALID and change nothing.
+//   - Empty keys (IDs, names, hashes, session IDs) are EINVALID, and so are
+//     times that must be set (revocation, until, batch time) when zero and
+//     any time outside the years 1678 to 2262 (Unix nanoseconds). Other
+//     zero times (Created, Expires, LastSeen) read back as the zero time.
 func RunAdmin(t *testing.T, open func(t *testing.T) apisessions.AdminStore) {
 	tests := []struct {
 		name string
@@ -48,9 +56,13 @@ func RunAdmin(t *testing.T, open func(t *testing.T) apisessions.AdminStore) {
 		{"Denylist", testAdminDenylist},
 		{"DeleteDeny", testAdminDeleteDeny},
 		{"Nodes", testAdminNodes},
+		{"NodesOutOfOrder", testAdminNodesOutOfOrder},
+		{"NodeOverflow", testAdminNodeOverflow},
 		{"NodesConcurrent", testAdminNodesConcurrent},
 		{"Batches", testAdminBatches},
 		{"TenantIsolation", testAdminIsolation},
+		{"BadInput", testAdminBadInput},
+		{"ZeroTimes", testAdminZeroTimes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -781,4 +793,200 @@ func wantNone[T any](list []T, err error) error {
 		return fmt.Errorf("sees %d items: %+v", len(list), list)
 	}
 	return nil
+}
+
+func testAdminNodesOutOfOrder(t *testing.T, st apisessions.AdminStore) {
+	ctx := t.Context()
+	a := mustTenant(t, st, "a")
+	for _, n := range []apisessions.Node{
+		{Name: "web", Version: "2.0", LastSeen: at(time.Hour), Batches: 1, Records: 10},
+		// A report of an ingest that finished later but began earlier.
+		{Name: "web", Version: "1.9", LastSeen: at(time.Minute), Batches: 1, Records: 5, Rejects: 1},
+	} {
+		must(t, "TouchNode", st.TouchNode(ctx, a.ID, n))
+	}
+	got, err := st.Nodes(ctx, a.ID)
+	must(t, "Nodes", err)
+	same(t, "Nodes after an older report", got, []apisessions.Node{
+		{Name: "web", Version: "2.0", LastSeen: at(time.Hour), Batches: 2, Records: 15, Rejects: 1},
+	})
+}
+
+func testAdminNodeOverflow(t *testing.T, st apisessions.AdminStore) {
+	ctx := t.Context()
+	a := mustTenant(t, st, "a")
+	const maxInt64 = 1<<63 - 1
+	full := apisessions.Node{Name: "web", Version: "1", LastSeen: at(0), Batches: 1, Records: maxInt64 - 1}
+	must(t, "TouchNode", st.TouchNode(ctx, a.ID, full))
+	more := apisessions.Node{Name: "web", Version: "2", LastSeen: at(time.Hour), Batches: 1, Records: 2}
+	wantCode(t, "TouchNode overflowing the records", st.TouchNode(ctx, a.ID, more), apisessions.EINVALID)
+	got, err := st.Nodes(ctx, a.ID)
+	must(t, "Nodes", err)
+	same(t, "Nodes after a refused touch", got, []apisessions.Node{full})
+	must(t, "TouchNode up to the maximum", st.TouchNode(ctx, a.ID, apisessions.Node{Name: "web", Version: "1", LastSeen: at(0), Records: 1}))
+	got, err = st.Nodes(ctx, a.ID)
+	must(t, "Nodes", err)
+	if len(got) != 1 || got[0].Records != maxInt64 {
+		t.Fatalf("Nodes %+v, want records %d", got, int64(maxInt64))
+	}
+}
+
+// testAdminBadInput checks that what a store cannot keep, or should not, is
+// EINVALID and stores nothing.
+func testAdminBadInput(t *testing.T, st apisessions.AdminStore) {
+	a := mustTenant(t, st, "a")
+	far := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+	early := time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)
+	var zero time.Time
+	tests := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"TenantCreatedTooLate", func(ctx context.Context) error {
+			return st.CreateTenant(ctx, apisessions.Tenant{ID: "t", Name: "n", Created: far})
+		}},
+		{"TenantCreatedTooEarly", func(ctx context.Context) error {
+			return st.CreateTenant(ctx, apisessions.Tenant{ID: "t", Name: "n", Created: early})
+		}},
+		{"UserEmptyName", func(ctx context.Context) error {
+			return st.CreateUser(ctx, apisessions.User{ID: "u", Tenant: a.ID, Role: apisessions.RoleAdmin, Created: at(0)})
+		}},
+		{"TokenEmptyHash", func(ctx context.Context) error {
+			return st.CreateToken(ctx, apisessions.Token{ID: "k", Tenant: a.ID, Role: apisessions.RoleNode, Created: at(0)})
+		}},
+		{"TokenRevokedZero", func(ctx context.Context) error {
+			return st.CreateToken(ctx, apisessions.Token{ID: "k", Tenant: a.ID, Role: apisessions.RoleNode, Hash: "h", Created: at(0), Revoked: &zero})
+		}},
+		{"RevokeAtZero", func(ctx context.Context) error { return st.RevokeToken(ctx, a.ID, "k", zero) }},
+		{"ConfigEmptyTenant", func(ctx context.Context) error {
+			_, err := st.PutConfig(ctx, "", apisessions.Config{}, "amy", at(0))
+			return err
+		}},
+		{"ConfigTooLate", func(ctx context.Context) error {
+			_, err := st.PutConfig(ctx, a.ID, apisessions.Config{}, "amy", far)
+			return err
+		}},
+		{"DenyEmptySession", func(ctx context.Context) error {
+			return st.AddDeny(ctx, a.ID, apisessions.DenyEntry{ID: "d", Created: at(0)})
+		}},
+		{"DenyUntilZero", func(ctx context.Context) error {
+			return st.AddDeny(ctx, a.ID, apisessions.DenyEntry{ID: "d", SessionID: "s", Until: &zero, Created: at(0)})
+		}},
+		{"DenyUntilTooLate", func(ctx context.Context) error {
+			return st.AddDeny(ctx, a.ID, apisessions.DenyEntry{ID: "d", SessionID: "s", Until: &far, Created: at(0)})
+		}},
+		{"NodeEmptyName", func(ctx context.Context) error {
+			return st.TouchNode(ctx, a.ID, apisessions.Node{LastSeen: at(0), Batches: 1})
+		}},
+		{"NodeNegativeRecords", func(ctx context.Context) error {
+			return st.TouchNode(ctx, a.ID, apisessions.Node{Name: "web", LastSeen: at(0), Records: -1})
+		}},
+		{"BatchZeroTime", func(ctx context.Context) error { return st.MarkBatch(ctx, a.ID, "b", zero) }},
+		{"BatchEmptyID", func(ctx context.Context) error { return st.MarkBatch(ctx, a.ID, "", at(0)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantCode(t, tt.name, tt.call(t.Context()), apisessions.EINVALID)
+		})
+	}
+
+	ctx := t.Context()
+	tenants, err := st.Tenants(ctx)
+	must(t, "Tenants", err)
+	same(t, "Tenants after refused creations", tenants, []apisessions.Tenant{a})
+	checks := []struct {
+		name string
+		fn   func() error
+	}{
+		{"Users", func() error { return wantNone(st.Users(ctx, a.ID)) }},
+		{"Tokens", func() error { return wantNone(st.Tokens(ctx, a.ID)) }},
+		{"ConfigHistory", func() error { return wantNone(st.ConfigHistory(ctx, a.ID)) }},
+		{"ConfigHistoryEmptyTenant", func() error { return wantNone(st.ConfigHistory(ctx, "")) }},
+		{"Denylist", func() error { return wantNone(st.Denylist(ctx, a.ID, at(0))) }},
+		{"Nodes", func() error { return wantNone(st.Nodes(ctx, a.ID)) }},
+		{"BatchSeen", func() error {
+			seen, err := st.BatchSeen(ctx, a.ID, "b")
+			if err != nil || seen {
+				return fmt.Errorf("BatchSeen = %v, %v; want false", seen, err)
+			}
+			return nil
+		}},
+	}
+	for _, c := range checks {
+		if err := c.fn(); err != nil {
+			t.Fatalf("%s after refused input: %v", c.name, err)
+		}
+	}
+
+	// Times a lookup compares with may be anything: far ends compare like
+	// the ends of the range.
+	must(t, "AddDeny", st.AddDeny(ctx, a.ID, newDeny("d1", "s1", nil, new(at(time.Hour)), at(0))))
+	must(t, "AddDeny", st.AddDeny(ctx, a.ID, newDeny("d2", "s2", nil, nil, at(time.Second))))
+	ds, err := st.Denylist(ctx, a.ID, far)
+	must(t, "Denylist at a far time", err)
+	if len(ds) != 1 || ds[0].ID != "d2" {
+		t.Fatalf("Denylist far in the future: %+v, want only the entry without end", ds)
+	}
+	ds, err = st.Denylist(ctx, a.ID, zero)
+	must(t, "Denylist at the zero time", err)
+	if len(ds) != 2 {
+		t.Fatalf("Denylist at the zero time: %d entries, want 2", len(ds))
+	}
+	must(t, "MarkBatch", st.MarkBatch(ctx, a.ID, "b", at(0)))
+	must(t, "ForgetBatches at the zero time", st.ForgetBatches(ctx, zero))
+	seen, err := st.BatchSeen(ctx, a.ID, "b")
+	if err != nil || !seen {
+		t.Fatalf("batch forgotten by ForgetBatches(zero time): seen %v, %v", seen, err)
+	}
+	must(t, "ForgetBatches at a far time", st.ForgetBatches(ctx, far))
+	seen, err = st.BatchSeen(ctx, a.ID, "b")
+	if err != nil || seen {
+		t.Fatalf("batch kept by ForgetBatches(far time): seen %v, %v", seen, err)
+	}
+}
+
+// testAdminZeroTimes checks that times a caller may leave unset read back as
+// the zero time.
+func testAdminZeroTimes(t *testing.T, st apisessions.AdminStore) {
+	ctx := t.Context()
+	tn := newTenant("a", time.Time{})
+	must(t, "CreateTenant", st.CreateTenant(ctx, tn))
+	gotT, err := st.TenantByID(ctx, tn.ID)
+	must(t, "TenantByID", err)
+	same(t, "tenant created at the zero time", gotT, tn)
+
+	u := newUser(tn.ID, "amy", apisessions.RoleAdmin, time.Time{})
+	must(t, "CreateUser", st.CreateUser(ctx, u))
+	gotU, err := st.UserByName(ctx, tn.ID, u.Name)
+	must(t, "UserByName", err)
+	same(t, "user created at the zero time", gotU, u)
+
+	tk := newToken(tn.ID, "ci", apisessions.RoleNode, time.Time{})
+	must(t, "CreateToken", st.CreateToken(ctx, tk))
+	gotK, err := st.TokenByHash(ctx, tk.Hash)
+	must(t, "TokenByHash", err)
+	same(t, "token created at the zero time", gotK, tk)
+
+	cv, err := st.PutConfig(ctx, tn.ID, apisessions.Config{}, "amy", time.Time{})
+	must(t, "PutConfig", err)
+	gotC, err := st.Config(ctx, tn.ID)
+	must(t, "Config", err)
+	same(t, "configuration saved at the zero time", gotC, cv)
+
+	d := newDeny("d1", "s1", nil, nil, time.Time{})
+	must(t, "AddDeny", st.AddDeny(ctx, tn.ID, d))
+	gotD, err := st.Denylist(ctx, tn.ID, at(0))
+	must(t, "Denylist", err)
+	same(t, "entry created at the zero time", gotD, []apisessions.DenyEntry{d})
+
+	n := apisessions.Node{Name: "web", Version: "1", Batches: 1}
+	must(t, "TouchNode", st.TouchNode(ctx, tn.ID, n))
+	gotN, err := st.Nodes(ctx, tn.ID)
+	must(t, "Nodes", err)
+	same(t, "node never seen at a time", gotN, []apisessions.Node{n})
+
+	// A login without expiry is expired: it never authenticates.
+	must(t, "CreateLogin", st.CreateLogin(ctx, apisessions.Login{Hash: "h", Tenant: tn.ID, UserID: u.ID, Role: u.Role, CSRF: "c"}))
+	_, err = st.LoginByHash(ctx, "h", at(0))
+	wantCode(t, "LoginByHash of a login without expiry", err, apisessions.ENOTFOUND)
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -49,11 +50,33 @@ func memConflict(what string) error {
 	return apisessions.Errorf(apisessions.ECONFLICT, "%s exists", what)
 }
 
+// memInvalid returns EINVALID unless every key is set and every time in the
+// range of Unix nanoseconds (the zero time allowed only when optional).
+func memInvalid(keys []string, optional, required []time.Time) error {
+	for _, k := range keys {
+		if k == "" {
+			return apisessions.Errorf(apisessions.EINVALID, "empty key")
+		}
+	}
+	lo, hi := time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
+	for _, t := range optional {
+		if !t.IsZero() && (t.Before(lo) || t.After(hi)) {
+			return apisessions.Errorf(apisessions.EINVALID, "time out of range")
+		}
+	}
+	for _, t := range required {
+		if t.IsZero() || t.Before(lo) || t.After(hi) {
+			return apisessions.Errorf(apisessions.EINVALID, "time unset or out of range")
+		}
+	}
+	return nil
+}
+
 func (m *memAdmin) CreateTenant(_ context.Context, t apisessions.Tenant) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if t.ID == "" || t.Name == "" {
-		return apisessions.Errorf(apisessions.EINVALID, "tenant needs an ID and a name")
+	if err := memInvalid([]string{t.ID, t.Name}, []time.Time{t.Created}, nil); err != nil {
+		return err
 	}
 	for _, x := range m.tenants {
 		if x.Name == t.Name || x.ID == t.ID {
@@ -95,6 +118,9 @@ func (m *memAdmin) Tenants(context.Context) ([]apisessions.Tenant, error) {
 func (m *memAdmin) CreateUser(_ context.Context, u apisessions.User) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := memInvalid([]string{u.ID, u.Tenant, u.Name}, []time.Time{u.Created}, nil); err != nil {
+		return err
+	}
 	if !u.Role.Valid() {
 		return apisessions.Errorf(apisessions.EINVALID, "unknown role")
 	}
@@ -134,6 +160,13 @@ func (m *memAdmin) Users(_ context.Context, tenant string) ([]apisessions.User, 
 func (m *memAdmin) CreateToken(_ context.Context, t apisessions.Token) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var revoked []time.Time
+	if t.Revoked != nil {
+		revoked = append(revoked, *t.Revoked)
+	}
+	if err := memInvalid([]string{t.ID, t.Tenant, t.Hash}, []time.Time{t.Created}, revoked); err != nil {
+		return err
+	}
 	if !t.Role.Valid() {
 		return apisessions.Errorf(apisessions.EINVALID, "unknown role")
 	}
@@ -173,6 +206,9 @@ func (m *memAdmin) Tokens(_ context.Context, tenant string) ([]apisessions.Token
 func (m *memAdmin) RevokeToken(_ context.Context, tenant, id string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := memInvalid(nil, nil, []time.Time{at}); err != nil {
+		return err
+	}
 	for i, x := range m.tokens {
 		if x.ID == id && (tenant == "" || x.Tenant == tenant) {
 			if x.Revoked == nil {
@@ -187,6 +223,9 @@ func (m *memAdmin) RevokeToken(_ context.Context, tenant, id string, at time.Tim
 func (m *memAdmin) CreateLogin(_ context.Context, l apisessions.Login) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := memInvalid([]string{l.Hash, l.Tenant, l.UserID}, []time.Time{l.Expires}, nil); err != nil {
+		return err
+	}
 	m.logins[l.Hash] = l
 	return nil
 }
@@ -211,6 +250,9 @@ func (m *memAdmin) DeleteLogin(_ context.Context, hash string) error {
 func (m *memAdmin) PutConfig(_ context.Context, tenant string, cfg apisessions.Config, author string, at time.Time) (apisessions.ConfigVersion, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := memInvalid([]string{tenant}, []time.Time{at}, nil); err != nil {
+		return apisessions.ConfigVersion{}, err
+	}
 	cv := apisessions.ConfigVersion{Version: len(m.configs[tenant]) + 1, Config: cfg, Author: author, Created: at}
 	m.configs[tenant] = append(m.configs[tenant], cv)
 	return cv, nil
@@ -237,6 +279,13 @@ func (m *memAdmin) ConfigHistory(_ context.Context, tenant string) ([]apisession
 func (m *memAdmin) AddDeny(_ context.Context, tenant string, d apisessions.DenyEntry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var until []time.Time
+	if d.Until != nil {
+		until = append(until, *d.Until)
+	}
+	if err := memInvalid([]string{tenant, d.ID, d.SessionID}, []time.Time{d.Created}, until); err != nil {
+		return err
+	}
 	for _, x := range m.deny[tenant] {
 		if x.ID == d.ID {
 			return memConflict("denylist entry")
@@ -274,12 +323,28 @@ func (m *memAdmin) DeleteDeny(_ context.Context, tenant, id string) error {
 func (m *memAdmin) TouchNode(_ context.Context, tenant string, n apisessions.Node) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := memInvalid([]string{tenant, n.Name}, []time.Time{n.LastSeen}, nil); err != nil {
+		return err
+	}
+	if n.Batches < 0 || n.Records < 0 || n.Rejects < 0 {
+		return apisessions.Errorf(apisessions.EINVALID, "negative count")
+	}
 	ns := m.nodes[tenant]
 	if ns == nil {
 		ns = map[string]apisessions.Node{}
 		m.nodes[tenant] = ns
 	}
-	old := ns[n.Name]
+	old, ok := ns[n.Name]
+	if !ok {
+		ns[n.Name] = n
+		return nil
+	}
+	if old.Batches > math.MaxInt64-n.Batches || old.Records > math.MaxInt64-n.Records || old.Rejects > math.MaxInt64-n.Rejects {
+		return apisessions.Errorf(apisessions.EINVALID, "counts overflow")
+	}
+	if n.LastSeen.Before(old.LastSeen) {
+		n.LastSeen, n.Version = old.LastSeen, old.Version
+	}
 	n.Batches += old.Batches
 	n.Records += old.Records
 	n.Rejects += old.Rejects
@@ -308,6 +373,9 @@ func (m *memAdmin) BatchSeen(_ context.Context, tenant, id string) (bool, error)
 func (m *memAdmin) MarkBatch(_ context.Context, tenant, id string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := memInvalid([]string{tenant, id}, nil, []time.Time{at}); err != nil {
+		return err
+	}
 	bs := m.batches[tenant]
 	if bs == nil {
 		bs = map[string]time.Time{}
