@@ -35,10 +35,23 @@ func comparePair(t *testing.T, full, fast *Engine, ex *apisessions.Exchange, pro
 	}
 	df, ds := full.detection(ex, rf), fast.detection(ex, rs)
 	a, b := ruleIDs(rf), ruleIDs(rs)
-	if df.Verdict != ds.Verdict || df.Score != ds.Score || !slices.Equal(a, b) {
-		return fmt.Sprintf("full %s/%d %v, fast %s/%d %v", df.Verdict, df.Score, a, ds.Verdict, ds.Score, b)
+	if df.Verdict == ds.Verdict && df.Score == ds.Score && slices.Equal(a, b) {
+		return ""
 	}
-	return ""
+	// Coraza itself is not deterministic on some requests: a chained rule
+	// that compares captures (942130) sees the captures of the last
+	// matching argument, in map order. Accept the fast result when the
+	// full engine also produces it.
+	for range 20 {
+		rf, err := full.run(ex, proto, nil)
+		if err != nil {
+			t.Fatalf("full: %v", err)
+		}
+		if d := full.detection(ex, rf); d.Verdict == ds.Verdict && d.Score == ds.Score && slices.Equal(ruleIDs(rf), b) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("full %s/%d %v, fast %s/%d %v", df.Verdict, df.Score, a, ds.Verdict, ds.Score, b)
 }
 
 // TestParityCRS checks that the fast path gives the full engine's verdict,
