@@ -17,6 +17,7 @@ import (
 	"github.com/apisessions/apisessions"
 	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
 	"github.com/corazawaf/coraza/v3"
+	"github.com/corazawaf/coraza/v3/collection"
 	"github.com/corazawaf/coraza/v3/experimental"
 	"github.com/corazawaf/coraza/v3/experimental/plugins"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
@@ -102,6 +103,9 @@ func (e *Engine) Detect(ctx context.Context, ex *apisessions.Exchange) (apisessi
 // result is what one Coraza transaction left.
 type result struct {
 	matched []types.MatchedRule
+	// raw holds the untransformed value of each matched variable:key
+	// (MatchData.Value is the value after the rule's transformations).
+	raw     map[string]string
 	score   int
 	partial bool
 }
@@ -200,6 +204,7 @@ func (e *Engine) run(ex *apisessions.Exchange, proto string, skip []int) (result
 	}
 	res.matched = tx.MatchedRules()
 	if st, ok := tx.(plugintypes.TransactionState); ok {
+		res.raw = rawValues(st, res.matched)
 		vars := st.Variables()
 		if v := vars.TX().Get("blocking_inbound_anomaly_score"); len(v) > 0 {
 			res.score, _ = strconv.Atoi(v[0])
@@ -243,6 +248,9 @@ func (e *Engine) detection(ex *apisessions.Exchange, r result) apisessions.Detec
 				continue
 			}
 			point, payload = p, md.Value()
+			if v, ok := r.raw[md.Variable().Name()+"\x00"+md.Key()]; ok {
+				payload = v
+			}
 			break
 		}
 		if point == "" {
@@ -270,6 +278,42 @@ func (e *Engine) detection(ex *apisessions.Exchange, r result) apisessions.Detec
 		d.Verdict = apisessions.VerdictClean
 	}
 	return d
+}
+
+// rawValues looks up, while the transaction lives, the untransformed value
+// of every variable a finding rule matched: analysts want the request as
+// sent, not "cat/etc/passwd" after t:cmdLine.
+func rawValues(st plugintypes.TransactionState, matched []types.MatchedRule) map[string]string {
+	var raw map[string]string
+	for _, m := range matched {
+		if !isFinding(m.Rule().ID(), severityScore(m.Rule().Severity())) {
+			continue
+		}
+		for _, md := range m.MatchedDatas() {
+			k := md.Variable().Name() + "\x00" + md.Key()
+			if _, ok := raw[k]; ok {
+				continue
+			}
+			var v string
+			switch c := st.Collection(md.Variable()).(type) {
+			case collection.Keyed:
+				vs := c.Get(md.Key())
+				if len(vs) == 0 {
+					continue
+				}
+				v = vs[0]
+			case collection.Single:
+				v = c.Get()
+			default:
+				continue
+			}
+			if raw == nil {
+				raw = map[string]string{}
+			}
+			raw[k] = v
+		}
+	}
+	return raw
 }
 
 // Coraza's own rules from coraza.conf-recommended that report bad bodies.

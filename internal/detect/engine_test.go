@@ -44,7 +44,7 @@ var findingCases = []struct {
 	{name: "rce in json",
 		ex: apisessions.Exchange{Request: apisessions.Request{Method: "PUT", URL: "/api/x", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/json"}),
 			Body: []byte(`{"cmd":"; cat /etc/passwd"}`)}},
-		verdict: apisessions.VerdictAttack, typ: apisessions.AttackRCE, point: "request.body|json.cmd", payload: "cat/etc/passwd", rule: 932160},
+		verdict: apisessions.VerdictAttack, typ: apisessions.AttackRCE, point: "request.body|json.cmd", payload: "; cat /etc/passwd", rule: 932160},
 	{name: "benign",
 		ex:      apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/api/users/42?sort=name&page=2", Headers: hdrs()}},
 		verdict: apisessions.VerdictClean},
