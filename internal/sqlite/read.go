@@ -124,16 +124,20 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *fi
 			args = append(args, to+int64(maxPartSpan))
 		}
 	}
+	// The other filters are checked part by part, one primary-key lookup
+	// each: their values are common (else one would drive), so the walk
+	// fills a page soon, and building their full lists of parts would cost
+	// more.
 	for _, e := range exactFilters(f) {
 		if drive != nil && e == *drive {
 			continue
 		}
-		q.WriteString(" AND p.pid IN (SELECT pid FROM part_values WHERE kind = ? AND value = ?)")
+		q.WriteString(" AND EXISTS (SELECT 1 FROM part_values v WHERE v.kind = ? AND v.value = ? AND v.pid = p.pid)")
 		args = append(args, e.kind, e.value)
 	}
 	if f.Endpoint != "" {
-		q.WriteString(` AND p.pid IN (SELECT v.pid FROM part_values v WHERE v.kind = ? AND v.value IN
-			(SELECT endpoint FROM endpoints WHERE tenant = ? AND instr(lower(endpoint), ?) > 0))`)
+		q.WriteString(` AND EXISTS (SELECT 1 FROM part_values v WHERE v.kind = ? AND v.value IN
+			(SELECT endpoint FROM endpoints WHERE tenant = ? AND instr(lower(endpoint), ?) > 0) AND v.pid = p.pid)`)
 		args = append(args, kindEndpoint, tenant, asciiLower(f.Endpoint))
 	}
 	if f.Attacks {

@@ -22,8 +22,10 @@ CREATE TABLE parts (
 	agg      BLOB NOT NULL DEFAULT x''
 );
 CREATE UNIQUE INDEX parts_key ON parts (tenant, session, day);
--- Listing order: newest first by last seen, then day, then session ID.
-CREATE INDEX parts_recent ON parts (tenant, last_ns DESC, day DESC, session DESC);
+-- Listing order: newest first by last seen, then day, then session ID. The
+-- trailing columns let the time, attack and blocked filters reject a part
+-- from the index alone, without reading its row.
+CREATE INDEX parts_recent ON parts (tenant, last_ns DESC, day DESC, session DESC, first_ns, attacks, blocked);
 CREATE INDEX parts_day ON parts (day);
 
 -- Filter values of each part (users, IPs, endpoints...): one row per
