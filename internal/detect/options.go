@@ -138,11 +138,9 @@ Include @crs-setup.conf.example
 SecAction "id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level=%[4]d"
 SecAction "id:900110,phase:1,pass,t:none,nolog,setvar:tx.inbound_anomaly_score_threshold=%[5]d,setvar:tx.outbound_anomaly_score_threshold=4"
 `, o.BodyLimit, o.MaxArgs, o.MaxJSONDepth, o.ParanoiaLevel, o.AnomalyThreshold)
-	if o.Mode == ModeFast {
-		// Coraza's own literal prefilter for @rx (a necessary-condition
-		// check, off in coraza.conf-recommended) for the rules that do run.
-		s += "SecRxPreFilter On\n"
-	}
+	// Coraza's own @rx prefilter (SecRxPreFilter On) is left off: in v3.8.1
+	// it misses CRS 932311 on its regression case 932311-7 (a (?is) pattern
+	// with \r\n), so it is not a sound necessary condition.
 	if len(o.AllowedMethods) > 0 {
 		s += fmt.Sprintf("SecAction \"id:900200,phase:1,pass,t:none,nolog,setvar:'tx.allowed_methods=%s'\"\n", strings.Join(o.AllowedMethods, " "))
 	}
