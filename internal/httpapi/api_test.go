@@ -62,10 +62,37 @@ func TestNodeSyncETag(t *testing.T) {
 	})
 }
 
+// denyTarget is the session of genRecords("a-", ...) the denylist test
+// blocks.
+const denyTarget = "a-sess-0000"
+
+var denyCases = []struct {
+	name   string
+	body   string
+	status int
+	until  time.Duration // expected until - now; 0: forever
+}{
+	{"default one hour", `{"session_id":"` + denyTarget + `","reason":"scraping"}`, 201, time.Hour},
+	{"forever", `{"session_id":"s2","forever":true}`, 201, 0},
+	{"duration", `{"session_id":"s3","duration":"7d","applications":[1,2]}`, 201, 7 * 24 * time.Hour},
+	{"until", `{"session_id":"s4","until":"2026-11-26T15:00:00Z"}`, 201, 3 * time.Hour},
+	{"until in the past", `{"session_id":"s5","until":"2026-11-26T11:00:00Z"}`, 400, 0},
+	{"until and forever", `{"session_id":"s5","until":"2026-11-26T15:00:00Z","forever":true}`, 400, 0},
+	{"no session", `{"reason":"x"}`, 400, 0},
+	{"control characters", `{"session_id":"a\u0000b"}`, 400, 0},
+	{"unknown field", `{"session_id":"s6","bogus":1}`, 400, 0},
+	{"trailing data", `{"session_id":"s6"} {}`, 400, 0},
+	{"not JSON", `session_id=s6`, 400, 0},
+	{"negative duration", `{"session_id":"s6","duration":"-1h"}`, 400, 0},
+}
+
 func TestDenylist(t *testing.T) {
 	f := newFixture(t, nil)
 	recs := genRecords("a-", 30, 3)
 	target := recs[0].SessionID
+	if target != denyTarget {
+		t.Fatalf("first session %q, want %q", target, denyTarget)
+	}
 	for i := range recs {
 		// The target is blocked by the denylist only, so that deleting the
 		// entry shows it unblocked.
@@ -74,26 +101,7 @@ func TestDenylist(t *testing.T) {
 		}
 	}
 	f.ingest("a/node", batch(t, "n1", recs))
-	tests := []struct {
-		name   string
-		body   string
-		status int
-		until  time.Duration // expected until - now; 0: forever
-	}{
-		{"default one hour", `{"session_id":"` + target + `","reason":"scraping"}`, 201, time.Hour},
-		{"forever", `{"session_id":"s2","forever":true}`, 201, 0},
-		{"duration", `{"session_id":"s3","duration":"7d","applications":[1,2]}`, 201, 7 * 24 * time.Hour},
-		{"until", `{"session_id":"s4","until":"2026-11-26T15:00:00Z"}`, 201, 3 * time.Hour},
-		{"until in the past", `{"session_id":"s5","until":"2026-11-26T11:00:00Z"}`, 400, 0},
-		{"until and forever", `{"session_id":"s5","until":"2026-11-26T15:00:00Z","forever":true}`, 400, 0},
-		{"no session", `{"reason":"x"}`, 400, 0},
-		{"control characters", `{"session_id":"a\u0000b"}`, 400, 0},
-		{"unknown field", `{"session_id":"s6","bogus":1}`, 400, 0},
-		{"trailing data", `{"session_id":"s6"} {}`, 400, 0},
-		{"not JSON", `session_id=s6`, 400, 0},
-		{"negative duration", `{"session_id":"s6","duration":"-1h"}`, 400, 0},
-	}
-	for _, tc := range tests {
+	for _, tc := range denyCases {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := f.call("a/analyst", "POST", "/api/v1/denylist", []byte(tc.body), "Content-Type", "application/json")
 			if resp.StatusCode != tc.status {

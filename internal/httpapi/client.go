@@ -96,6 +96,9 @@ func responseError(status int, data []byte) error {
 		return apisessions.Errorf(codeOf(status), "server answered %d %s", status, http.StatusText(status))
 	}
 	msg := body.Error.Message
+	if msg == "" {
+		msg = fmt.Sprintf("server answered %d %s", status, http.StatusText(status))
+	}
 	if len(body.Problems) > 0 {
 		lines := make([]string, 0, len(body.Problems)+1)
 		lines = append(lines, msg+":")
