@@ -65,7 +65,8 @@ func TestIngestReplay(t *testing.T) {
 	f := newFixture(t, nil)
 	recs := genRecords("a-", 40, 3)
 	body := batch(t, "n1", recs)
-	first := f.ingest("a/node", body)
+	var first ingestResult
+	mustJSON(t, f.call("a/node", "POST", "/api/v1/ingest", body, "Content-Type", wire.ContentType, NodeVersionHeader, "1.2.3"), 200, &first)
 	if first.Duplicate || first.Stored != 40 {
 		t.Fatalf("first send: %+v", first)
 	}
@@ -84,7 +85,7 @@ func TestIngestReplay(t *testing.T) {
 	}
 	var nodes struct{ Nodes []apisessions.Node }
 	mustJSON(t, f.call("a/admin", "GET", "/api/v1/nodes", nil), 200, &nodes)
-	if len(nodes.Nodes) != 1 || nodes.Nodes[0].Batches != 2 || nodes.Nodes[0].Records != 40 {
+	if len(nodes.Nodes) != 1 || nodes.Nodes[0].Batches != 2 || nodes.Nodes[0].Records != 40 || nodes.Nodes[0].Name != "n1" {
 		t.Fatalf("nodes: %+v", nodes.Nodes)
 	}
 	if got := counterValue(t, f.srv.metrics.batches.WithLabelValues("duplicate")); got != 1 {
