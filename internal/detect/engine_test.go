@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -128,5 +129,49 @@ func TestBoundPayload(t *testing.T) {
 	b := boundPayload(s)
 	if len(b) > maxPayload || !strings.HasPrefix(s, b) || len(b) < maxPayload-1 {
 		t.Fatalf("bound to %d bytes", len(b))
+	}
+}
+
+// TestConcurrentDetect runs one engine from several goroutines (the race
+// detector checks the shared WAF, hook and verdict cache).
+func TestConcurrentDetect(t *testing.T) {
+	e := mustEngine(t, DefaultOptions())
+	exs := newCorpus(3).mix(40)
+	want := make([]apisessions.Verdict, len(exs))
+	for i, ex := range exs {
+		d, err := e.Detect(context.Background(), ex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = d.Verdict
+	}
+	errs := make(chan string, 4*len(exs))
+	done := make(chan struct{})
+	for w := 0; w < 4; w++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i, ex := range exs {
+				d, err := e.Detect(context.Background(), ex)
+				if err != nil || d.Verdict != want[i] {
+					errs <- fmt.Sprintf("exchange %d: %v %v, want %v", i, d.Verdict, err, want[i])
+				}
+			}
+		}()
+	}
+	for w := 0; w < 4; w++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+func TestDetectHonoursContext(t *testing.T) {
+	e := mustEngine(t, DefaultOptions())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Detect(ctx, &findingCases[0].ex); err == nil {
+		t.Fatal("Detect on a cancelled context succeeded")
 	}
 }

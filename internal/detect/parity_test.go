@@ -78,7 +78,7 @@ func TestParityCRS(t *testing.T) {
 // query, JSON, form, headers and cookies, at the default paranoia level and
 // at 4.
 func TestParityMix(t *testing.T) {
-	n := 3000 / sampleEvery
+	n := 500 / sampleEvery
 	if testing.Short() {
 		n /= 10
 	}
