@@ -103,7 +103,7 @@ func runImport(ctx context.Context, e *env) error {
 	}
 	var sum importSummary
 	for _, f := range files {
-		s, err := imp.importFile(ctx, f, *format, capture.Options{ClientIP: *clientIP, OnError: func(pos int64, err error) {
+		s, err := imp.importFile(ctx, f, *format, capture.Options{ClientIP: *clientIP, Stdin: e.stdin, OnError: func(pos int64, err error) {
 			fmt.Fprintf(e.stderr, "%s: %d: skipped: %v\n", f, pos, err)
 		}})
 		sum.add(s)

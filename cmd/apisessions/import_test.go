@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +223,113 @@ func TestImportStartShiftsTimes(t *testing.T) {
 	// The traffic spans three hours: the spacing is kept.
 	if got := last.Sub(first); got != 3*time.Hour+2*time.Second {
 		t.Errorf("span %v, want 3h0m2s", got)
+	}
+}
+
+// importLine is a good JSON line of the import tests: request i of the
+// session cookie sid, at t (no time when t is zero).
+func importLine(i int, sid string, t time.Time) string {
+	ts := ""
+	if !t.IsZero() {
+		ts = `"time": "` + t.Format(time.RFC3339Nano) + `", `
+	}
+	return fmt.Sprintf(`{"id": "r-%d", %s"client_ip": "203.0.113.7", "request": {"method": "GET", `+
+		`"url": "https://shop.example.com/api/items/%d", "headers": [["Cookie", "session=%s"]]}, "response": {"status": 200}}`, i, ts, i, sid)
+}
+
+// TestImportReportsBadLinesInOrder imports a file of many chunks with bad
+// lines spread through it: decoded on several workers, they are still
+// reported in file order with their line numbers, and counted.
+func TestImportReportsBadLinesInOrder(t *testing.T) {
+	now := time.Now().UTC().Add(-time.Hour)
+	var b strings.Builder
+	var wantErr []string
+	good, lineNo := 0, 0
+	bad := []struct{ line, msg string }{
+		{`{"request": `, "JSON breaks off"},
+		{`{"request": {"method": "GE T", "url": "/"}}`, "request.method is not an HTTP token"},
+		{`{"id": "x"}`, "request missing"},
+	}
+	for i := range 3 * chunkLines * 4 {
+		lineNo++
+		switch {
+		case i%97 == 5:
+			bl := bad[i%len(bad)]
+			b.WriteString(bl.line + "\n")
+			wantErr = append(wantErr, fmt.Sprintf("%d: skipped: %s", lineNo, bl.msg))
+		case i%101 == 3:
+			b.WriteString("\n") // blank: neither read nor bad
+		default:
+			b.WriteString(importLine(i, fmt.Sprint("s", i%7), now.Add(time.Duration(i)*time.Millisecond)) + "\n")
+			good++
+		}
+	}
+	file := filepath.Join(t.TempDir(), "traffic.jsonl")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, path, stdin, prefix string
+	}{
+		{"file", file, "", file + ": "},
+		{"stdin", "-", b.String(), "-: "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := execCLI(t, tt.stdin, nil, "import", "--dry-run", "--detect", "off", "--data", t.TempDir(), tt.path)
+			if r.code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			var got []string
+			for l := range strings.Lines(r.stderr) {
+				got = append(got, strings.TrimPrefix(strings.TrimSuffix(l, "\n"), tt.prefix))
+			}
+			if !slices.Equal(got, wantErr) {
+				t.Errorf("reports:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantErr, "\n"))
+			}
+			want := fmt.Sprintf("read %d exchanges: stored %d, already stored 0, out of scope 0, too old 0, malformed %d;", good, good, len(wantErr))
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("summary %q, want %q", r.stdout, want)
+			}
+		})
+	}
+}
+
+// TestImportStartAfterUntimedLines has more lines without a time than a
+// chunk holds before the first with one: those take the current time, and
+// the first timed line still sets the --start shift for all after it.
+func TestImportStartAfterUntimedLines(t *testing.T) {
+	var b strings.Builder
+	for i := range chunkLines + 50 {
+		b.WriteString(importLine(i, "untimed", time.Time{}) + "\n")
+	}
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for i := range 10 {
+		b.WriteString(importLine(1000+i, "timed", t0.Add(time.Duration(i)*time.Second)) + "\n")
+	}
+	data := t.TempDir()
+	out := execCLI(t, b.String(), nil, "import", "--detect", "off", "--data", data, "--start", "2h", "-")
+	if out.code != 0 || !strings.Contains(out.stdout, "stored 316") {
+		t.Fatalf("exit %d\n%s\n%s", out.code, out.stdout, out.stderr)
+	}
+	ss := listSessions(t, "--data", data)
+	if len(ss) != 2 {
+		t.Fatalf("%d sessions, want 2: %+v", len(ss), ss)
+	}
+	for _, s := range ss {
+		switch s.RequestCount {
+		case chunkLines + 50: // untimed: read now
+			if d := time.Since(s.FirstSeen); d < 0 || d > time.Minute {
+				t.Errorf("untimed exchanges at %v, %v ago; want now", s.FirstSeen, d)
+			}
+		case 10:
+			if d := time.Since(s.FirstSeen); d < 119*time.Minute || d > 121*time.Minute {
+				t.Errorf("first timed exchange %v ago, want 2h", d)
+			}
+			if got := s.LastSeen.Sub(s.FirstSeen); got != 9*time.Second {
+				t.Errorf("timed span %v, want 9s", got)
+			}
+		default:
+			t.Errorf("session of %d requests", s.RequestCount)
+		}
 	}
 }
