@@ -208,9 +208,11 @@ func TestLoginAndCSRF(t *testing.T) {
 		}
 	})
 	t.Run("form logout with CSRF field", func(t *testing.T) {
-		resp := f.cookieCall(cookie, "POST", "/api/v1/logout", []byte("csrf_token=wrong"), "Content-Type", "application/x-www-form-urlencoded")
-		if resp.StatusCode != 403 {
-			t.Fatalf("logout with wrong CSRF field: status %d, want 403", resp.StatusCode)
+		for _, body := range []string{"", "reason=none", "csrf_token=wrong"} {
+			resp := f.cookieCall(cookie, "POST", "/api/v1/logout", []byte(body), "Content-Type", "application/x-www-form-urlencoded")
+			if resp.StatusCode != 403 {
+				t.Fatalf("form logout %q: status %d, want 403", body, resp.StatusCode)
+			}
 		}
 		resp = f.cookieCall(cookie, "POST", "/api/v1/logout", []byte(url.Values{CSRFField: {csrf}}.Encode()), "Content-Type", "application/x-www-form-urlencoded")
 		if resp.StatusCode != 204 {
