@@ -34,11 +34,9 @@ func (s *Store) adminExec(ctx context.Context, what, query string, args ...any) 
 	return n, nil
 }
 
-// The range of times a Unix nanosecond count holds (years 1678 to 2262).
-var (
-	minNanoTime = time.Unix(0, math.MinInt64)
-	maxNanoTime = time.Unix(0, math.MaxInt64)
-)
+// nanoRange is the range of times a Unix nanosecond count holds (years 1678
+// to 2262).
+func nanoRange() (lo, hi time.Time) { return time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64) }
 
 // optionalNS is t as stored: Unix nanoseconds, nil (NULL) for the zero
 // time, so that it reads back as the zero time. A time outside the range is
@@ -47,7 +45,7 @@ func optionalNS(what string, t time.Time) (*int64, error) {
 	if t.IsZero() {
 		return nil, nil
 	}
-	if t.Before(minNanoTime) || t.After(maxNanoTime) {
+	if lo, hi := nanoRange(); t.Before(lo) || t.After(hi) {
 		return nil, apisessions.Errorf(apisessions.EINVALID, "%s out of range (years 1678 to 2262)", what)
 	}
 	return new(t.UnixNano()), nil
@@ -68,10 +66,11 @@ func requiredNS(what string, t time.Time) (int64, error) {
 // clampNS is a time a query compares with: one outside the range compares
 // like the nearest end of it.
 func clampNS(t time.Time) int64 {
+	lo, hi := nanoRange()
 	switch {
-	case t.Before(minNanoTime):
+	case t.Before(lo):
 		return math.MinInt64
-	case t.After(maxNanoTime):
+	case t.After(hi):
 		return math.MaxInt64
 	}
 	return t.UnixNano()
