@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/config"
 	"github.com/apisessions/apisessions/internal/wire"
 )
 
@@ -15,7 +16,10 @@ type ingestResult struct {
 	Duplicate  bool   `json:"duplicate"`
 	Stored     int    `json:"stored"`
 	Duplicates int    `json:"duplicates"`
-	Sessions   int    `json:"sessions"`
+	// Expired counts records of days already outside the retention
+	// window: not stored (SPEC §9), since retention would delete them.
+	Expired  int `json:"expired"`
+	Sessions int `json:"sessions"`
 }
 
 // maxNodeVersion bounds the X-Node-Version header kept with a node.
@@ -66,12 +70,18 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request, p *princip
 		writeJSON(w, http.StatusOK, ingestResult{Batch: b.ID, Duplicate: true})
 		return nil
 	}
-	var st apisessions.WriteStats
-	err = s.timed("write", func() error {
-		var err error
-		st, err = s.store.Write(ctx, p.Tenant, b.Records)
+	recs, expired, err := s.dropExpired(r, p.Tenant, b.Records)
+	if err != nil {
 		return err
-	})
+	}
+	var st apisessions.WriteStats
+	if len(recs) > 0 {
+		err = s.timed("write", func() error {
+			var err error
+			st, err = s.store.Write(ctx, p.Tenant, recs)
+			return err
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -90,6 +100,46 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request, p *princip
 	s.metrics.batches.WithLabelValues("stored").Inc()
 	s.metrics.records.WithLabelValues("stored").Add(float64(st.Stored))
 	s.metrics.records.WithLabelValues("duplicate").Add(float64(st.Duplicates))
-	writeJSON(w, http.StatusOK, ingestResult{Batch: b.ID, Stored: st.Stored, Duplicates: st.Duplicates, Sessions: st.Sessions})
+	s.metrics.records.WithLabelValues("expired").Add(float64(expired))
+	writeJSON(w, http.StatusOK, ingestResult{Batch: b.ID, Stored: st.Stored, Duplicates: st.Duplicates, Expired: expired, Sessions: st.Sessions})
 	return nil
+}
+
+// dropExpired returns the records whose day is still within the tenant's
+// retention window, and how many were dropped. A day expires as the
+// retention job decides (apisessions.ExpiredDays in the tenant's day
+// timezone), so that ingest never recreates a day the job deleted.
+func (s *Server) dropExpired(r *http.Request, tenant string, recs []apisessions.Record) ([]apisessions.Record, int, error) {
+	cv, err := s.currentConfig(r, tenant)
+	if err != nil {
+		return nil, 0, err
+	}
+	c := config.WithDefaults(cv.Config)
+	loc, err := time.LoadLocation(c.DayTimezone)
+	if err != nil {
+		loc = time.UTC // a saved configuration was validated; be lenient
+	}
+	days := map[string]bool{}
+	for i := range recs {
+		days[recs[i].Day] = true
+	}
+	list := make([]string, 0, len(days))
+	for d := range days {
+		list = append(list, d)
+	}
+	expired := apisessions.ExpiredDays(list, s.now(), time.Duration(c.Retention), loc)
+	if len(expired) == 0 {
+		return recs, 0, nil
+	}
+	gone := map[string]bool{}
+	for _, d := range expired {
+		gone[d] = true
+	}
+	kept := make([]apisessions.Record, 0, len(recs))
+	for i := range recs {
+		if !gone[recs[i].Day] {
+			kept = append(kept, recs[i])
+		}
+	}
+	return kept, len(recs) - len(kept), nil
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -211,4 +212,26 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestIngestDropsExpiredDays: records of days wholly outside the tenant's
+// retention are not stored, as the retention job would delete them.
+func TestIngestDropsExpiredDays(t *testing.T) {
+	f := newFixture(t, nil)
+	mustJSON(t, f.call("a/admin", "PUT", "/api/v1/config", []byte("retention: 72h\n"), "Content-Type", "application/yaml"), 200, nil)
+	recs := genRecords("a-", 10, 2) // days 2026-11-20 and 21: expired at testNow - 72h
+	fresh := recs[0]
+	fresh.ID, fresh.Time, fresh.Day = "a-fresh", testNow.Add(-time.Hour), testNow.Format(time.DateOnly)
+	edge := recs[1]
+	// 2026-11-23 ends at 11-24 00:00, after the cutoff of 11-23 12:00: kept.
+	edge.ID, edge.Time, edge.Day = "a-edge", time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC), "2026-11-23"
+	res := f.ingest("a/node", batch(t, "n1", append(recs, fresh, edge)))
+	if res.Stored != 2 || res.Expired != len(recs) {
+		t.Fatalf("result %+v, want 2 stored and %d expired", res, len(recs))
+	}
+	if got := counterValue(t, f.srv.metrics.records.WithLabelValues("expired")); got != float64(len(recs)) {
+		t.Errorf("expired metric %v", got)
+	}
+	mustJSON(t, f.call("a/admin", "GET", "/api/v1/requests/"+recs[0].ID, nil), 404, nil)
+	mustJSON(t, f.call("a/admin", "GET", "/api/v1/requests/a-edge", nil), 200, nil)
 }

@@ -65,7 +65,7 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		},
 		"putConfig": func(t *testing.T) {
-			mustJSON(t, f.call("a/admin", "PUT", "/api/v1/config", []byte("retention: 24h\n"), "Content-Type", "application/yaml"), 200, nil)
+			mustJSON(t, f.call("a/admin", "PUT", "/api/v1/config", []byte("retention: 240h\n"), "Content-Type", "application/yaml"), 200, nil)
 			var cv apisessions.ConfigVersion
 			mustJSON(t, f.call("b/admin", "GET", "/api/v1/config", nil), 200, &cv)
 			if cv.Version != 1 || cv.Config.DayTimezone != "Europe/Paris" {

@@ -27,7 +27,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"result"}),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "apisessions_ingest_records_total",
-			Help: "Records of accepted batches, by result (stored, duplicate).",
+			Help: "Records of accepted batches, by result (stored, duplicate, expired: outside retention).",
 		}, []string{"result"}),
 		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "apisessions_ingest_rejects_total",
@@ -59,6 +59,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	for _, r := range []string{"stored", "duplicate"} {
 		m.batches.WithLabelValues(r)
+	}
+	for _, r := range []string{"stored", "duplicate", "expired"} {
 		m.records.WithLabelValues(r)
 	}
 	return m
