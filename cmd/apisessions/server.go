@@ -84,6 +84,10 @@ func runServer(ctx context.Context, e *env) error {
 		return err
 	}
 	defer st.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
 	if err := bootstrap(ctx, e, st, dir, *adminUser); err != nil {
 		return err
 	}
@@ -100,10 +104,6 @@ func runServer(ctx context.Context, e *env) error {
 	opts.Version = version
 	api := httpapi.New(opts)
 
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -116,6 +116,11 @@ func runServer(ctx context.Context, e *env) error {
 	go func() {
 		defer close(retentionDone)
 		store.RunRetention(ctx, st, store.RetentionOptions{Retention: *retention, Logger: logger})
+	}()
+	batchesDone := make(chan struct{})
+	go func() {
+		defer close(batchesDone)
+		forgetBatches(ctx, st, *retention, logger)
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -131,10 +136,28 @@ func runServer(ctx context.Context, e *env) error {
 	}
 	cancel()
 	<-retentionDone
+	<-batchesDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// forgetBatches drops, hourly, the IDs of ingested batches (and expired
+// logins) older than the retention window: no node resends a batch that old.
+func forgetBatches(ctx context.Context, st apisessions.AdminStore, retention time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := st.ForgetBatches(ctx, time.Now().Add(-retention)); err != nil && ctx.Err() == nil {
+			logger.Error("forget old batch IDs", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // bootstrap creates the tenant "default", its first admin and an admin
