@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -176,4 +178,59 @@ func BenchmarkSessionsList(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkWriteBaseline is the reference the issue names, measured in the
+// same run: the same batches written row at a time (one prepared INSERT a
+// record, JSON, one transaction a batch) into a table with two indexes and
+// no session parts at all.
+func BenchmarkWriteBaseline(b *testing.B) {
+	const batch = 10000
+	dir := b.TempDir()
+	db, err := sql.Open("sqlite", filepath.Join(dir, "base.db")+"?_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{
+		"CREATE TABLE r (id TEXT, session TEXT, day TEXT, t INTEGER, data BLOB)",
+		"CREATE UNIQUE INDEX r_id ON r (id)",
+		"CREATE INDEX r_session ON r (session, day, t)",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	var elapsed, cpu time.Duration
+	for i := 0; i*batch < b.N; i++ {
+		b.StopTimer()
+		recs := benchBatch(i, min(batch, b.N-i*batch), 50000)
+		b.StartTimer()
+		t0, c0 := time.Now(), cpuTime()
+		tx, err := db.Begin()
+		if err != nil {
+			b.Fatal(err)
+		}
+		stmt, err := tx.Prepare("INSERT OR IGNORE INTO r VALUES (?, ?, ?, ?, ?)")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := range recs {
+			r := &recs[j]
+			data, _ := json.Marshal(r)
+			if _, err := stmt.Exec(r.ID, r.SessionID, r.Day, r.Time.UnixNano(), data); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		elapsed += time.Since(t0)
+		cpu += cpuTime() - c0
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")
+	b.ReportMetric(float64(b.N)/cpu.Seconds(), "records/cpu-s")
 }

@@ -567,7 +567,7 @@ func testLargeBatch(t *testing.T, open func(t *testing.T) apisessions.Store) {
 	st := open(t)
 	// More records, parts and IDs than any one multi-row statement should
 	// take, kept small enough for -race.
-	recs := Generate(18, "lb-", 2000, 900, 1)
+	recs := Generate(18, "lb-", 1200, 600, 1)
 	m := newModel()
 	want := m.add(recs)
 	if ws := MustWrite(t, st, tenant, recs); ws != want {
