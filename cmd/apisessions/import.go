@@ -17,6 +17,7 @@ import (
 
 	"github.com/apisessions/apisessions"
 	"github.com/apisessions/apisessions/internal/capture"
+	"github.com/apisessions/apisessions/internal/config"
 	"github.com/apisessions/apisessions/internal/sessionize"
 )
 
@@ -49,6 +50,7 @@ func runImport(ctx context.Context, e *env) error {
 	detectMode := fs.String("detect", "fast", "attack detection: full, fast or off")
 	start := fs.String("start", "", "shift exchange times so the first one read is at `T` (RFC 3339, a date, or a duration ago such as 24h): replays an old capture inside the retention window")
 	dryRun := fs.Bool("dry-run", false, "read, detect and sessionize, but store nothing (checks a configuration on real traffic)")
+	rf := addRemoteFlags(fs)
 	if err := fs.Parse(e.args); err != nil {
 		return err
 	}
@@ -60,28 +62,49 @@ func runImport(ctx context.Context, e *env) error {
 	if err != nil {
 		return usageErrorf("--start: %v", err)
 	}
-	cfg, err := loadConfig(*cfgPath)
+	var (
+		cfg    apisessions.Config
+		secret []byte
+		st     apisessions.Store = discardStore{}
+	)
+	client, err := rf.client(e)
 	if err != nil {
 		return err
 	}
-	dir := dataDir(*data, e.getenv)
+	if client != nil {
+		// A server decides the configuration and the session secret, as it
+		// does for its nodes, so imported traffic joins their sessions.
+		if *cfgPath != "" {
+			return usageErrorf("--config and --server exclude each other: the server's configuration applies (config push changes it)")
+		}
+		if cfg, secret, err = client.NodeConfig(ctx); err != nil {
+			return fmt.Errorf("configuration from the server: %w", err)
+		}
+		cfg = config.WithDefaults(cfg)
+		if !*dryRun {
+			st = remoteStore{client: client, node: "import"}
+		}
+	} else {
+		if cfg, err = loadConfig(*cfgPath); err != nil {
+			return err
+		}
+		dir := dataDir(*data, e.getenv)
+		if !*dryRun {
+			local, err := openLocalStore(ctx, dir)
+			if err != nil {
+				return err
+			}
+			defer local.Close()
+			if err := expireOnce(ctx, local, cfg, time.Now()); err != nil {
+				return err
+			}
+			st = local
+		}
+		if secret, err = loadSecret(dir, cfg.SessionSecretFile); err != nil {
+			return err
+		}
+	}
 	det, err := newDetector(*detectMode, cfg)
-	if err != nil {
-		return err
-	}
-	var st apisessions.Store = discardStore{}
-	if !*dryRun {
-		local, err := openLocalStore(ctx, dir)
-		if err != nil {
-			return err
-		}
-		defer local.Close()
-		if err := expireOnce(ctx, local, cfg, time.Now()); err != nil {
-			return err
-		}
-		st = local
-	}
-	secret, err := loadSecret(dir, cfg.SessionSecretFile)
 	if err != nil {
 		return err
 	}
