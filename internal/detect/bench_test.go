@@ -12,6 +12,10 @@ import (
 func benchEngine(b *testing.B, mode string, exs []*apisessions.Exchange) {
 	o := DefaultOptions()
 	o.Mode = mode
+	benchEngineOpts(b, o, exs...)
+}
+
+func benchEngineOpts(b *testing.B, o Options, exs ...*apisessions.Exchange) {
 	e := mustEngine(b, o)
 	ctx := context.Background()
 	b.ReportAllocs()
