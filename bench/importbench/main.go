@@ -21,6 +21,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -77,8 +79,8 @@ func bench(bin, dir string, n, sessions, runs int) {
 		name string
 		m    measurement
 	}{{"floor  (read + points + sessionize, no store)", floor}, {"import (same + embedded SQLite store)        ", imp}} {
-		fmt.Printf("%s: %8.0f exchanges/s  %6.2f s wall  %6.2f s CPU (%7.0f exchanges/CPU-s)  peak RSS %4d MB\n",
-			r.name, x/r.m.wall.Seconds(), r.m.wall.Seconds(), r.m.cpu.Seconds(), x/r.m.cpu.Seconds(), r.m.maxRSS>>20)
+		fmt.Printf("%s: %8.0f exchanges/s  %6.2f s wall  %6.2f s CPU (%7.0f exchanges/CPU-s)  peak RSS %4d MB (anonymous %4d MB)\n",
+			r.name, x/r.m.wall.Seconds(), r.m.wall.Seconds(), r.m.cpu.Seconds(), x/r.m.cpu.Seconds(), r.m.maxRSS>>20, r.m.maxAnon>>20)
 	}
 	fmt.Printf("import / floor: %.2fx wall, %.2fx CPU; store %.0f bytes per exchange (%d MB)\n",
 		imp.wall.Seconds()/floor.wall.Seconds(), imp.cpu.Seconds()/floor.cpu.Seconds(), float64(imp.storeBytes)/x, imp.storeBytes>>20)
@@ -88,6 +90,7 @@ type measurement struct {
 	wall       time.Duration
 	cpu        time.Duration // user + sys
 	maxRSS     int64
+	maxAnon    int64 // sampled: a lower bound
 	storeBytes int64
 }
 
@@ -103,11 +106,49 @@ func measure(name string, args ...string) measurement {
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
 	t0 := time.Now()
-	must(cmd.Run())
+	must(cmd.Start())
+	// Peak RSS counts the pages of the store file that SQLite maps
+	// (mmap_size) and has touched, which grow with the store but are the
+	// kernel's page cache; the anonymous part is the process's own memory.
+	done := make(chan struct{})
+	anon := make(chan int64)
+	go func() {
+		var peak int64
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			peak = max(peak, rssAnon(cmd.Process.Pid))
+			select {
+			case <-done:
+				anon <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
 	wall := time.Since(t0)
+	close(done)
+	peakAnon := <-anon
+	must(err)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
-	return measurement{wall: wall, cpu: cpu, maxRSS: ru.Maxrss * 1024}
+	return measurement{wall: wall, cpu: cpu, maxRSS: ru.Maxrss * 1024, maxAnon: peakAnon}
+}
+
+// rssAnon returns the anonymous resident memory of a process (Linux), or 0.
+func rssAnon(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 func run(name string, args ...string) error {
