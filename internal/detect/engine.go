@@ -73,7 +73,11 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.waf = waf
 	for _, m := range metas {
-		e.rules[m.ID()] = ruleInfo{typ: attackType(m.ID(), m.Tags()), score: severityScore(m.Severity())}
+		score := severityScore(m.Severity())
+		if m.ID() < 900000 {
+			score = 0 // Coraza's own rules add nothing to the CRS anomaly score
+		}
+		e.rules[m.ID()] = ruleInfo{typ: attackType(m.ID(), m.Tags()), score: score}
 	}
 	if opts.Mode == ModeFast {
 		s, err := newScreen(metas, opts)
@@ -212,7 +216,9 @@ func (e *Engine) run(ex *apisessions.Exchange, proto string, skip []int) (result
 		if vars.ArgumentsLimitReached().Get() == "1" {
 			res.partial = true
 		}
-		if strings.Contains(strings.ToLower(vars.RequestBodyErrorMsg().Get()), "depth") {
+		if vars.RequestBodyError().Get() == "1" && jsonDeeper(body, e.opts.MaxJSONDepth) {
+			// Coraza stops parsing at the depth limit and reports a body
+			// error; that is our limit, not a malformed request.
 			res.partial = true
 		}
 	}
@@ -314,6 +320,33 @@ func rawValues(st plugintypes.TransactionState, matched []types.MatchedRule) map
 		}
 	}
 	return raw
+}
+
+// jsonDeeper reports whether the JSON text nests arrays and objects deeper
+// than limit (strings skipped; malformed text is scanned as it is).
+func jsonDeeper(b []byte, limit int) bool {
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > limit {
+				return true
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return false
 }
 
 // Coraza's own rules from coraza.conf-recommended that report bad bodies.

@@ -175,3 +175,32 @@ func TestDetectHonoursContext(t *testing.T) {
 		t.Fatal("Detect on a cancelled context succeeded")
 	}
 }
+
+func TestLimitsMarkPartial(t *testing.T) {
+	o := DefaultOptions()
+	o.MaxArgs = 5
+	o.MaxJSONDepth = 3
+	e := mustEngine(t, o)
+	var q []string
+	for i := 0; i < 20; i++ {
+		q = append(q, fmt.Sprintf("a%d=%d", i, i))
+	}
+	for _, c := range []struct {
+		name string
+		ex   apisessions.Exchange
+	}{
+		{"arguments", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/x?" + strings.Join(q, "&"), Headers: hdrs()}}},
+		{"json depth", apisessions.Exchange{Request: apisessions.Request{Method: "POST", URL: "/x", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/json"}),
+			Body: []byte(`{"a":{"b":{"c":{"d":{"e":1}}}}}`)}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := e.Detect(context.Background(), &c.ex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !d.Partial {
+				t.Errorf("not partial: %+v", d)
+			}
+		})
+	}
+}
