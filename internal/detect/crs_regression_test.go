@@ -229,6 +229,22 @@ func mustEngine(tb testing.TB, o Options) *Engine {
 	return e
 }
 
+// testEngines shares engines between tests: loading CRS takes seconds,
+// many more under the race detector.
+var testEngines sync.Map // key -> *Engine
+
+// sharedEngine returns the engine for the options, built once per test
+// binary; key must name the options uniquely.
+func sharedEngine(tb testing.TB, key string, o Options) *Engine {
+	tb.Helper()
+	if e, ok := testEngines.Load(key); ok {
+		return e.(*Engine)
+	}
+	e := mustEngine(tb, o)
+	testEngines.Store(key, e)
+	return e
+}
+
 func matchedIDs(r result) map[int]bool {
 	ids := map[int]bool{}
 	for _, m := range r.matched {
@@ -244,7 +260,7 @@ func matchedIDs(r result) map[int]bool {
 // fails the test, and so does a listed case that now passes.
 func TestCRSRegression(t *testing.T) {
 	cases := loadCRSCases(t)
-	e := mustEngine(t, regressionOptions(ModeFull))
+	e := sharedEngine(t, "regression-full", regressionOptions(ModeFull))
 	known := readKnownList(t, "testdata/crs-known-failures.txt")
 	var pass, fail, skip, knownFail int
 	var skipped, newFail []string

@@ -62,7 +62,7 @@ func TestFindings(t *testing.T) {
 		o := DefaultOptions()
 		o.Mode = mode
 		o.BodyLimit = 1024
-		e := mustEngine(t, o)
+		e := sharedEngine(t, mode+"-body1k", o)
 		for _, c := range findingCases {
 			t.Run(mode+"/"+c.name, func(t *testing.T) {
 				d, err := e.Detect(context.Background(), &c.ex)
@@ -135,7 +135,7 @@ func TestBoundPayload(t *testing.T) {
 // TestConcurrentDetect runs one engine from several goroutines (the race
 // detector checks the shared WAF, hook and verdict cache).
 func TestConcurrentDetect(t *testing.T) {
-	e := mustEngine(t, DefaultOptions())
+	e := sharedEngine(t, "pl1-fast", DefaultOptions())
 	exs := newCorpus(3).mix(40)
 	want := make([]apisessions.Verdict, len(exs))
 	for i, ex := range exs {
@@ -168,7 +168,7 @@ func TestConcurrentDetect(t *testing.T) {
 }
 
 func TestDetectHonoursContext(t *testing.T) {
-	e := mustEngine(t, DefaultOptions())
+	e := sharedEngine(t, "pl1-fast", DefaultOptions())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := e.Detect(ctx, &findingCases[0].ex); err == nil {

@@ -58,8 +58,8 @@ func comparePair(t *testing.T, full, fast *Engine, ex *apisessions.Exchange, pro
 // score and rule IDs on every applicable case of the CRS regression suite.
 func TestParityCRS(t *testing.T) {
 	cases := loadCRSCases(t)
-	full := mustEngine(t, regressionOptions(ModeFull))
-	fast := mustEngine(t, regressionOptions(ModeFast))
+	full := sharedEngine(t, "regression-full", regressionOptions(ModeFull))
+	fast := sharedEngine(t, "regression-fast", regressionOptions(ModeFast))
 	n, diffs := 0, 0
 	for i, c := range cases {
 		if c.skip != "" || i%sampleEvery != 0 {
@@ -82,14 +82,18 @@ func TestParityMix(t *testing.T) {
 	if testing.Short() {
 		n /= 10
 	}
-	for _, pl := range []int{1, 4} {
+	levels := []int{1, 4}
+	if sampleEvery > 1 {
+		levels = levels[:1] // under -race: the default level only
+	}
+	for _, pl := range levels {
 		t.Run(fmt.Sprintf("PL%d", pl), func(t *testing.T) {
 			o := DefaultOptions()
 			o.ParanoiaLevel = pl
 			o.Mode = ModeFull
-			full := mustEngine(t, o)
+			full := sharedEngine(t, fmt.Sprintf("pl%d-full", pl), o)
 			o.Mode = ModeFast
-			fast := mustEngine(t, o)
+			fast := sharedEngine(t, fmt.Sprintf("pl%d-fast", pl), o)
 			g := newCorpus(uint64(100 + pl))
 			exs := g.mix(n)
 			for i := 0; i < n/5; i++ {
