@@ -372,40 +372,37 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 	defer tx.Rollback()
 	// part_values is keyed by value, not by part: its rows are found from
 	// the values each part's aggregate lists, not by a scan of the table.
-	rows, err := tx.QueryContext(ctx, "SELECT "+partColumns+" FROM parts p WHERE p.day = ?", day)
-	if err != nil {
-		return fmt.Errorf("delete day: %w", err)
-	}
-	var parts []*part
-	for rows.Next() {
-		p, err := scanPart(rows, nil)
-		if err != nil {
-			rows.Close()
-			return fmt.Errorf("delete day: %w", err)
-		}
-		// Only the values matter from here on.
-		parts = append(parts, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("delete day: %w", err)
-	}
-	if len(parts) == 0 {
-		return nil
-	}
+	// Parts are read a chunk at a time so memory stays bounded whatever the
+	// size of the day.
 	del, err := tx.PrepareContext(ctx, "DELETE FROM part_values WHERE kind = ? AND value = ? AND pid = ?")
 	if err != nil {
 		return fmt.Errorf("delete day: %w", err)
 	}
 	defer del.Close()
-	for _, p := range parts {
-		for k := range kindUserAgent {
-			for v := range p.values[k] {
-				if _, err := del.ExecContext(ctx, k, v, p.pid); err != nil {
-					return fmt.Errorf("delete day: %w", err)
+	var after int64
+	deleted := 0
+	for {
+		parts, err := dayParts(ctx, tx, day, after)
+		if err != nil {
+			return fmt.Errorf("delete day: %w", err)
+		}
+		if len(parts) == 0 {
+			break
+		}
+		for _, p := range parts {
+			for k := range kindUserAgent {
+				for v := range p.values[k] {
+					if _, err := del.ExecContext(ctx, k, v, p.pid); err != nil {
+						return fmt.Errorf("delete day: %w", err)
+					}
 				}
 			}
 		}
+		deleted += len(parts)
+		after = parts[len(parts)-1].pid
+	}
+	if deleted == 0 {
+		return nil
 	}
 	for _, q := range []string{
 		"DELETE FROM requests WHERE pid IN (SELECT pid FROM parts WHERE day = ?)",
@@ -423,6 +420,28 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("delete day: %w", err)
 	}
-	s.log.Info("deleted day", "day", day, "parts", len(parts))
+	s.log.Info("deleted day", "day", day, "parts", deleted)
 	return nil
+}
+
+// deleteChunk is the number of parts DeleteDay holds in memory at once.
+const deleteChunk = 1000
+
+// dayParts reads the next parts of day after pid after, in pid order.
+func dayParts(ctx context.Context, tx *sql.Tx, day string, after int64) ([]*part, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT "+partColumns+" FROM parts p WHERE p.day = ? AND p.pid > ? ORDER BY p.pid LIMIT ?",
+		day, after, deleteChunk)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var parts []*part
+	for rows.Next() {
+		p, err := scanPart(rows, nil)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return parts, rows.Err()
 }
