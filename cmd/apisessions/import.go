@@ -117,7 +117,7 @@ func runImport(ctx context.Context, e *env) error {
 		tenant:    apisessions.DefaultTenant,
 		detector:  det,
 		sessions:  sz,
-		touched:   make(map[string]struct{}),
+		touched:   make(map[dayPart]struct{}),
 		stderr:    e.stderr,
 		now:       time.Now,
 		workers:   runtime.GOMAXPROCS(0),
@@ -188,8 +188,12 @@ type importer struct {
 
 	// touched holds the session day parts written, up to maxTouched, for the
 	// summary; past that the count is a lower bound.
-	touched map[string]struct{}
+	touched map[dayPart]struct{}
 }
+
+// dayPart names a session day part; a struct rather than a joined string,
+// which would cost an allocation per record on the store's goroutine.
+type dayPart struct{ session, day string }
 
 // maxTouched bounds the memory the session count of the summary may take.
 const maxTouched = 1 << 20
@@ -408,7 +412,7 @@ func (imp *importer) write(ctx context.Context, batch []apisessions.Record, sum 
 		if len(imp.touched) >= maxTouched {
 			break
 		}
-		imp.touched[batch[i].SessionID+"/"+batch[i].Day] = struct{}{}
+		imp.touched[dayPart{batch[i].SessionID, batch[i].Day}] = struct{}{}
 	}
 	return nil
 }
