@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"flag"
@@ -10,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -382,9 +385,14 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 func TestFallbacksAndProbes(t *testing.T) {
-	// The fake admin store can fail on demand, for /readyz.
-	fake := newFakeAdmin()
-	f := newFixtureWith(t, fake, nil)
+	// The admin store can fail on demand, for /readyz.
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "admin.db"), sqlite.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	admin := &failingAdmin{AdminStore: st}
+	f := newFixtureWith(t, admin, nil)
 	tests := []struct {
 		method, path string
 		status       int
@@ -421,11 +429,22 @@ func TestFallbacksAndProbes(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	fake.mu.Lock()
-	fake.fail = apisessions.Errorf(apisessions.EINTERNAL, "down")
-	fake.mu.Unlock()
+	admin.down.Store(true)
 	resp := f.call("", "GET", "/readyz", nil)
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("readyz with the store down: %d", resp.StatusCode)
 	}
+}
+
+// failingAdmin is an admin store that can be made unreachable.
+type failingAdmin struct {
+	apisessions.AdminStore
+	down atomic.Bool
+}
+
+func (f *failingAdmin) Tenants(ctx context.Context) ([]apisessions.Tenant, error) {
+	if f.down.Load() {
+		return nil, apisessions.Errorf(apisessions.EINTERNAL, "down")
+	}
+	return f.AdminStore.Tenants(ctx)
 }

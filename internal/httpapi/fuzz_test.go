@@ -1,14 +1,17 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/sqlite"
 )
 
 // FuzzAddDeny: any body of POST /denylist is stored as a valid entry or
@@ -17,7 +20,11 @@ func FuzzAddDeny(f *testing.F) {
 	for _, tc := range denyCases {
 		f.Add(tc.body)
 	}
-	admin := newFakeAdmin()
+	admin, err := sqlite.Open(context.Background(), filepath.Join(f.TempDir(), "store.db"), sqlite.DefaultOptions())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { admin.Close() })
 	s := New(Options{Admin: admin, Now: func() time.Time { return testNow }})
 	p := &principal{Tenant: "t", Role: apisessions.RoleAnalyst, Actor: "token:fuzz"}
 	f.Fuzz(func(t *testing.T, body string) {
