@@ -70,15 +70,11 @@ func runUser(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	st, _, err := sf.open(ctx, e)
+	st, t, err := sf.openTenant(ctx, e, *tenant)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	t, err := st.TenantByName(ctx, *tenant)
-	if err != nil {
-		return fmt.Errorf("tenant %s: %w", *tenant, err)
-	}
 	if err := createUser(ctx, st, t.ID, name, r, password); err != nil {
 		return err
 	}
@@ -135,15 +131,11 @@ func runToken(ctx context.Context, e *env) error {
 		if !r.Valid() {
 			return usageErrorf("--role must be admin, analyst or node")
 		}
-		st, _, err := sf.open(ctx, e)
+		st, t, err := sf.openTenant(ctx, e, *tenant)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		t, err := st.TenantByName(ctx, *tenant)
-		if err != nil {
-			return fmt.Errorf("tenant %s: %w", *tenant, err)
-		}
 		tok, err := createToken(ctx, st, t.ID, *name, r, "")
 		if err != nil {
 			return err
@@ -173,6 +165,20 @@ func runToken(ctx context.Context, e *env) error {
 		return nil
 	}
 	return usageErrorf("unknown subcommand %q: want create or revoke", e.args[0])
+}
+
+// openTenant opens the store and finds a tenant by name in it.
+func (f storeFlags) openTenant(ctx context.Context, e *env, name string) (serverStore, apisessions.Tenant, error) {
+	st, _, err := f.open(ctx, e)
+	if err != nil {
+		return nil, apisessions.Tenant{}, err
+	}
+	t, err := st.TenantByName(ctx, name)
+	if err != nil {
+		st.Close()
+		return nil, t, fmt.Errorf("tenant %s: %w", name, err)
+	}
+	return st, t, nil
 }
 
 func oneArg(args []string, what string) (string, error) {
