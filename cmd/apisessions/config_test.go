@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +11,8 @@ import (
 // what it printed and its exit code.
 func runCommand(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, func(string) string { return "" }, strings.NewReader(stdin), &out, &errOut)
-	return out.String(), errOut.String(), code
+	r := execCLI(t, stdin, nil, args...)
+	return r.stdout, r.stderr, r.code
 }
 
 func writeTemp(t *testing.T, name, content string) string {

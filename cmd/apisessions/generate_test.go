@@ -109,10 +109,10 @@ func TestGenerateBadFlags(t *testing.T) {
 func TestExampleConfigGroupsDemoTraffic(t *testing.T) {
 	dir := t.TempDir()
 	traffic := filepath.Join(dir, "traffic.jsonl")
-	mustRun(t, "generate", "--exchanges", "1500", "--sessions", "30", "--attacks", "0", "--seed", "3", "-o", traffic)
+	mustCLI(t, "generate", "--exchanges", "1500", "--sessions", "30", "--attacks", "0", "--seed", "3", "-o", traffic)
 	data := filepath.Join(dir, "data")
-	mustRun(t, "import", "--config", filepath.Join("..", "..", "examples", "config.yaml"), "--data", data, "--detect", "off", traffic)
-	out := mustRun(t, "sessions", "list", "--data", data, "--limit", "0", "--json")
+	mustCLI(t, "import", "--config", filepath.Join("..", "..", "examples", "config.yaml"), "--data", data, "--detect", "off", traffic)
+	out := mustCLI(t, "sessions", "list", "--data", data, "--limit", "0", "--json")
 
 	sessionsOf := map[string]map[string]bool{} // user -> session IDs
 	requests := 0
@@ -161,14 +161,4 @@ func failedLogins(statuses []struct{ Status int }) bool {
 		}
 	}
 	return len(statuses) > 0
-}
-
-// mustRun runs a command line and fails the test unless it exits 0.
-func mustRun(t *testing.T, args ...string) string {
-	t.Helper()
-	out, errOut, code := runCommand(t, "", args...)
-	if code != 0 {
-		t.Fatalf("apisessions %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-	}
-	return out
 }

@@ -28,16 +28,6 @@ func updateGolden() bool {
 	return f != nil && f.Value.String() == "true"
 }
 
-// runPointsCmd runs the command line as main does and returns what it
-// printed and its exit code.
-func runPointsCmd(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	getenv := func(string) string { return "" }
-	code = run(context.Background(), args, getenv, strings.NewReader(stdin), &out, &errOut)
-	return out.String(), errOut.String(), code
-}
-
 // checkGolden compares got with the golden file, or rewrites it with -update.
 func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
@@ -87,7 +77,7 @@ func TestPointsGolden(t *testing.T) {
 			if strings.HasSuffix(file, ".har") {
 				args = append(args, "--client-ip", "203.0.113.9")
 			}
-			stdout, stderr, code := runPointsCmd(t, "", args...)
+			stdout, stderr, code := runCommand(t, "", args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -100,7 +90,7 @@ func TestPointsGolden(t *testing.T) {
 	}
 	t.Run("table", func(t *testing.T) {
 		// What a newcomer types first.
-		stdout, stderr, code := runPointsCmd(t, "", "points", "testdata/login.jsonl")
+		stdout, stderr, code := runCommand(t, "", "points", "testdata/login.jsonl")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
@@ -174,7 +164,7 @@ func parseRows(t *testing.T, out string) []pointRowT {
 // point listed, evaluating it alone gives back the listed value, first.
 func TestPointsOnePoint(t *testing.T) {
 	file := filepath.Join(samplesDir, "all.jsonl")
-	stdout, stderr, code := runPointsCmd(t, "", "points", "--json", file)
+	stdout, stderr, code := runCommand(t, "", "points", "--json", file)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -187,7 +177,7 @@ func TestPointsOnePoint(t *testing.T) {
 		byPoint[r.Point] = append(byPoint[r.Point], r)
 	}
 	for p, listed := range byPoint {
-		stdout, stderr, code := runPointsCmd(t, "", "points", file, "--json", "--point", p)
+		stdout, stderr, code := runCommand(t, "", "points", file, "--json", "--point", p)
 		if code != 0 {
 			t.Fatalf("--point %s: exit %d: %s", p, code, stderr)
 		}
@@ -293,7 +283,7 @@ func TestPointsInputs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stdout, stderr, code := runPointsCmd(t, tt.stdin, tt.args...)
+			stdout, stderr, code := runCommand(t, tt.stdin, tt.args...)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d; stderr: %s", code, tt.wantCode, stderr)
 			}
