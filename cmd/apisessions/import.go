@@ -3,10 +3,13 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -100,7 +103,7 @@ func runImport(ctx context.Context, e *env) error {
 			}
 			st = local
 		}
-		if secret, err = loadSecret(dir, cfg.SessionSecretFile); err != nil {
+		if secret, err = importSecret(dir, cfg.SessionSecretFile, *dryRun); err != nil {
 			return err
 		}
 	}
@@ -666,4 +669,18 @@ type discardStore struct{ apisessions.Store }
 
 func (discardStore) Write(_ context.Context, _ string, recs []apisessions.Record) (apisessions.WriteStats, error) {
 	return apisessions.WriteStats{Stored: len(recs)}, nil
+}
+
+// importSecret loads the session secret of the data directory. A dry run
+// writes nothing: without a secret yet, it uses a one-off random one (the
+// session IDs it prints are then not those a real import would give).
+func importSecret(dir, file string, dryRun bool) ([]byte, error) {
+	if dryRun && file == "" {
+		if _, err := os.Stat(filepath.Join(dir, secretFile)); errors.Is(err, fs.ErrNotExist) {
+			secret := make([]byte, secretBytes)
+			_, err := rand.Read(secret)
+			return secret, err
+		}
+	}
+	return loadSecret(dir, file)
 }

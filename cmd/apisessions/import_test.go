@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -331,5 +332,16 @@ func TestImportStartAfterUntimedLines(t *testing.T) {
 		default:
 			t.Errorf("session of %d requests", s.RequestCount)
 		}
+	}
+}
+
+func TestImportDryRunWritesNothing(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	out := mustCLI(t, "import", "--dry-run", "--detect", "off", "--data", data, "--start", "1h", "testdata/e2e/traffic.jsonl")
+	if !strings.Contains(out, "read 8 exchanges: stored 8") {
+		t.Errorf("summary: %s", out)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a dry run created %s (%v)", data, err)
 	}
 }
