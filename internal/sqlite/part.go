@@ -67,12 +67,27 @@ type part struct {
 	// added lists filter values this part did not have before the batch:
 	// the part_values rows to insert.
 	added []kindValue
-	// changed is set when the batch added records to the part.
-	changed bool
+	// tenant, upto, dirty, stamp and bytes serve the write-behind cache
+	// (behind.go): the part's tenant ID; the last requests rowid stored with
+	// the part when its batch created it; whether it changed since it was
+	// stored; the write batch that last touched it; and an estimate of the
+	// memory it holds.
+	tenant int64
+	upto   int64
+	dirty  bool
+	stamp  uint64
+	bytes  int
 }
 
+// Estimates of the memory a part holds: its maps and fields, and each
+// value it counts (the string and its map slot).
+const (
+	partBytes  = 1024
+	valueBytes = 48
+)
+
 func newPart(session, day string) *part {
-	p := &part{session: session, day: day}
+	p := &part{session: session, day: day, bytes: partBytes + len(session) + len(day)}
 	for k := range p.values {
 		p.values[k] = map[string]int{}
 	}
@@ -85,8 +100,11 @@ func (p *part) count(kind int, v string) {
 	}
 	n := p.values[kind][v]
 	p.values[kind][v] = n + 1
-	if n == 0 && kind < kindUserAgent {
-		p.added = append(p.added, kindValue{kind, v})
+	if n == 0 {
+		p.bytes += len(v) + valueBytes
+		if kind < kindUserAgent {
+			p.added = append(p.added, kindValue{kind, v})
+		}
 	}
 }
 
@@ -100,7 +118,6 @@ func (p *part) add(r *apisessions.Record) {
 		p.last = t
 	}
 	p.requests++
-	p.changed = true
 	from := earliest{t, r.ID}
 	if r.Key != (apisessions.Key{}) && from.before(p.keyFrom) {
 		p.key, p.keyFrom = r.Key, from
@@ -183,6 +200,7 @@ func (p *part) decodeAggregate(b []byte) error {
 				d.fail()
 			}
 			p.values[k][v] = int(c)
+			p.bytes += len(v) + valueBytes
 		}
 	}
 	if d.err != nil {

@@ -195,6 +195,9 @@ func (s *Store) Sessions(ctx context.Context, tenant string, f apisessions.Sessi
 		}
 		cur = &c
 	}
+	if err := s.sync(ctx); err != nil {
+		return page, fmt.Errorf("list sessions: %w", err)
+	}
 	tid, err := s.tenantID(ctx, tenant)
 	if err != nil || tid == 0 {
 		return page, err
@@ -230,6 +233,9 @@ func (s *Store) Sessions(ctx context.Context, tenant string, f apisessions.Sessi
 // Session returns the parts of session id (of day when not empty), oldest
 // first; see apisessions.Store.
 func (s *Store) Session(ctx context.Context, tenant, id, day string) ([]apisessions.Session, error) {
+	if err := s.sync(ctx); err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
 	tid, err := s.tenantID(ctx, tenant)
 	if err != nil {
 		return nil, err
@@ -365,6 +371,14 @@ func (s *Store) Days(ctx context.Context) ([]string, error) {
 func (s *Store) DeleteDay(ctx context.Context, day string) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	// The day's parts are deleted by the values their stored aggregates
+	// list, so those must be up to date; and cached parts of the day must
+	// not outlive it.
+	if err := s.flushLocked(ctx); err != nil {
+		return fmt.Errorf("delete day: %w", err)
+	}
+	s.cache.parts = map[cacheKey]*part{}
+	s.cache.bytes = 0
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("delete day: %w", err)

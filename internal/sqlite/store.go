@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apisessions/apisessions"
@@ -45,6 +46,14 @@ type Options struct {
 	MmapBytes int64
 	// PageSize is the page size of a new store file.
 	PageSize int
+	// FlushParts and FlushBytes bound the session parts that writes keep
+	// in memory before storing them (write-behind, behind.go): past either
+	// (parts, estimated bytes), a Write stores the changed parts.
+	FlushParts int
+	FlushBytes int
+	// FlushInterval is how long a changed part waits in memory at most.
+	// Reads store changed parts first, so they never miss a record.
+	FlushInterval time.Duration
 }
 
 // DefaultOptions returns the options Open uses for zero fields.
@@ -55,6 +64,11 @@ func DefaultOptions() Options {
 		CacheKiB:    64 << 10,
 		MmapBytes:   1 << 30,
 		PageSize:    16384,
+		// 50,000 parts are the sessions of a busy day; they take some
+		// 100 MB at most.
+		FlushParts:    50000,
+		FlushBytes:    128 << 20,
+		FlushInterval: time.Second,
 	}
 }
 
@@ -71,6 +85,16 @@ type Store struct {
 	wmu sync.Mutex
 	// stmts caches prepared multi-row statements of the writer by SQL text.
 	stmts map[string]*sql.Stmt
+
+	// cache holds the session parts writes changed but have not stored
+	// yet (behind.go); guarded by wmu. pending says there is something to
+	// flush or replay, so reads that find nothing pending skip wmu.
+	cache   partCache
+	pending atomic.Bool
+	// stop ends the flush loop, which closes loopDone when it returns.
+	stop     chan struct{}
+	loopDone chan struct{}
+	stopOnce sync.Once
 
 	tmu     sync.Mutex
 	tenants map[string]int64
@@ -91,6 +115,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if opts.PageSize <= 0 {
 		opts.PageSize = def.PageSize
+	}
+	if opts.FlushParts <= 0 {
+		opts.FlushParts = def.FlushParts
+	}
+	if opts.FlushBytes <= 0 {
+		opts.FlushBytes = def.FlushBytes
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = def.FlushInterval
 	}
 	if opts.MmapBytes < 0 {
 		opts.MmapBytes = 0
@@ -135,12 +168,19 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	s := &Store{opts: opts, log: log, writer: writer, stmts: map[string]*sql.Stmt{}, tenants: map[string]int64{}}
+	s := &Store{opts: opts, log: log, writer: writer, stmts: map[string]*sql.Stmt{}, tenants: map[string]int64{}, cache: newPartCache()}
 	if err := s.migrate(ctx); err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	if err := s.prepare(ctx); err != nil {
+		s.closeStmts()
+		writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// Requests stored after the last flush of parts (a crash) go into
+	// their parts now.
+	if err := s.replay(ctx); err != nil {
 		s.closeStmts()
 		writer.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -161,6 +201,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	reader.SetConnMaxIdleTime(0)
 	reader.SetConnMaxLifetime(0)
 	s.reader = reader
+	s.stop, s.loopDone = make(chan struct{}), make(chan struct{})
+	go s.flushLoop(s.stop)
 	return s, nil
 }
 
@@ -222,13 +264,20 @@ func (s *Store) migrate(ctx context.Context) error {
 // Close releases the store. It runs PRAGMA optimize first, so the query
 // planner keeps up-to-date statistics.
 func (s *Store) Close() error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.loopDone
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	var flushErr error
+	if err := s.flushLocked(context.Background()); err != nil {
+		// The requests are stored: the next Open replays them.
+		flushErr = fmt.Errorf("close: %w", err)
+	}
 	if _, err := s.writer.Exec(`PRAGMA optimize`); err != nil {
 		s.log.Warn("optimize store", "err", err)
 	}
 	s.closeStmts()
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	return errors.Join(flushErr, s.reader.Close(), s.writer.Close())
 }
 
 func (s *Store) closeStmts() {

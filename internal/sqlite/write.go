@@ -52,11 +52,11 @@ func insertEndpointsSQL(n int) string {
 // UPDATE or RETURNING would each make SQLite keep a statement journal,
 // which costs more than the writes themselves.
 func insertPartsSQL(n int) string {
-	return "INSERT OR IGNORE INTO parts (tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg) VALUES " +
-		placeholders(n, 9)
+	return "INSERT OR IGNORE INTO parts (tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg, upto) VALUES " +
+		placeholders(n, 10)
 }
 
-// updatePartSQL rewrites one stored part: single-row, so no statement
+// updatePartSQL rewrites one stored part (at a flush): single-row, so no statement
 // journal either.
 const updatePartSQL = `UPDATE parts SET first_ns = ?, last_ns = ?, requests = ?, attacks = ?, blocked = ?, agg = ? WHERE pid = ?`
 
@@ -130,6 +130,11 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if s.cache.replay {
+		if err := s.flushLocked(ctx); err != nil {
+			return st, fmt.Errorf("write: %w", err)
+		}
+	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return st, fmt.Errorf("write: %w", err)
@@ -139,13 +144,30 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	if err != nil {
 		return st, err
 	}
-	w := batchWrite{s: s, tx: tx, tenant: tid}
-	if st, err = w.run(ctx, recs); err != nil {
+	// From here on the cache holds the batch's merges: if the transaction
+	// does not commit, the cache is dropped and rebuilt from stored requests.
+	fail := func(err error) (apisessions.WriteStats, error) {
+		s.cache.reset()
+		s.pending.Store(true)
 		return apisessions.WriteStats{}, fmt.Errorf("write: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return apisessions.WriteStats{}, fmt.Errorf("write: commit: %w", err)
+	w := batchWrite{s: s, tx: tx, tenant: tid}
+	if st, err = w.run(ctx, recs); err != nil {
+		return fail(err)
 	}
+	flush := s.cache.full(s.opts)
+	if flush {
+		if err := s.flushTx(ctx, tx, s.cache.dirty); err != nil {
+			return fail(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(fmt.Errorf("commit: %w", err))
+	}
+	if flush {
+		s.flushed()
+	}
+	s.pending.Store(len(s.cache.dirty) > 0)
 	s.tmu.Lock()
 	s.tenants[tenant] = tid
 	s.tmu.Unlock()
@@ -183,20 +205,27 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record) (apises
 		return st, nil
 	}
 
+	// The batch's parts: from the cache, else stored, else new.
+	c := &w.s.cache
+	c.stamp++
 	parts := map[partKey]*part{}
-	var sessions []string
+	var missing []string
 	for _, id := range ids {
 		i, ok := fresh[id]
 		if !ok {
 			continue
 		}
 		k := partKey{recs[i].SessionID, recs[i].Day}
-		if _, ok := parts[k]; !ok {
-			parts[k] = nil
-			sessions = append(sessions, k.session)
+		if _, ok := parts[k]; ok {
+			continue
+		}
+		p := c.parts[cacheKey{w.tenant, k.session, k.day}]
+		parts[k] = p
+		if p == nil {
+			missing = append(missing, k.session)
 		}
 	}
-	if err := w.loadParts(ctx, sessions, parts); err != nil {
+	if err := w.loadParts(ctx, missing, parts); err != nil {
 		return st, err
 	}
 	order := make([]*part, 0, len(parts))
@@ -212,20 +241,68 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record) (apises
 			p = newPart(k.session, k.day)
 			parts[k] = p
 		}
-		if !p.changed {
+		if p.stamp != c.stamp {
+			p.stamp = c.stamp
 			order = append(order, p)
+			if _, cached := c.parts[cacheKey{w.tenant, k.session, k.day}]; cached {
+				c.bytes -= p.bytes
+			}
 		}
 		p.add(r)
 	}
 	st.Sessions = len(order)
-	if err := w.saveParts(ctx, order); err != nil {
+
+	// Requests get rowids from max(rid) + 1 in order (checked below): new
+	// parts record the last one, so replay knows they hold these requests.
+	var base int64
+	if err := w.tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM requests").Scan(&base); err != nil {
+		return st, fmt.Errorf("save requests: %w", err)
+	}
+	upto := base + int64(len(fresh))
+	var created []*part
+	for _, p := range order {
+		p.tenant = w.tenant
+		if p.pid == 0 {
+			p.upto = upto
+			created = append(created, p)
+		}
+	}
+	if err := w.saveParts(ctx, created); err != nil {
 		return st, err
 	}
-	if err := w.saveValues(ctx, order); err != nil {
+	var values []valueRow
+	for _, p := range created {
+		for _, kv := range p.added {
+			values = append(values, valueRow{kv.kind, kv.value, p.pid, p.tenant})
+		}
+		p.added = p.added[:0]
+	}
+	if err := w.saveValues(ctx, values); err != nil {
 		return st, err
 	}
 	if err := w.saveRequests(ctx, recs, ids, fresh, parts); err != nil {
 		return st, err
+	}
+	var last int64
+	if err := w.tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM requests").Scan(&last); err != nil {
+		return st, fmt.Errorf("save requests: %w", err)
+	}
+	if last != upto {
+		return st, fmt.Errorf("save requests: requests numbered up to %d, expected %d", last, upto)
+	}
+
+	// Parts stored before this batch wait in the cache for a flush; new
+	// ones are stored complete and stay cached clean.
+	for _, p := range order {
+		if p.upto != upto && !p.dirty {
+			if len(c.dirty) == 0 {
+				c.since = time.Now()
+			}
+			p.dirty = true
+			c.dirty = append(c.dirty, p)
+		}
+		c.parts[cacheKey{w.tenant, p.session, p.day}] = p
+		c.bytes += p.bytes
 	}
 	return st, nil
 }
@@ -286,9 +363,10 @@ func (w *batchWrite) loadParts(ctx context.Context, sessions []string, parts map
 		}
 		defer rows.Close()
 		for rows.Next() {
+			// Only the parts not cached already: the cache is newer.
 			p, err := scanPart(rows, func(k partKey) bool {
-				_, want := parts[k]
-				return want
+				p, want := parts[k]
+				return want && p == nil
 			})
 			if err != nil {
 				return err
@@ -307,6 +385,12 @@ type scanner interface{ Scan(...any) error }
 // requests, attacks, blocked, agg). When want rejects the part's key it
 // returns nil without decoding the aggregate.
 func scanPart(row scanner, want func(partKey) bool) (*part, error) {
+	return scanPartWith(row, want)
+}
+
+// scanPartWith is scanPart for rows with more columns after the part's,
+// scanned into extra.
+func scanPartWith(row scanner, want func(partKey) bool, extra ...any) (*part, error) {
 	var (
 		pid               int64
 		session, day      string
@@ -315,7 +399,7 @@ func scanPart(row scanner, want func(partKey) bool) (*part, error) {
 		blocked           bool
 		agg               []byte
 	)
-	if err := row.Scan(&pid, &session, &day, &first, &last, &requests, &attacks, &blocked, &agg); err != nil {
+	if err := row.Scan(append([]any{&pid, &session, &day, &first, &last, &requests, &attacks, &blocked, &agg}, extra...)...); err != nil {
 		return nil, err
 	}
 	if want != nil && !want(partKey{session, day}) {
@@ -329,22 +413,8 @@ func scanPart(row scanner, want func(partKey) bool) (*part, error) {
 	return p, nil
 }
 
-// saveParts writes the changed parts, giving new ones their pids.
-func (w *batchWrite) saveParts(ctx context.Context, order []*part) error {
-	var fresh []*part
-	update, err := w.s.stmt(ctx, w.tx, updatePartSQL)
-	if err != nil {
-		return err
-	}
-	for _, p := range order {
-		if p.pid == 0 {
-			fresh = append(fresh, p)
-			continue
-		}
-		if _, err := update.ExecContext(ctx, p.first, p.last, p.requests, p.attacks, p.blocked, p.appendAggregate(nil), p.pid); err != nil {
-			return fmt.Errorf("save part: %w", err)
-		}
-	}
+// saveParts inserts new parts, giving them their pids.
+func (w *batchWrite) saveParts(ctx context.Context, fresh []*part) error {
 	if len(fresh) == 0 {
 		return nil
 	}
@@ -354,14 +424,25 @@ func (w *batchWrite) saveParts(ctx context.Context, order []*part) error {
 	if err := w.tx.QueryRowContext(ctx, "SELECT coalesce(max(pid), 0) + 1 FROM parts").Scan(&first); err != nil {
 		return fmt.Errorf("save parts: %w", err)
 	}
-	err = chunks(len(fresh), partChunk, func(lo, hi int) error {
+	var buf []byte
+	err := chunks(len(fresh), partChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, insertPartsSQL(hi-lo))
 		if err != nil {
 			return err
 		}
-		args := w.args[:0]
+		// One buffer holds the chunk's aggregates; the driver copies each
+		// bound blob.
+		buf = buf[:0]
+		ends := make([]int, 0, hi-lo)
 		for _, p := range fresh[lo:hi] {
-			args = append(args, w.tenant, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, p.appendAggregate(nil))
+			buf = p.appendAggregate(buf)
+			ends = append(ends, len(buf))
+		}
+		args := w.args[:0]
+		start := 0
+		for j, p := range fresh[lo:hi] {
+			args = append(args, w.tenant, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, buf[start:ends[j]:ends[j]], p.upto)
+			start = ends[j]
 		}
 		w.args = args
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
@@ -386,22 +467,18 @@ func (w *batchWrite) saveParts(ctx context.Context, order []*part) error {
 	return nil
 }
 
-// saveValues inserts the filter values new to each part, and new endpoints
-// into the tenant's endpoint list.
-func (w *batchWrite) saveValues(ctx context.Context, order []*part) error {
-	type row struct {
-		kind  int
-		value string
-		pid   int64
+// saveValues inserts filter values new to their parts, in key order, and
+// new endpoints into their tenant's endpoint list.
+func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow) error {
+	sortValues(rows)
+	type endpoint struct {
+		tenant int64
+		value  string
 	}
-	var rows []row
-	endpoints := map[string]bool{}
-	for _, p := range order {
-		for _, kv := range p.added {
-			rows = append(rows, row{kv.kind, kv.value, p.pid})
-			if kv.kind == kindEndpoint {
-				endpoints[kv.value] = true
-			}
+	endpoints := map[endpoint]bool{}
+	for _, r := range rows {
+		if r.kind == kindEndpoint {
+			endpoints[endpoint{r.tenant, r.value}] = true
 		}
 	}
 	err := chunks(len(rows), valueChunk, func(lo, hi int) error {
@@ -422,7 +499,7 @@ func (w *batchWrite) saveValues(ctx context.Context, order []*part) error {
 	if err != nil {
 		return err
 	}
-	eps := make([]string, 0, len(endpoints))
+	eps := make([]endpoint, 0, len(endpoints))
 	for e := range endpoints {
 		eps = append(eps, e)
 	}
@@ -433,7 +510,7 @@ func (w *batchWrite) saveValues(ctx context.Context, order []*part) error {
 		}
 		args := w.args[:0]
 		for _, e := range eps[lo:hi] {
-			args = append(args, w.tenant, e)
+			args = append(args, e.tenant, e.value)
 		}
 		w.args = args
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {

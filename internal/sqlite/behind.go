@@ -1,0 +1,305 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apisessions/apisessions"
+)
+
+// Write-behind of session parts.
+//
+// A batch of an import touches thousands of parts, most of them stored
+// already, and the next batches touch the same parts again: loading,
+// rewriting and indexing each part in every batch cost most of a Write.
+// So Write stores its requests at once but merges the parts they change
+// into an in-memory cache, and a flush writes the changed (dirty) parts
+// later, each once however many batches touched it, in pid order.
+//
+// Durability: a flush records in its transaction the requests rowid up to
+// which the stored parts are complete (parts_flushed). Open replays the
+// requests after it into their parts, so a crash loses nothing. A part that
+// Write creates is stored at once, complete, with the last rowid of its
+// batch (upto), so that replay does not count those requests twice.
+//
+// The cache is only valid while this process is the one writer of the
+// file: parts are not re-read in each transaction. Reads flush first, so
+// they see every written record.
+
+// cacheKey names a part in the cache.
+type cacheKey struct {
+	tenant       int64
+	session, day string
+}
+
+// partCache holds parts loaded or created by writes; some are dirty. It is
+// guarded by Store.wmu.
+type partCache struct {
+	parts map[cacheKey]*part
+	// dirty lists the parts changed since they were last stored.
+	dirty []*part
+	// bytes estimates the memory the cached parts hold.
+	bytes int
+	// since is when the oldest dirty part became dirty.
+	since time.Time
+	// replay is set when the cache was dropped after a failed write: the
+	// stored parts then lack the requests after parts_flushed, which a
+	// replay adds before anything else uses the parts.
+	replay bool
+	// stamp numbers write batches, so a batch tells the parts it touched.
+	stamp uint64
+}
+
+func newPartCache() partCache {
+	return partCache{parts: map[cacheKey]*part{}}
+}
+
+// reset drops every cached part after a failed write: its transaction
+// rolled back, so the cache may hold records that were not stored.
+func (c *partCache) reset() {
+	c.parts = map[cacheKey]*part{}
+	c.dirty = nil
+	c.bytes = 0
+	c.replay = true
+}
+
+// full says the cache must be flushed now.
+func (c *partCache) full(o Options) bool {
+	return len(c.parts) > o.FlushParts || c.bytes > o.FlushBytes
+}
+
+// flushLocked replays or flushes what is pending, in a transaction of its
+// own. Called with wmu held.
+func (s *Store) flushLocked(ctx context.Context) error {
+	if s.cache.replay {
+		if err := s.replay(ctx); err != nil {
+			return err
+		}
+	}
+	if len(s.cache.dirty) == 0 {
+		return nil
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("flush parts: %w", err)
+	}
+	defer tx.Rollback()
+	if err := s.flushTx(ctx, tx, s.cache.dirty); err != nil {
+		s.cache.reset()
+		return fmt.Errorf("flush parts: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		s.cache.reset()
+		return fmt.Errorf("flush parts: commit: %w", err)
+	}
+	s.flushed()
+	return nil
+}
+
+// flushed updates the cache after a committed flush: no part is dirty, and
+// the cache keeps its clean parts (which spare loads) unless it is over its
+// bounds.
+func (s *Store) flushed() {
+	s.cache.dirty = s.cache.dirty[:0]
+	if s.cache.bytes > s.opts.FlushBytes || len(s.cache.parts) > s.opts.FlushParts {
+		s.cache.parts = map[cacheKey]*part{}
+		s.cache.bytes = 0
+	}
+}
+
+// sync flushes before a read, so reads see every written record. It does
+// not wait for the writer when nothing is pending.
+func (s *Store) sync(ctx context.Context) error {
+	if !s.pending.Load() {
+		return nil
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	err := s.flushLocked(ctx)
+	s.pending.Store(len(s.cache.dirty) > 0 || s.cache.replay)
+	return err
+}
+
+// flushTx writes the parts of dirty in tx, and records that the stored
+// parts are complete up to the last request. It leaves the parts marked
+// dirty: the caller clears them once tx commits.
+func (s *Store) flushTx(ctx context.Context, tx *sql.Tx, dirty []*part) error {
+	slices.SortFunc(dirty, func(a, b *part) int { return cmp.Compare(a.pid, b.pid) })
+	update, err := s.stmt(ctx, tx, updatePartSQL)
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	var values []valueRow
+	for _, p := range dirty {
+		buf = p.appendAggregate(buf[:0])
+		if _, err := update.ExecContext(ctx, p.first, p.last, p.requests, p.attacks, p.blocked, buf, p.pid); err != nil {
+			return fmt.Errorf("save part: %w", err)
+		}
+		for _, kv := range p.added {
+			values = append(values, valueRow{kv.kind, kv.value, p.pid, p.tenant})
+		}
+	}
+	w := batchWrite{s: s, tx: tx}
+	if err := w.saveValues(ctx, values); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE parts_flushed SET rid = (SELECT coalesce(max(rid), 0) FROM requests)`); err != nil {
+		return fmt.Errorf("record flush: %w", err)
+	}
+	for _, p := range dirty {
+		p.added = p.added[:0]
+		p.dirty = false
+	}
+	return nil
+}
+
+// replayChunk is the number of requests replay reads at a time.
+const replayChunk = 2000
+
+// replay merges the requests after parts_flushed into their parts and
+// stores them: after a crash (at Open) or a failed write. Memory holds the
+// parts the replayed requests touch, which the flush bounds kept small.
+func (s *Store) replay(ctx context.Context) error {
+	var after int64
+	if err := s.writer.QueryRowContext(ctx, `SELECT rid FROM parts_flushed`).Scan(&after); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	parts := map[int64]*part{}
+	var dirty []*part
+	for {
+		n := 0
+		err := func() error {
+			rows, err := s.writer.QueryContext(ctx, `SELECT r.rid, r.pid, r.t, r.id, r.data FROM requests r WHERE r.rid > ? ORDER BY r.rid LIMIT ?`,
+				after, replayChunk)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			type req struct {
+				rid, pid int64
+				rec      apisessions.Record
+			}
+			var reqs []req
+			for rows.Next() {
+				var (
+					q    req
+					t    int64
+					data []byte
+				)
+				if err := rows.Scan(&q.rid, &q.pid, &t, &q.rec.ID, &data); err != nil {
+					return err
+				}
+				q.rec.Time = time.Unix(0, t).UTC()
+				if err := decodeRecord(data, &q.rec); err != nil {
+					return fmt.Errorf("request %q: %w", q.rec.ID, err)
+				}
+				reqs = append(reqs, q)
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			rows.Close()
+			for _, q := range reqs {
+				n++
+				after = q.rid
+				p := parts[q.pid]
+				if p == nil {
+					if p, err = s.loadPart(ctx, q.pid); err != nil {
+						return err
+					}
+					parts[q.pid] = p
+				}
+				if q.rid <= p.upto {
+					continue // stored with the part when its batch created it
+				}
+				if !p.dirty {
+					p.dirty = true
+					dirty = append(dirty, p)
+				}
+				p.add(&q.rec)
+			}
+			return nil
+		}()
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		if n < replayChunk {
+			break
+		}
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	defer tx.Rollback()
+	if err := s.flushTx(ctx, tx, dirty); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("replay: commit: %w", err)
+	}
+	if len(dirty) > 0 {
+		s.log.Info("replayed requests into session parts", "parts", len(dirty))
+	}
+	s.cache.replay = false
+	return nil
+}
+
+// loadPart reads the stored part pid, with its tenant and upto.
+func (s *Store) loadPart(ctx context.Context, pid int64) (*part, error) {
+	row := s.writer.QueryRowContext(ctx, "SELECT "+partColumns+", p.tenant, p.upto FROM parts p WHERE p.pid = ?", pid)
+	var tenant, upto int64
+	p, err := scanPartWith(row, nil, &tenant, &upto)
+	if err != nil {
+		return nil, fmt.Errorf("part %d: %w", pid, err)
+	}
+	p.tenant, p.upto = tenant, upto
+	return p, nil
+}
+
+// flushLoop flushes dirty parts that have waited FlushInterval, until done
+// is closed.
+func (s *Store) flushLoop(done <-chan struct{}) {
+	defer close(s.loopDone)
+	tick := time.NewTicker(max(s.opts.FlushInterval/4, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		s.wmu.Lock()
+		if len(s.cache.dirty) > 0 && time.Since(s.cache.since) >= s.opts.FlushInterval {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if err := s.flushLocked(ctx); err != nil {
+				s.log.Warn("flush session parts", "err", err)
+			}
+			cancel()
+			s.pending.Store(len(s.cache.dirty) > 0 || s.cache.replay)
+		}
+		s.wmu.Unlock()
+	}
+}
+
+// valueRow is a part_values row to insert.
+type valueRow struct {
+	kind   int
+	value  string
+	pid    int64
+	tenant int64
+}
+
+// sortValues orders rows as the part_values key, so inserts walk the
+// B-tree in order.
+func sortValues(rows []valueRow) {
+	slices.SortFunc(rows, func(a, b valueRow) int {
+		return cmp.Or(cmp.Compare(a.kind, b.kind), strings.Compare(a.value, b.value), cmp.Compare(a.pid, b.pid))
+	})
+}

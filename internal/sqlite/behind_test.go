@@ -1,0 +1,299 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/store/storetest"
+)
+
+// crash closes the store as a killed process would: without flushing the
+// cached parts.
+func (s *Store) crash() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.loopDone
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.closeStmts()
+	s.reader.Close()
+	s.writer.Close()
+}
+
+func openAt(tb testing.TB, path string, opts Options) *Store {
+	tb.Helper()
+	st, err := Open(tb.Context(), path, opts)
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	return st
+}
+
+// behindOptions keep every changed part in memory until a read or Close.
+func behindOptions() Options {
+	o := DefaultOptions()
+	o.FlushInterval = time.Hour
+	return o
+}
+
+// sameListings fails unless got and want list the same parts for a set of
+// filters drawn from recs (so part_values and endpoints are compared too),
+// and every session of recs the same way.
+func sameListings(t *testing.T, got, want apisessions.Store, recs []apisessions.Record) {
+	t.Helper()
+	filters := []apisessions.SessionFilter{{}}
+	for i, r := range recs[:min(len(recs), 8)] {
+		switch i % 4 {
+		case 0:
+			filters = append(filters, apisessions.SessionFilter{User: r.User})
+		case 1:
+			filters = append(filters, apisessions.SessionFilter{IP: r.ClientIP, Status: r.Status})
+		case 2:
+			filters = append(filters, apisessions.SessionFilter{Endpoint: r.Endpoint})
+		case 3:
+			filters = append(filters, apisessions.SessionFilter{Method: r.Method, Host: r.Host})
+		}
+	}
+	total := 0
+	for i, f := range filters {
+		g, err := got.Sessions(t.Context(), apisessions.DefaultTenant, f)
+		if err != nil {
+			t.Fatalf("Sessions(%+v): %v", f, err)
+		}
+		w, err := want.Sessions(t.Context(), apisessions.DefaultTenant, f)
+		if err != nil {
+			t.Fatalf("reference Sessions(%+v): %v", f, err)
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Fatalf("Sessions(%+v): %d parts, reference %d:\n got %+v\nwant %+v", f, len(g.Sessions), len(w.Sessions), g, w)
+		}
+		if i == 0 {
+			for _, s := range g.Sessions {
+				total += s.RequestCount
+			}
+		}
+	}
+	if total != len(recs) {
+		t.Fatalf("parts count %d requests, want %d", total, len(recs))
+	}
+	byPart := map[partKey][]apisessions.Record{}
+	for _, r := range recs {
+		byPart[partKey{r.SessionID, r.Day}] = append(byPart[partKey{r.SessionID, r.Day}], r)
+	}
+	for k, rs := range byPart {
+		parts, err := got.Session(t.Context(), apisessions.DefaultTenant, k.session, k.day)
+		if err != nil {
+			t.Fatalf("Session(%s, %s): %v", k.session, k.day, err)
+		}
+		if want := storetest.ExpectedSession(rs); len(parts) != 1 || parts[0].RequestCount != want.RequestCount ||
+			!parts[0].LastSeen.Equal(want.LastSeen) || parts[0].User != want.User {
+			t.Fatalf("Session(%s, %s) = %+v, want %+v", k.session, k.day, parts, want)
+		}
+	}
+}
+
+func writeAll(tb testing.TB, st apisessions.Store, batches [][]apisessions.Record) {
+	tb.Helper()
+	for _, b := range batches {
+		storetest.MustWrite(tb, st, apisessions.DefaultTenant, b)
+	}
+}
+
+func split(recs []apisessions.Record, n int) [][]apisessions.Record {
+	var out [][]apisessions.Record
+	for lo := 0; lo < len(recs); lo += n {
+		out = append(out, recs[lo:min(len(recs), lo+n)])
+	}
+	return out
+}
+
+// TestWriteBehindCrash: whatever the parts that were only in memory when
+// the process died, reopening the store replays their requests, so the
+// store lists what a cleanly closed one does.
+func TestWriteBehindCrash(t *testing.T) {
+	recs := storetest.Generate(7, "c-", 600, 40, 2)
+	batches := split(recs, 60)
+	tests := []struct {
+		name string
+		opts func() Options
+		// readAfter is the number of batches after which a read flushes.
+		readAfter int
+	}{
+		{"all parts in memory", behindOptions, 0},
+		{"flushed by a read midway", behindOptions, len(batches) / 2},
+		{"flushed by the part bound", func() Options { o := behindOptions(); o.FlushParts = 5; return o }, 0},
+		{"flushed by the byte bound", func() Options { o := behindOptions(); o.FlushBytes = 20 << 10; return o }, 0},
+	}
+	ref := MustOpen(t)
+	writeAll(t, ref, batches)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "store.db")
+			st := openAt(t, path, tt.opts())
+			for i, b := range batches {
+				storetest.MustWrite(t, st, apisessions.DefaultTenant, b)
+				if i+1 == tt.readAfter {
+					if _, err := st.Sessions(t.Context(), apisessions.DefaultTenant, apisessions.SessionFilter{Limit: 1}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			st.crash()
+			st = openAt(t, path, tt.opts())
+			defer st.Close()
+			sameListings(t, st, ref, recs)
+			// A second replay finds nothing left to add.
+			var flushed, last int64
+			if err := st.reader.QueryRow("SELECT (SELECT rid FROM parts_flushed), (SELECT max(rid) FROM requests)").Scan(&flushed, &last); err != nil {
+				t.Fatal(err)
+			}
+			if flushed != last {
+				t.Fatalf("after replay parts are complete up to request %d, last request %d", flushed, last)
+			}
+		})
+	}
+}
+
+// TestWriteBehindFailedWrite: a write whose transaction fails leaves no
+// trace in the cached parts it had merged into.
+func TestWriteBehindFailedWrite(t *testing.T) {
+	recs := storetest.Generate(8, "f-", 300, 20, 1)
+	batches := split(recs, 50)
+	ref := MustOpen(t)
+	writeAll(t, ref, batches)
+
+	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), behindOptions())
+	defer st.Close()
+	if _, err := st.writer.Exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON requests WHEN NEW.id = 'boom'
+		BEGIN SELECT RAISE(ABORT, 'refused by test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range batches {
+		storetest.MustWrite(t, st, apisessions.DefaultTenant, b)
+		if i == 2 {
+			// The same sessions again (so cached parts merge the records
+			// first), then a record the database refuses.
+			bad := storetest.Generate(9, "bad-", 40, 20, 1)
+			bad = append(bad, storetest.FullRecord("boom", bad[0].SessionID, bad[0].Time))
+			if _, err := st.Write(t.Context(), apisessions.DefaultTenant, bad); err == nil {
+				t.Fatal("write with a refused record succeeded")
+			}
+		}
+	}
+	sameListings(t, st, ref, recs)
+}
+
+// TestWriteBehindInterval: changed parts reach the file within the flush
+// interval with no read or Close, so other processes see them.
+func TestWriteBehindInterval(t *testing.T) {
+	o := DefaultOptions()
+	o.FlushInterval = 20 * time.Millisecond
+	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), o)
+	defer st.Close()
+	recs := storetest.Generate(10, "i-", 200, 10, 1)
+	writeAll(t, st, split(recs, 50))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var stored sql.NullInt64
+		if err := st.reader.QueryRow("SELECT sum(requests) FROM parts").Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if stored.Int64 == int64(len(recs)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stored parts count %d requests after %v, want %d", stored.Int64, 20*time.Second, len(recs))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWriteBehindClose: Close stores every changed part and records it, so
+// the next Open has nothing to replay.
+func TestWriteBehindClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	st := openAt(t, path, behindOptions())
+	recs := storetest.Generate(11, "x-", 200, 10, 1)
+	writeAll(t, st, split(recs, 50))
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var flushed, last, stored int64
+	if err := db.QueryRow("SELECT (SELECT rid FROM parts_flushed), (SELECT max(rid) FROM requests), (SELECT sum(requests) FROM parts)").
+		Scan(&flushed, &last, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if flushed != last || stored != int64(len(recs)) {
+		t.Fatalf("after Close: parts complete up to request %d of %d, holding %d requests of %d", flushed, last, stored, len(recs))
+	}
+}
+
+// TestWriteBehindConcurrentReads: reads running while batches are written
+// see at least every record written before they started.
+func TestWriteBehindConcurrentReads(t *testing.T) {
+	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), behindOptions())
+	defer st.Close()
+	recs := storetest.Generate(12, "r-", 400, 10, 1)
+	batches := split(recs, 40)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		for i, b := range batches {
+			if _, err := st.Write(ctx, apisessions.DefaultTenant, b); err != nil {
+				errc <- err
+				return
+			}
+			if _, err := st.Sessions(ctx, apisessions.DefaultTenant, apisessions.SessionFilter{}); err != nil {
+				errc <- errors.New("read after batch " + strconv.Itoa(i) + ": " + err.Error())
+				return
+			}
+		}
+		errc <- nil
+	}()
+	written := 0
+	for done := false; !done; {
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Fatal(err)
+			}
+			done = true
+		default:
+		}
+		page, err := st.Sessions(t.Context(), apisessions.DefaultTenant, apisessions.SessionFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range page.Sessions {
+			n += s.RequestCount
+		}
+		if n < written {
+			t.Fatalf("listing counts %d requests, fewer than the %d an earlier read saw", n, written)
+		}
+		written = n
+	}
+	page, err := st.Sessions(t.Context(), apisessions.DefaultTenant, apisessions.SessionFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range page.Sessions {
+		n += s.RequestCount
+	}
+	if n != len(recs) {
+		t.Fatalf("listing counts %d requests, want %d", n, len(recs))
+	}
+}
