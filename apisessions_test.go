@@ -18,6 +18,8 @@ func TestExchangeURLParts(t *testing.T) {
 		{"/api/items/7#frag", "api.example.com", "api.example.com", "/api/items/7", "/api/items/7", ""},
 		{"https://h.example", "", "h.example", "/", "/", ""},
 		{"", "", "", "", "/", ""},
+		{"/login?next=https://evil.example/x", "shop.example.com", "shop.example.com", "/login?next=https://evil.example/x", "/login", "next=https://evil.example/x"},
+		{"https://h.example/r?u=http://x/y", "", "h.example", "/r?u=http://x/y", "/r", "u=http://x/y"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {

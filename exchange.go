@@ -75,11 +75,22 @@ type Exchange struct {
 	Response *Response // nil when no response was seen
 }
 
+// schemeEnd returns the index of "://" when u is an absolute URL, else -1.
+// A "://" after the first '/', '?' or '#' is part of the path or query
+// ("/login?next=https://x"), not a scheme.
+func schemeEnd(u string) int {
+	i := strings.Index(u, "://")
+	if i <= 0 || strings.ContainsAny(u[:i], "/?#") {
+		return -1
+	}
+	return i
+}
+
 // Host returns the request host: from an absolute URL, else from the Host
 // header. The port is kept as sent.
 func (e *Exchange) Host() string {
 	u := e.Request.URL
-	if i := strings.Index(u, "://"); i >= 0 {
+	if i := schemeEnd(u); i >= 0 {
 		rest := u[i+3:]
 		if j := strings.IndexAny(rest, "/?#"); j >= 0 {
 			rest = rest[:j]
@@ -99,7 +110,7 @@ func (e *Exchange) Host() string {
 // form the URL was recorded in.
 func (e *Exchange) Target() string {
 	u := e.Request.URL
-	if i := strings.Index(u, "://"); i >= 0 {
+	if i := schemeEnd(u); i >= 0 {
 		rest := u[i+3:]
 		j := strings.IndexAny(rest, "/?#")
 		if j < 0 {
