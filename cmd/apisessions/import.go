@@ -608,7 +608,9 @@ func (run *importRun) report(r result, onError func(int64, error)) {
 // process runs one exchange through detection and sessionize.
 func (imp *importer) process(ctx context.Context, ex *apisessions.Exchange, out *processed) error {
 	var det apisessions.Detection
-	if imp.detector != nil {
+	// Exchanges that will not be stored (out of scope, too old) are not
+	// worth the cost of detection.
+	if imp.detector != nil && imp.sessions.Scope(ex).Outcome == sessionize.Stored {
 		d, err := imp.detector.Detect(ctx, ex)
 		if err != nil {
 			return fmt.Errorf("detect: %w", err)
