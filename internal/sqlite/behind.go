@@ -89,12 +89,11 @@ func (s *Store) flushLocked(ctx context.Context) error {
 		return fmt.Errorf("flush parts: %w", err)
 	}
 	defer tx.Rollback()
+	// A failed flush changes nothing in the cache: the next one retries.
 	if err := s.flushTx(ctx, tx, s.cache.dirty); err != nil {
-		s.cache.reset()
 		return fmt.Errorf("flush parts: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		s.cache.reset()
 		return fmt.Errorf("flush parts: commit: %w", err)
 	}
 	s.flushed()
@@ -105,6 +104,7 @@ func (s *Store) flushLocked(ctx context.Context) error {
 // the cache keeps its clean parts (which spare loads) unless it is over its
 // bounds.
 func (s *Store) flushed() {
+	markClean(s.cache.dirty)
 	s.cache.dirty = s.cache.dirty[:0]
 	if s.cache.bytes > s.opts.FlushBytes || len(s.cache.parts) > s.opts.FlushParts {
 		s.cache.parts = map[cacheKey]*part{}
@@ -126,8 +126,8 @@ func (s *Store) sync(ctx context.Context) error {
 }
 
 // flushTx writes the parts of dirty in tx, and records that the stored
-// parts are complete up to the last request. It leaves the parts marked
-// dirty: the caller clears them once tx commits.
+// parts are complete up to the last request. It leaves the parts as they
+// are: the caller marks them clean (markClean) once tx commits.
 func (s *Store) flushTx(ctx context.Context, tx *sql.Tx, dirty []*part) error {
 	slices.SortFunc(dirty, func(a, b *part) int { return cmp.Compare(a.pid, b.pid) })
 	update, err := s.stmt(ctx, tx, updatePartSQL)
@@ -152,11 +152,15 @@ func (s *Store) flushTx(ctx context.Context, tx *sql.Tx, dirty []*part) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE parts_flushed SET rid = (SELECT coalesce(max(rid), 0) FROM requests)`); err != nil {
 		return fmt.Errorf("record flush: %w", err)
 	}
+	return nil
+}
+
+// markClean records that the parts of dirty are stored.
+func markClean(dirty []*part) {
 	for _, p := range dirty {
 		p.added = p.added[:0]
 		p.dirty = false
 	}
-	return nil
 }
 
 // replayChunk is the number of requests replay reads at a time.
@@ -244,6 +248,7 @@ func (s *Store) replay(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("replay: commit: %w", err)
 	}
+	markClean(dirty)
 	if len(dirty) > 0 {
 		s.log.Info("replayed requests into session parts", "parts", len(dirty))
 	}

@@ -297,3 +297,34 @@ func TestWriteBehindConcurrentReads(t *testing.T) {
 		t.Fatalf("listing counts %d requests, want %d", n, len(recs))
 	}
 }
+
+// TestWriteBehindFailedFlush: a flush that fails (here the database
+// refuses part updates; a cancelled read does the same) keeps the changed
+// parts in memory, and a later flush stores them.
+func TestWriteBehindFailedFlush(t *testing.T) {
+	recs := storetest.Generate(13, "ff-", 300, 20, 1)
+	batches := split(recs, 50)
+	ref := MustOpen(t)
+	writeAll(t, ref, batches)
+
+	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), behindOptions())
+	defer st.Close()
+	writeAll(t, st, batches[:3])
+	if _, err := st.writer.Exec(`CREATE TEMP TRIGGER refuse BEFORE UPDATE ON parts
+		BEGIN SELECT RAISE(ABORT, 'refused by test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Sessions(t.Context(), apisessions.DefaultTenant, apisessions.SessionFilter{}); err == nil {
+		t.Fatal("listing succeeded though its flush was refused")
+	}
+	writeAll(t, st, batches[3:])
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := st.Session(cancelled, apisessions.DefaultTenant, recs[0].SessionID, ""); err == nil {
+		t.Fatal("read with a cancelled context succeeded")
+	}
+	if _, err := st.writer.Exec(`DROP TRIGGER temp.refuse`); err != nil {
+		t.Fatal(err)
+	}
+	sameListings(t, st, ref, recs)
+}
