@@ -87,19 +87,22 @@ const (
 )
 
 func newPart(session, day string) *part {
-	p := &part{session: session, day: day, bytes: partBytes + len(session) + len(day)}
-	for k := range p.values {
-		p.values[k] = map[string]int{}
-	}
-	return p
+	// The maps are made when a value comes: most parts have no values of
+	// several kinds, and a cached part should cost little memory and GC.
+	return &part{session: session, day: day, bytes: partBytes + len(session) + len(day)}
 }
 
 func (p *part) count(kind int, v string) {
 	if v == "" {
 		return
 	}
-	n := p.values[kind][v]
-	p.values[kind][v] = n + 1
+	m := p.values[kind]
+	if m == nil {
+		m = map[string]int{}
+		p.values[kind] = m
+	}
+	n := m[v]
+	m[v] = n + 1
 	if n == 0 {
 		p.bytes += len(v) + valueBytes
 		if kind < kindUserAgent {
@@ -193,6 +196,9 @@ func (p *part) decodeAggregate(b []byte) error {
 	p.roleFrom.t, p.roleFrom.id = d.varint(), d.str()
 	for k := range p.values {
 		n := d.count()
+		if n > 0 {
+			p.values[k] = make(map[string]int, n)
+		}
 		for range n {
 			v := d.str()
 			c := d.uvarint()
