@@ -112,17 +112,22 @@ func (s *Store) flushed() {
 	}
 }
 
+// flush stores every changed part now.
+func (s *Store) flush(ctx context.Context) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	err := s.flushLocked(ctx)
+	s.pending.Store(len(s.cache.dirty) > 0 || s.cache.replay)
+	return err
+}
+
 // sync flushes before a read, so reads see every written record. It does
 // not wait for the writer when nothing is pending.
 func (s *Store) sync(ctx context.Context) error {
 	if !s.pending.Load() {
 		return nil
 	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	err := s.flushLocked(ctx)
-	s.pending.Store(len(s.cache.dirty) > 0 || s.cache.replay)
-	return err
+	return s.flush(ctx)
 }
 
 // flushTx writes the parts of dirty in tx, and records that the stored
