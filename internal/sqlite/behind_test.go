@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -327,4 +328,76 @@ func TestWriteBehindFailedFlush(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameListings(t, st, ref, recs)
+}
+
+// TestWriteBehindMigration: a store written before write-behind (schema
+// version 2, parts complete for every request) opens with nothing to
+// replay: its parts keep their counts.
+func TestWriteBehindMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for v, name := range []string{"migrations/0001_init.sql", "migrations/0002_admin.sql"} {
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := db.Exec(`INSERT INTO schema_version VALUES (?, '2026-01-01T00:00:00Z')`, v+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One part of three requests, stored as version 2 stored them.
+	recs := storetest.Generate(14, "m-", 3, 1, 1)
+	p := newPart(recs[0].SessionID, recs[0].Day)
+	for i := range recs {
+		p.add(&recs[i])
+	}
+	if _, err := db.Exec(`INSERT INTO tenants (id, name) VALUES (1, ?)`, apisessions.DefaultTenant); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO parts (pid, tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg)
+		VALUES (1, 1, ?, ?, ?, ?, ?, ?, ?, ?)`, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, p.appendAggregate(nil)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		r := &recs[i]
+		if _, err := db.Exec(`INSERT INTO requests (pid, t, tenant, id, data) VALUES (1, ?, 1, ?, ?)`,
+			r.Time.UnixNano(), r.ID, appendRecord(nil, r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	st := openAt(t, path, behindOptions())
+	defer st.Close()
+	got, err := st.Session(t.Context(), apisessions.DefaultTenant, recs[0].SessionID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := storetest.ExpectedSession(recs); len(got) != 1 || got[0].RequestCount != want.RequestCount {
+		t.Fatalf("after migration Session = %+v, want %d requests", got, want.RequestCount)
+	}
+	// New writes merge into the migrated part.
+	more := storetest.Generate(15, "m2-", 2, 1, 1)
+	for i := range more {
+		more[i].SessionID, more[i].Day = recs[0].SessionID, recs[0].Day
+		more[i].Time = recs[0].Time.Add(time.Duration(i+1) * time.Second)
+	}
+	storetest.MustWrite(t, st, apisessions.DefaultTenant, more)
+	got, err = st.Session(t.Context(), apisessions.DefaultTenant, recs[0].SessionID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := storetest.ExpectedSession(append(slices.Clone(recs), more...)); len(got) != 1 || got[0].RequestCount != want.RequestCount || !got[0].LastSeen.Equal(want.LastSeen) {
+		t.Fatalf("after a write Session = %+v, want %+v", got, want)
+	}
 }
