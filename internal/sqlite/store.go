@@ -74,6 +74,10 @@ func DefaultOptions() Options {
 
 // Store is the SQLite implementation of apisessions.Store. It is safe for
 // concurrent use; writes are serialised on the one writer connection.
+// Session parts are written behind (behind.go): requests are stored at
+// once, changed parts within FlushInterval, before this Store's reads and at
+// Close. Other processes may read the file (they see parts up to
+// FlushInterval late) but only one process may write it.
 type Store struct {
 	opts   Options
 	log    *slog.Logger
