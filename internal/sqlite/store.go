@@ -64,10 +64,10 @@ func DefaultOptions() Options {
 		CacheKiB:    64 << 10,
 		MmapBytes:   1 << 30,
 		PageSize:    16384,
-		// 50,000 parts are the sessions of a busy day; they take some
-		// 100 MB at most.
+		// A part in memory takes some 4 KB: the byte bound is the one
+		// that usually applies.
 		FlushParts:    50000,
-		FlushBytes:    128 << 20,
+		FlushBytes:    64 << 20,
 		FlushInterval: time.Second,
 	}
 }

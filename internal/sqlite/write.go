@@ -293,11 +293,12 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record) (apises
 
 	// Parts stored before this batch wait in the cache for a flush; new
 	// ones are stored complete and stay cached clean.
+	if len(c.parts) == 0 {
+		c.since = time.Now()
+	}
 	for _, p := range order {
+		// Only the parts this batch created have its upto.
 		if p.upto != upto && !p.dirty {
-			if len(c.dirty) == 0 {
-				c.since = time.Now()
-			}
 			p.dirty = true
 			c.dirty = append(c.dirty, p)
 		}
