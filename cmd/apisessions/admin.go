@@ -31,7 +31,7 @@ func runTenant(ctx context.Context, e *env) error {
 	if !validName(name) {
 		return usageErrorf("a tenant name has 1 to 64 letters, digits, '-', '_' or '.'")
 	}
-	st, dir, err := sf.open(ctx, e)
+	st, dir, err := sf.open(ctx, e, false)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func runToken(ctx context.Context, e *env) error {
 		if err != nil {
 			return err
 		}
-		st, _, err := sf.open(ctx, e)
+		st, _, err := sf.open(ctx, e, false)
 		if err != nil {
 			return err
 		}
@@ -169,7 +169,7 @@ func runToken(ctx context.Context, e *env) error {
 
 // openTenant opens the store and finds a tenant by name in it.
 func (f storeFlags) openTenant(ctx context.Context, e *env, name string) (serverStore, apisessions.Tenant, error) {
-	st, _, err := f.open(ctx, e)
+	st, _, err := f.open(ctx, e, false)
 	if err != nil {
 		return nil, apisessions.Tenant{}, err
 	}

@@ -20,6 +20,7 @@ const (
 	dataDirEnv     = "APISESSIONS_DATA"
 	storeFile      = "apisessions.db"
 	secretFile     = "session.secret"
+	lockFile       = "writer.lock"
 	// secretBytes is the size of a generated session secret: 256 bits, the
 	// HMAC-SHA256 block strength.
 	secretBytes = 32
@@ -47,6 +48,37 @@ func openLocalStore(ctx context.Context, dir string) (*sqlite.Store, error) {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}
 	return st, nil
+}
+
+// writerStore is the embedded store opened by the one process that writes
+// it, holding the data directory's writer lock until Close.
+type writerStore struct {
+	*sqlite.Store
+	lock *os.File
+}
+
+// Close closes the store, then releases the lock.
+func (w writerStore) Close() error {
+	err := w.Store.Close()
+	if lerr := w.lock.Close(); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// openWriterStore takes the data directory's writer lock and opens the
+// embedded store in it.
+func openWriterStore(ctx context.Context, dir string) (writerStore, error) {
+	lock, err := lockDataDir(dir)
+	if err != nil {
+		return writerStore{}, err
+	}
+	st, err := openLocalStore(ctx, dir)
+	if err != nil {
+		lock.Close()
+		return writerStore{}, err
+	}
+	return writerStore{st, lock}, nil
 }
 
 // openExistingStore opens the embedded store in dir for reading; a missing

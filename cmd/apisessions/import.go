@@ -93,7 +93,7 @@ func runImport(ctx context.Context, e *env) error {
 		}
 		dir := dataDir(*data, e.getenv)
 		if !*dryRun {
-			local, err := openLocalStore(ctx, dir)
+			local, err := openWriterStore(ctx, dir)
 			if err != nil {
 				return err
 			}

@@ -41,8 +41,10 @@ func addStoreFlags(fs interface {
 	}
 }
 
-// open opens the chosen store.
-func (f storeFlags) open(ctx context.Context, e *env) (serverStore, string, error) {
+// open opens the chosen store; writer takes the data directory's writer
+// lock (the server), which administration commands, writing no sessions,
+// do without.
+func (f storeFlags) open(ctx context.Context, e *env, writer bool) (serverStore, string, error) {
 	url := *f.store
 	if url == "" {
 		url = e.getenv("APISESSIONS_STORE")
@@ -58,6 +60,13 @@ func (f storeFlags) open(ctx context.Context, e *env) (serverStore, string, erro
 		return st, "", nil
 	}
 	dir := dataDir(*f.data, e.getenv)
+	if writer {
+		st, err := openWriterStore(ctx, dir)
+		if err != nil {
+			return nil, "", err
+		}
+		return st, dir, nil
+	}
 	st, err := openLocalStore(ctx, dir)
 	if err != nil {
 		return nil, "", err
@@ -79,7 +88,7 @@ func runServer(ctx context.Context, e *env) error {
 		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	st, dir, err := sf.open(ctx, e)
+	st, dir, err := sf.open(ctx, e, true)
 	if err != nil {
 		return err
 	}

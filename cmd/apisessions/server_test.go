@@ -125,6 +125,15 @@ func TestServerEndToEnd(t *testing.T) {
 		t.Errorf("show over the server lacks the finding:\n%s", show)
 	}
 
+	// While the server writes the data directory, a local import may not
+	// (parts are written behind); reading it stays possible.
+	if r := execCLI(t, "", nil, "import", "--data", data, "testdata/e2e/traffic.jsonl"); r.code != 1 || !strings.Contains(r.stderr, "is in use by another apisessions process") {
+		t.Errorf("a second writer was let in: exit %d %s", r.code, r.stderr)
+	}
+	if got := listSessions(t, "--data", data); len(got) != 4 {
+		t.Errorf("sessions list --data beside the server: %d sessions", len(got))
+	}
+
 	// A node token can send but not read sessions; once revoked, nothing.
 	nodeTok := strings.TrimSpace(mustCLI(t, "token", "create", "--data", data, "--role", "node", "--name", "edge-1"))
 	if r := execCLI(t, "", nil, "sessions", "list", "--server", url, "--token", nodeTok); r.code == 0 || !strings.Contains(r.stderr, "forbidden") {
