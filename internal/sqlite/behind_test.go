@@ -401,3 +401,52 @@ func TestWriteBehindMigration(t *testing.T) {
 		t.Fatalf("after a write Session = %+v, want %+v", got, want)
 	}
 }
+
+// TestWriteBehindDeleteDayCrash: after DeleteDay removes the newest
+// requests, new requests take their rowids again; a crash then must still
+// replay them into their parts.
+func TestWriteBehindDeleteDayCrash(t *testing.T) {
+	recs := storetest.Generate(16, "d-", 200, 10, 2)
+	days := map[string][]apisessions.Record{}
+	for _, r := range recs {
+		days[r.Day] = append(days[r.Day], r)
+	}
+	var older, newer string
+	for d := range days {
+		if older == "" || d < older {
+			older = d
+		}
+		if d > newer {
+			newer = d
+		}
+	}
+	if older == newer {
+		t.Fatal("generated records span one day")
+	}
+	// A part of the older day that a batch creates before requests of the
+	// newer day: its upto is past the rowids that remain after DeleteDay.
+	special := func(id string, d time.Duration) apisessions.Record {
+		r := storetest.FullRecord(id, "special", days[older][0].Time.Add(d))
+		r.Day = older
+		return r
+	}
+	half := len(days[older]) / 2
+	batches := append(split(days[older][:half], 40), append([]apisessions.Record{special("special-1", 0)}, days[newer]...))
+	later := append(slices.Clone(days[older][half:]), special("special-2", time.Second))
+	kept := append(slices.Clone(days[older]), special("special-1", 0), special("special-2", time.Second))
+
+	ref := MustOpen(t)
+	writeAll(t, ref, [][]apisessions.Record{kept})
+
+	path := filepath.Join(t.TempDir(), "store.db")
+	st := openAt(t, path, behindOptions())
+	writeAll(t, st, batches)
+	if err := st.DeleteDay(t.Context(), newer); err != nil {
+		t.Fatal(err)
+	}
+	writeAll(t, st, split(later, 40))
+	st.crash()
+	st = openAt(t, path, behindOptions())
+	defer st.Close()
+	sameListings(t, st, ref, kept)
+}

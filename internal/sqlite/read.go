@@ -431,6 +431,18 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 		(SELECT 1 FROM part_values v WHERE v.kind = ? AND v.value = endpoints.endpoint)`, kindEndpoint); err != nil {
 		return fmt.Errorf("delete day: %w", err)
 	}
+	// New requests take rowids from max(rid) + 1, so rowids of deleted
+	// requests come again: replay must not take them for requests its parts
+	// hold. Every part is stored (flushed above), so the parts are complete
+	// up to the last remaining request, and no part's upto matters any more.
+	for _, q := range []string{
+		"UPDATE parts_flushed SET rid = (SELECT coalesce(max(rid), 0) FROM requests)",
+		"UPDATE parts SET upto = 0 WHERE upto > (SELECT coalesce(max(rid), 0) FROM requests)",
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("delete day: %w", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("delete day: %w", err)
 	}
