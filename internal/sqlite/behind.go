@@ -108,7 +108,7 @@ func (s *Store) flushLocked(ctx context.Context) error {
 // kept tens of megabytes more in memory for the GC to scan.
 func (s *Store) flushed() {
 	markClean(s.cache.dirty)
-	s.cache.dirty = s.cache.dirty[:0]
+	s.cache.dirty = nil
 	s.cache.parts = map[cacheKey]*part{}
 	s.cache.bytes = 0
 }

@@ -56,8 +56,8 @@ func insertPartsSQL(n int) string {
 		placeholders(n, 10)
 }
 
-// updatePartSQL rewrites one stored part (at a flush): single-row, so no statement
-// journal either.
+// updatePartSQL rewrites one stored part at a flush: single-row, so no
+// statement journal either.
 const updatePartSQL = `UPDATE parts SET first_ns = ?, last_ns = ?, requests = ?, attacks = ?, blocked = ?, agg = ? WHERE pid = ?`
 
 func existingIDsSQL(n int) string {
