@@ -137,7 +137,7 @@ func New(opts Options) *Server {
 	if opts.Version == "" {
 		opts.Version = d.Version
 	}
-	lim := limitsWithDefaults(opts.IngestLimits)
+	lim := opts.IngestLimits.WithDefaults()
 	maxBody := opts.MaxBodyBytes
 	if maxBody <= 0 {
 		maxBody = lim.MaxCompressed
@@ -179,32 +179,6 @@ func New(opts Options) *Server {
 
 // Handler returns the HTTP handler of every route.
 func (s *Server) Handler() http.Handler { return s.handler }
-
-// limitsWithDefaults fills zero limits from wire.DefaultLimits, as Decode
-// does, so that the server knows the effective values (the body limit and
-// the memory bound derive from them).
-func limitsWithDefaults(l wire.Limits) wire.Limits {
-	d := wire.DefaultLimits()
-	if l.MaxCompressed <= 0 {
-		l.MaxCompressed = d.MaxCompressed
-	}
-	if l.MaxDecompressed <= 0 {
-		l.MaxDecompressed = d.MaxDecompressed
-	}
-	if l.MaxRecords <= 0 {
-		l.MaxRecords = d.MaxRecords
-	}
-	if l.MaxString <= 0 {
-		l.MaxString = d.MaxString
-	}
-	if l.MaxList <= 0 {
-		l.MaxList = d.MaxList
-	}
-	if l.MaxContentBody <= 0 {
-		l.MaxContentBody = d.MaxContentBody
-	}
-	return l
-}
 
 // acquire takes a slot of sem, waiting at most wait; false means the server
 // is busy and the caller answers 503.

@@ -17,7 +17,7 @@ const maxNodeName = 255
 // (sizes apart, which only exist once encoded): a 128-bit lowercase hex ID,
 // a node name, a creation time, and records that pass CheckRecord.
 func CheckBatch(b *Batch, lim Limits) error {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	if b == nil {
 		return newError(ReasonInvalid, "no batch")
 	}
@@ -40,7 +40,7 @@ func CheckBatch(b *Batch, lim Limits) error {
 // The exporter calls it on Add, so that one bad record is refused alone
 // instead of getting a whole batch rejected by the server.
 func CheckRecord(rec *apisessions.Record, lim Limits) error {
-	return checkRecord(-1, rec, lim.withDefaults())
+	return checkRecord(-1, rec, lim.WithDefaults())
 }
 
 func checkBatchHeader(id, node string, created time.Time) error {

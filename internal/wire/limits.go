@@ -39,9 +39,9 @@ func DefaultLimits() Limits {
 	}
 }
 
-// withDefaults returns l with every zero (or negative) field set to its
+// WithDefaults returns l with every zero (or negative) field set to its
 // default, so callers may set only the limits they care about.
-func (l Limits) withDefaults() Limits {
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxCompressed <= 0 {
 		l.MaxCompressed = d.MaxCompressed

@@ -143,7 +143,7 @@ func Encode(w io.Writer, b *Batch) error {
 // A failure of r itself (a dropped connection) is returned wrapped, as an
 // internal error, except an *http.MaxBytesError, which is ETOOLARGE.
 func Decode(r io.Reader, lim Limits) (*Batch, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	cr := &boundedReader{r: r, n: lim.MaxCompressed, what: "compressed batch", lim: lim.MaxCompressed}
 	br := bufio.NewReaderSize(cr, 32<<10)
 

@@ -438,7 +438,7 @@ const bombPrefix = `{"id":"` + testID + `","node":"n","created":"2026-11-20T10:0
 // having allocated at most a few times the limit, never the inflated size.
 func checkBomb(t *testing.T, data []byte, inflated int64, lim Limits) {
 	t.Helper()
-	limit := lim.withDefaults().MaxDecompressed
+	limit := lim.WithDefaults().MaxDecompressed
 	if int64(len(data)) > limit || inflated < 8*limit {
 		t.Fatalf("bomb of %d bytes inflating to %d does not test a %d-byte limit", len(data), inflated, limit)
 	}
