@@ -160,7 +160,7 @@ func (e *Engine) run(ex *apisessions.Exchange, proto string, skip []int) (result
 		// and CRS 920180 would otherwise flag every such POST.
 		tx.AddRequestHeader("Content-Length", strconv.Itoa(len(req.Body)))
 	}
-	if host := hostOf(ex); host != "" {
+	if host := ex.Host(); host != "" {
 		if !hasHost {
 			// Absolute-form requests carry the host in the URL only; HTTP/1.1
 			// servers see it as Host, and CRS checks Host.
@@ -598,29 +598,11 @@ func unhex(c byte) byte {
 	return c - 'A' + 10
 }
 
-// targetOf is the origin-form request target. A URL that starts with '/' is
-// already one, even when its query holds "://" (which Exchange.Target would
-// take for a scheme).
+// targetOf is the origin-form request target; "/" when the exchange has
+// none (or the asterisk form).
 func targetOf(ex *apisessions.Exchange) string {
-	u := ex.Request.URL
-	if strings.HasPrefix(u, "/") {
-		if i := strings.IndexByte(u, '#'); i >= 0 {
-			u = u[:i]
-		}
-		return u
+	if t := ex.Target(); t != "" && t != "*" {
+		return t
 	}
-	if u == "" || u == "*" {
-		return "/"
-	}
-	return ex.Target()
-}
-
-// hostOf is the request host: the Host header for origin-form targets, the
-// URL's authority for absolute ones.
-func hostOf(ex *apisessions.Exchange) string {
-	if strings.HasPrefix(ex.Request.URL, "/") {
-		h, _ := ex.Request.Headers.Get("Host")
-		return h
-	}
-	return ex.Host()
+	return "/"
 }
