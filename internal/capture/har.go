@@ -347,11 +347,8 @@ func harExchange(e *harEntry, clientIP string) (*apisessions.Exchange, error) {
 	if q == nil {
 		return nil, errors.New("request missing")
 	}
-	if err := checkMethod(q.Method); err != nil {
-		return nil, fmt.Errorf("request.method %w", err)
-	}
-	if q.URL == "" {
-		return nil, errors.New("request.url missing")
+	if err := checkRequestLine(q.Method, q.URL); err != nil {
+		return nil, err
 	}
 	ex.Request.Method, ex.Request.URL = q.Method, q.URL
 	ex.Request.Headers = harHeaders(q.Headers)

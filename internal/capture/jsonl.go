@@ -252,11 +252,8 @@ func decodeJSONLine(line []byte) (*apisessions.Exchange, error) {
 	if q == nil {
 		return nil, errors.New("request missing")
 	}
-	if err := checkMethod(q.Method); err != nil {
-		return nil, fmt.Errorf("request.method %w", err)
-	}
-	if q.URL == "" {
-		return nil, errors.New("request.url missing")
+	if err := checkRequestLine(q.Method, q.URL); err != nil {
+		return nil, err
 	}
 	ex.Request.Method, ex.Request.URL = q.Method, q.URL
 	if ex.Request.Headers, err = pairsToHeaders("request.headers", q.Headers); err != nil {
@@ -333,6 +330,18 @@ func parseIP(field, s string) (string, error) {
 		return ap.Addr().Unmap().String(), nil
 	}
 	return "", fmt.Errorf("%s: not an IP address", field)
+}
+
+// checkRequestLine checks what both formats require of a request: a method
+// and a URL. Errors name the field, never the value.
+func checkRequestLine(method, url string) error {
+	if err := checkMethod(method); err != nil {
+		return fmt.Errorf("request.method %w", err)
+	}
+	if url == "" {
+		return errors.New("request.url missing")
+	}
+	return nil
 }
 
 // checkMethod refuses an empty method or one that is not an HTTP token,
