@@ -122,22 +122,10 @@ func BenchmarkIssue5(b *testing.B) {
 		})
 	})
 	b.Run("ingest/baseline-copy", func(b *testing.B) {
-		if _, err := s.pool.Exec(ctx, "CREATE TABLE IF NOT EXISTS baseline (tenant text, day date, id text, session_id text, at bigint, doc bytea)"); err != nil {
-			b.Fatal(err)
-		}
+		createBaseline(b, s)
 		batches := benchBatches(benchWriters, b.N)
 		runWriters(b, batches, func(ctx context.Context, recs []apisessions.Record) error {
-			rows := make([][]any, len(recs))
-			for i := range recs {
-				doc, err := json.Marshal(&recs[i])
-				if err != nil {
-					return err
-				}
-				day, _ := parseDay(recs[i].Day)
-				rows[i] = []any{"baseline", day, recs[i].ID, recs[i].SessionID, recs[i].Time.UnixNano(), doc}
-			}
-			_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"baseline"}, []string{"tenant", "day", "id", "session_id", "at", "doc"}, pgx.CopyFromRows(rows))
-			return err
+			return copyBaseline(ctx, s, "baseline", recs)
 		})
 	})
 }
