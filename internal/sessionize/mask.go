@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/point"
 )
 
 // Masking of what leaves the node beyond configured parameters: finding
@@ -206,10 +207,21 @@ func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, maskVals, hashedRaw []
 }
 
 // maskPayload masks a finding's payload: all of it when its point is under
-// a mask rule, else every secret in it.
+// a mask rule or is a cookie; a header payload as stored content masks that
+// header (Authorization keeps its scheme, Cookie its names, session and
+// secret-named headers are masked whole), since a payload cut at its length
+// bound may hold a token no secret matches whole; else every secret in it.
 func (s *Sessionizer) maskPayload(pt, payload string, sec secrets) string {
 	if s.maskedPoint(pt) {
 		return maskedValue
+	}
+	if p, err := point.Parse(pt); err == nil && !p.Response() {
+		switch p.Source() {
+		case point.SourceCookie:
+			return maskedValue
+		case point.SourceHeader:
+			return s.maskHeader(p.Name(), payload, sec)
+		}
 	}
 	return sec.scrub(payload)
 }

@@ -318,3 +318,46 @@ func TestCredentialsNotInParams(t *testing.T) {
 		})
 	}
 }
+
+// TestMaskCredentialPayloads: findings in cookies and credential headers
+// keep no credential, even one cut short by the payload bound.
+func TestMaskCredentialPayloads(t *testing.T) {
+	s := MustSessionizer(t, apisessions.Config{})
+	ex := mkEx(hdr("Cookie", "remember_token=rt-9f8e7d6c5b4a; PHPSESSID=sess-7"), hdr("X-Refresh-Token", "refresh-1234567"),
+		hdr("Authorization", "Bearer eyJhbGciOi-cut-short"))
+	det := apisessions.Detection{Verdict: apisessions.VerdictSuspicious, Score: 3, Findings: []apisessions.Finding{
+		{Type: apisessions.AttackSQLi, Point: "request.cookie.remember_token", Payload: "rt-9f8e7d6c5b4a"},
+		{Type: apisessions.AttackSQLi, Point: "request.header.Cookie", Payload: "remember_token=rt-9f8e7d6c5b4a; PHPSESSID=sess-7"},
+		{Type: apisessions.AttackSQLi, Point: "request.header.X-Refresh-Token", Payload: "refresh-1234567"},
+		{Type: apisessions.AttackSQLi, Point: "request.header.Authorization", Payload: "Bearer eyJhbGciOi-cut"},
+	}}
+	rec := MustProcess(t, s, ex, det)
+	want := []string{"***", "remember_token=***; PHPSESSID=***", "***", "Bearer ***"}
+	for i, f := range rec.Findings {
+		if f.Payload != want[i] {
+			t.Errorf("finding %d (%s) payload %q, want %q", i, f.Point, f.Payload, want[i])
+		}
+	}
+	assertNoSecrets(t, []apisessions.Record{rec}, "rt-9f8e7d6c5b4a", "refresh-1234567", "eyJhbGciOi-cut")
+}
+
+// TestMaskPathAndRepeatedValues: path segments selected by mask rules or
+// hashed parameters leave the path and endpoint as "***", and every value
+// of a repeated hashed header is masked in stored content.
+func TestMaskPathAndRepeatedValues(t *testing.T) {
+	cfg := apisessions.Config{
+		Mask:       []string{"request.path[2]"},
+		Parameters: []apisessions.Parameter{prm("User", "request.path[1]", hashed), prm("Email", "request.header.X-Email", hashed)},
+	}
+	s := MustSessionizer(t, cfg)
+	ex := mkEx(target("https://shop.example.com/users/alice@example.com/reset-secret-xyz?x=1"),
+		hdr("X-Email", "eve@example.com"), hdr("X-Email", "bob@example.com"))
+	det := apisessions.Detection{Verdict: apisessions.VerdictAttack, Score: 5, Findings: []apisessions.Finding{
+		{Type: apisessions.AttackSQLi, Point: "request.query.x", Payload: "1"},
+	}}
+	rec := MustProcess(t, s, ex, det)
+	if rec.Path != "/users/***/***" || rec.Endpoint != "GET /users/***/***" {
+		t.Errorf("path %q endpoint %q", rec.Path, rec.Endpoint)
+	}
+	assertNoSecrets(t, []apisessions.Record{rec}, "alice@example.com", "reset-secret-xyz", "eve@example.com", "bob@example.com")
+}

@@ -365,8 +365,6 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 	rec.Day = s.dayOf(w, ex.Time)
 	rec.Method = ex.Request.Method
 	rec.Host = host
-	rec.Path = ex.Path()
-	rec.Endpoint = Endpoint(rec.Method, rec.Path)
 	rec.ClientIP = w.ex.ClientIP
 	rec.UserAgent, _ = ex.Request.Headers.Get("User-Agent")
 	rec.Application = appID
@@ -396,11 +394,20 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		p := &s.params[i]
 		if v, ok := w.ev.First(p.pt); ok && v != "" {
 			raw[i] = v
-			if p.Hash && !p.masked {
+		}
+		if p.Hash && !p.masked && raw[i] != "" {
+			// Every value, not only the first: a repeated header or query
+			// name must not leave its later values raw in stored content.
+			for _, v := range w.ev.Values(p.pt) {
 				hashedRaw = append(hashedRaw, v)
 			}
 		}
 	}
+
+	// The path is exported as metadata: segments that mask rules or hashed
+	// parameters select (request.path[N]) leave as "***".
+	rec.Path = scrubPath(ex.Path(), maskVals, hashedRaw)
+	rec.Endpoint = Endpoint(rec.Method, rec.Path)
 
 	// Grouping: custom keys in order, then the built-in set.
 	var keyRaw string
@@ -612,6 +619,28 @@ func matchesSecret(v string, secrets []string) bool {
 		}
 	}
 	return false
+}
+
+// scrubPath replaces the path segments that are, or contain, one of the
+// secrets of either list with "***".
+func scrubPath(path string, lists ...[]string) string {
+	segs := strings.Split(path, "/")
+	changed := false
+	for i, seg := range segs {
+		if seg == "" {
+			continue
+		}
+		for _, l := range lists {
+			if matchesSecret(seg, l) {
+				segs[i], changed = maskedValue, true
+				break
+			}
+		}
+	}
+	if !changed {
+		return path
+	}
+	return strings.Join(segs, "/")
 }
 
 // minSubstring is the shortest secret replaced where it appears inside a
