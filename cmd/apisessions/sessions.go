@@ -234,7 +234,7 @@ func writeSessionDetail(w io.Writer, s apisessions.Session, parts []apisessions.
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
-	row("Session", s.ID)
+	row("Session", cell(s.ID, 80))
 	row("Status", status)
 	row("Days", strings.Join(days, ", "))
 	row("First seen", s.FirstSeen.UTC().Format(time.RFC3339))
