@@ -87,27 +87,57 @@ func (m *masker) isSecretName(name string) bool {
 	return false
 }
 
-// secrets is the set of values that must not leave, longest first so a
-// secret inside another is not replaced first.
-type secrets []string
+// secrets is the set of values that must not leave, longest first (after
+// sorted) so a secret inside another is not replaced first. It holds at
+// most maxSecrets values: a request with more (a body of thousands of token
+// fields) would make masking quadratic, so past the bound the set is "over"
+// and scrub masks every text whole.
+type secrets struct {
+	vals []string
+	seen map[string]struct{}
+	over bool
+}
 
+// maxSecrets bounds the values a secrets set tracks (see secrets). Scrubbing
+// costs one substring search per value (and per escaped form) over each
+// text, so this bounds its cost to a few hundred searches.
+const maxSecrets = 256
+
+// newSecrets returns a set holding vs.
+func newSecrets(vs ...string) secrets {
+	var s secrets
+	for _, v := range vs {
+		s = s.add(v)
+	}
+	return s
+}
+
+// add returns the set with v in it. Callers use the returned set only: the
+// map is shared with the receiver.
 func (s secrets) add(v string) secrets {
 	v = strings.TrimSpace(v)
 	if v == "" || v == maskedValue {
 		return s
 	}
-	for _, x := range s {
-		if x == v {
-			return s
-		}
+	if _, ok := s.seen[v]; ok {
+		return s
 	}
-	return append(s, v)
+	if len(s.vals) >= maxSecrets {
+		s.over = true
+		return s
+	}
+	if s.seen == nil {
+		s.seen = make(map[string]struct{})
+	}
+	s.seen[v] = struct{}{}
+	s.vals = append(s.vals, v)
+	return s
 }
 
 // sorted adds the forms a secret takes inside JSON text and URLs (a
 // payload or a body holds it escaped) and orders the set longest first.
 func (s secrets) sorted() secrets {
-	for _, v := range s {
+	for _, v := range s.vals[:len(s.vals):len(s.vals)] {
 		if e := jsonEscape(v); e != v {
 			s = s.add(e)
 		}
@@ -115,7 +145,7 @@ func (s secrets) sorted() secrets {
 			s = s.add(e)
 		}
 	}
-	sort.SliceStable(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
+	sort.SliceStable(s.vals, func(i, j int) bool { return len(s.vals[i]) > len(s.vals[j]) })
 	return s
 }
 
@@ -128,18 +158,17 @@ func jsonEscape(v string) string {
 	return string(b[1 : len(b)-1])
 }
 
-// is reports whether v is one of the secrets.
+// is reports whether v is one of the secrets (always, once over the bound).
 func (s secrets) is(v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
+	if s.over {
+		return true
 	}
-	return false
+	_, ok := s.seen[v]
+	return ok
 }
 
 // scrub replaces every secret in text: all of it when it is one, occurrences
-// of those long enough otherwise.
+// of those long enough otherwise; all of it once the set is over its bound.
 func (s secrets) scrub(text string) string {
 	if text == "" {
 		return text
@@ -147,7 +176,7 @@ func (s secrets) scrub(text string) string {
 	if s.is(strings.TrimSpace(text)) {
 		return maskedValue
 	}
-	for _, x := range s {
+	for _, x := range s.vals {
 		if len(x) >= minSubstring && strings.Contains(text, x) {
 			text = strings.ReplaceAll(text, x, maskedValue)
 		}
@@ -192,7 +221,7 @@ func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, maskVals, hashedRaw []
 	if len(body) <= maxMaskParse {
 		switch bodyKind(ex) {
 		case kindJSON:
-			if _, err := s.mask.maskJSON(body, nil, func(v string) { sec = sec.add(v) }); err != nil {
+			if _, err := s.mask.maskJSON(body, secrets{}, func(v string) { sec = sec.add(v) }); err != nil {
 				sec = s.mask.patternSecrets(body, sec)
 			}
 		case kindForm:

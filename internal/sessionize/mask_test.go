@@ -361,3 +361,29 @@ func TestMaskPathAndRepeatedValues(t *testing.T) {
 	}
 	assertNoSecrets(t, []apisessions.Record{rec}, "alice@example.com", "reset-secret-xyz", "eve@example.com", "bob@example.com")
 }
+
+// TestMaskManySecrets: a body with thousands of secret fields is masked
+// whole (the secrets set stops at its bound and masks everything).
+func TestMaskManySecrets(t *testing.T) {
+	s := MustSessionizer(t, apisessions.Config{})
+	var b strings.Builder
+	var leaks []string
+	b.WriteString(`{"items":[`)
+	for i := 0; i < 3000; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		v := fmt.Sprintf("tok-%07d", i)
+		leaks = append(leaks, v)
+		fmt.Fprintf(&b, `{"token":%q}`, v)
+	}
+	b.WriteString(`]}`)
+	det := apisessions.Detection{Verdict: apisessions.VerdictAttack, Score: 5, Findings: []apisessions.Finding{
+		{Type: apisessions.AttackSQLi, Point: "request.body", Payload: b.String()[:256]},
+	}}
+	rec := MustProcess(t, s, mkEx(method("POST"), body("application/json", b.String())), det)
+	if rec.Content == nil {
+		t.Fatal("no content kept for an attack")
+	}
+	assertNoSecrets(t, []apisessions.Record{rec}, leaks...)
+}
