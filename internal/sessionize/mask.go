@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/url"
 	"sort"
 	"strings"
@@ -227,6 +228,7 @@ func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, maskVals, hashedRaw []
 		case kindForm:
 			sec = s.mask.formSecrets(string(body), sec)
 		default:
+			sec = s.mask.multipartSecrets(ex, body, sec)
 			sec = s.mask.patternSecrets(body, sec)
 		}
 	} else {
@@ -447,6 +449,31 @@ func (m *masker) formSecrets(q string, sec secrets) secrets {
 		}
 	}
 	return sec
+}
+
+// maxPartValue bounds what is read of one multipart field's value.
+const maxPartValue = 64 << 10
+
+// multipartSecrets adds the values of secret-named fields (not files) of a
+// multipart/form-data body, which the stored content keeps as sent; scrub
+// then masks them there.
+func (m *masker) multipartSecrets(ex *apisessions.Exchange, body []byte, sec secrets) secrets {
+	ct, _ := ex.Request.Headers.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
+		return sec
+	}
+	r := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for {
+		part, err := r.NextPart()
+		if err != nil {
+			return sec // the end, or a body cut short: what was read counts
+		}
+		if part.FileName() == "" && m.isSecretName(part.FormName()) {
+			v, _ := io.ReadAll(io.LimitReader(part, maxPartValue))
+			sec = sec.add(string(v))
+		}
+	}
 }
 
 // patternSecrets adds secret-named field values found by pattern in a body

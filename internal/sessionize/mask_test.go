@@ -387,3 +387,20 @@ func TestMaskManySecrets(t *testing.T) {
 	}
 	assertNoSecrets(t, []apisessions.Record{rec}, leaks...)
 }
+
+// TestMaskMultipartContent: a secret-named field of a multipart body is
+// masked in the stored content of a malicious request.
+func TestMaskMultipartContent(t *testing.T) {
+	s := MustSessionizer(t, apisessions.Config{})
+	mp := "--XyZ\r\nContent-Disposition: form-data; name=\"user\"\r\n\r\nalice\r\n" +
+		"--XyZ\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nhunter2secret\r\n" +
+		"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\n' OR 1=1--\r\n--XyZ--\r\n"
+	det := apisessions.Detection{Verdict: apisessions.VerdictAttack, Score: 5, Findings: []apisessions.Finding{
+		{Type: apisessions.AttackSQLi, Point: "request.body|multipart.file", Payload: "' OR 1=1--"},
+	}}
+	rec := MustProcess(t, s, mkEx(method("POST"), body("multipart/form-data; boundary=XyZ", mp)), det)
+	if rec.Content == nil || !strings.Contains(rec.Content.Body, "alice") || !strings.Contains(rec.Content.Body, "' OR 1=1--") {
+		t.Fatalf("content %+v", rec.Content)
+	}
+	assertNoSecrets(t, []apisessions.Record{rec}, "hunter2secret")
+}
