@@ -624,6 +624,13 @@ func matchesSecret(v string, secrets []string) bool {
 // scrubPath replaces the path segments that are, or contain, one of the
 // secrets of either list with "***".
 func scrubPath(path string, lists ...[]string) string {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	if n == 0 {
+		return path // the common case: nothing to look for, no allocation
+	}
 	segs := strings.Split(path, "/")
 	changed := false
 	for i, seg := range segs {
