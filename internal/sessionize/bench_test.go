@@ -2,6 +2,7 @@ package sessionize
 
 import (
 	"testing"
+	"time"
 
 	"github.com/apisessions/apisessions"
 	"github.com/apisessions/apisessions/internal/point"
@@ -99,9 +100,46 @@ func BenchmarkProcessAttack(b *testing.B) {
 	}}
 	var rec apisessions.Record
 	b.ReportAllocs()
+	cpu0 := processCPU()
 	for b.Loop() {
 		if _, err := s.Process(ex, det, &rec); err != nil {
 			b.Fatal(err)
 		}
+	}
+	reportCPU(b, cpu0)
+}
+
+// BenchmarkMaskPayload: masking the payloads of findings at points of
+// several sources (body, query, header, cookie, a point that does not
+// parse), under a configuration with mask rules.
+func BenchmarkMaskPayload(b *testing.B) {
+	s := MustSessionizer(b, benchConfig())
+	sec := newSecrets("4111111111111111", "alice@example.com").sorted()
+	findings := []apisessions.Finding{
+		{Point: "request.body|json.note", Payload: "leave at the door' OR 1=1--"},
+		{Point: "request.query.page", Payload: "2 UNION SELECT card FROM payments"},
+		{Point: "request.header.X-Tenant", Payload: "acme<script>alert(1)</script>"},
+		{Point: "request.cookie.theme", Payload: "dark' OR 'a'='a"},
+		{Point: "request.body|json.items[0].sku", Payload: "../../etc/passwd"},
+		{Point: "request.args.odd", Payload: "not a point"},
+	}
+	n := 0
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		for _, f := range findings {
+			n += len(s.maskPayload(f.Point, f.Payload, sec))
+		}
+	}
+	reportCPU(b, cpu0)
+	if n == 0 {
+		b.Fatal("every payload masked to nothing")
+	}
+}
+
+// reportCPU reports the process CPU time per operation since cpu0.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	if cpu := processCPU() - cpu0; cpu > 0 && b.N > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -242,11 +242,22 @@ func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, maskVals, hashedRaw []
 // header (Authorization keeps its scheme, Cookie its names, session and
 // secret-named headers are masked whole), since a payload cut at its length
 // bound may hold a token no secret matches whole; else every secret in it.
+//
+// The point is parsed once here: it decides both the mask rule and the
+// source (a payload of a point that does not parse is compared with the
+// mask rules as text).
 func (s *Sessionizer) maskPayload(pt, payload string, sec secrets) string {
-	if s.maskedPoint(pt) {
+	p, err := point.Parse(pt)
+	if err != nil {
+		if s.maskedText(pt) {
+			return maskedValue
+		}
+		return sec.scrub(payload)
+	}
+	if s.maskedBy(p) >= 0 {
 		return maskedValue
 	}
-	if p, err := point.Parse(pt); err == nil && !p.Response() {
+	if !p.Response() {
 		switch p.Source() {
 		case point.SourceCookie:
 			return maskedValue

@@ -275,16 +275,10 @@ func (s *Sessionizer) maskedBy(p *point.Point) int {
 	return -1
 }
 
-// maskedPoint reports whether a point written as text (a finding's) is
-// covered by a mask rule. Text that does not parse is compared as a string
-// prefix, so an odd point still cannot leak a masked value.
-func (s *Sessionizer) maskedPoint(pt string) bool {
-	if pt == "" || len(s.masks) == 0 {
-		return false
-	}
-	if p, err := point.Parse(pt); err == nil {
-		return s.maskedBy(p) >= 0
-	}
+// maskedText reports whether a point that does not parse (a finding's,
+// written as text) lies under a mask rule, compared as a string prefix, so
+// an odd point still cannot leak a masked value.
+func (s *Sessionizer) maskedText(pt string) bool {
 	for _, m := range s.maskStrs {
 		if strings.HasPrefix(pt, m) {
 			return true
