@@ -77,6 +77,12 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
+// UnescapeForm decodes a name or value of a query string or form body as
+// points read it: %XX escapes, '+' as a space, and a '%' not followed by
+// two hex digits kept as it is. Code that compares what it reads in a
+// query with point values decodes it so.
+func UnescapeForm(s string) string { return percentDecode(s, true) }
+
 // percentDecode decodes %XX escapes (and '+' as space when plus is set).
 // It is lenient, as servers are: a '%' not followed by two hex digits is
 // kept as it is, so that what an attacker sends is still observed. It

@@ -307,3 +307,47 @@ func fuzzExchanges() []*apisessions.Exchange {
 	}
 	return out
 }
+
+// TestPrefix: a prefix is the point's source with its first steps, written
+// canonically, and covers the point.
+func TestPrefix(t *testing.T) {
+	tests := []struct {
+		p    string
+		n    int
+		want string
+	}{
+		{"request.header.authorization|jwt.sub", 0, "request.header.Authorization"},
+		{"request.header.authorization|jwt.sub", 1, "request.header.Authorization|jwt"},
+		{"request.body|json.data|base64|json.token", 2, "request.body|json.data"},
+		{`request.cookie["connect.sid"]|base64|json.uid`, 1, `request.cookie["connect.sid"]|base64`},
+		{"request.body|json.a", 5, "request.body|json.a"},
+		{"request.body|json.a", -1, "request.body"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.p, func(t *testing.T) {
+			p := MustParse(tc.p)
+			q := p.Prefix(tc.n)
+			if q.String() != tc.want {
+				t.Errorf("Prefix(%d) = %q, want %q", tc.n, q.String(), tc.want)
+			}
+			if !q.Covers(p) {
+				t.Errorf("Prefix(%d) does not cover the point", tc.n)
+			}
+			if r := MustParse(q.String()); !r.Covers(q) || !q.Covers(r) {
+				t.Errorf("Prefix(%d) does not parse back to itself", tc.n)
+			}
+		})
+	}
+}
+
+// TestUnescapeForm: form decoding as points read query values, lenient
+// with a stray '%'.
+func TestUnescapeForm(t *testing.T) {
+	for in, want := range map[string]string{
+		"a+b%40c": "a b@c", "100%": "100%", "%zz%41": "%zzA", "plain": "plain", "%7B%22x%22%7D": `{"x"}`,
+	} {
+		if got := UnescapeForm(in); got != want {
+			t.Errorf("UnescapeForm(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -97,6 +97,17 @@ func (p *Point) Decoders() []Decoder {
 	return ds
 }
 
+// Prefix returns the point made of p's source and its first n steps (n
+// from 0 to the number of steps): the value p steps into, such as the
+// input of one of its decoders ("request.header.X|jwt.sub" has prefix 0
+// "request.header.X").
+func (p *Point) Prefix(n int) *Point {
+	n = max(0, min(n, len(p.steps)))
+	q := &Point{response: p.response, source: p.source, name: p.name, steps: p.steps[:n:n]}
+	q.str = q.format()
+	return q
+}
+
 // String returns the canonical form of the point: Parse(p.String()) yields
 // an equal point. Names that are not identifiers are written `["..."]` and
 // header names in canonical MIME case.
