@@ -128,7 +128,7 @@ func BenchmarkMaskPayload(b *testing.B) {
 	cpu0 := processCPU()
 	for b.Loop() {
 		for _, f := range findings {
-			n += len(s.maskPayload(f.Point, f.Payload, sec))
+			n += len(s.maskPayload(f.Point, f.Payload, sec, nil, nil))
 		}
 	}
 	reportCPU(b, cpu0)

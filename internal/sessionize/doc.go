@@ -77,5 +77,20 @@
 // UTF-8. JSON and form bodies are rewritten (JSON key order kept, bodies up
 // to 1 MiB); other bodies, and JSON that does not parse, are masked by
 // pattern. Multipart and XML bodies get value and pattern masking only.
-// The path, host and User-Agent are exported as sent.
+// A body sent with a Content-Encoding is stored as "***": compressed, its
+// fields cannot be masked, and it would decompress back to them.
+//
+// A protected point (mask rule, hashed parameter) read through decoders
+// protects its containers too, the inputs of its decoders: the JWT of
+// "request.header.X|jwt.sub", the data field of
+// "request.body|json.data|base64|json.token". See protect.go. An unhashed
+// grouping key that is or holds a protected value is exported hashed.
+//
+// The client IP, host, User-Agent and path are exported as sent, unless a
+// protected value shows there (request.ip, request.host,
+// request.header.User-Agent, request.path, request.url): then they carry
+// the parameter's hash when they are a hashed parameter's raw value, else
+// "***", and the IP + User-Agent key is exported hashed. request.method and
+// response.status cannot be hashed or masked (New refuses it): every record
+// keeps them, and their few values would hide nothing.
 package sessionize

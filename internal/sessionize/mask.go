@@ -186,13 +186,12 @@ func (s secrets) scrub(text string) string {
 }
 
 // secretsOf gathers the values of ex that must not leave the node.
-func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, maskVals, hashedRaw []string, keyRaw string, keyHashed bool) secrets {
+func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, prot *protected, keyRaw string, keyHashed bool) secrets {
 	var sec secrets
-	for _, v := range maskVals {
-		sec = sec.add(v)
-	}
-	for _, v := range hashedRaw {
-		sec = sec.add(v)
+	for _, l := range [...][]string{prot.masked, prot.hashed, prot.conts} {
+		for _, v := range l {
+			sec = sec.add(v)
+		}
 	}
 	if keyHashed {
 		sec = sec.add(keyRaw)
@@ -238,7 +237,9 @@ func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, maskVals, hashedRaw []
 }
 
 // maskPayload masks a finding's payload: all of it when its point is under
-// a mask rule or is a cookie; a header payload as stored content masks that
+// a mask rule, on the path of a protected point from its container (see
+// protect.go; present says which are in this exchange) or is a cookie; a
+// header payload as stored content masks that
 // header (Authorization keeps its scheme, Cookie its names, session and
 // secret-named headers are masked whole), since a payload cut at its length
 // bound may hold a token no secret matches whole; else every secret in it.
@@ -246,7 +247,14 @@ func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, maskVals, hashedRaw []
 // The point is parsed once here: it decides both the mask rule and the
 // source (a payload of a point that does not parse is compared with the
 // mask rules as text).
-func (s *Sessionizer) maskPayload(pt, payload string, sec secrets) string {
+//
+// maskedBody is the request body when it is a protected container (stored
+// as "***"): a payload that is a piece of it is masked whole, as it is not
+// among the secrets.
+func (s *Sessionizer) maskPayload(pt, payload string, sec secrets, present []bool, maskedBody []byte) string {
+	if len(maskedBody) > 0 && len(payload) >= minSubstring && bytes.Contains(maskedBody, []byte(payload)) {
+		return maskedValue
+	}
 	p, err := point.Parse(pt)
 	if err != nil {
 		if s.maskedText(pt) {
@@ -254,7 +262,7 @@ func (s *Sessionizer) maskPayload(pt, payload string, sec secrets) string {
 		}
 		return sec.scrub(payload)
 	}
-	if s.maskedBy(p) >= 0 {
+	if s.maskedBy(p) >= 0 || s.onPresent(p, present) {
 		return maskedValue
 	}
 	if !p.Response() {
@@ -268,8 +276,9 @@ func (s *Sessionizer) maskPayload(pt, payload string, sec secrets) string {
 	return sec.scrub(payload)
 }
 
-// content builds the masked content of a malicious request.
-func (s *Sessionizer) content(ex *apisessions.Exchange, sec secrets) *apisessions.Content {
+// content builds the masked content of a malicious request. bodyMasked: the
+// body is the container of a protected point, stored as "***".
+func (s *Sessionizer) content(ex *apisessions.Exchange, sec secrets, bodyMasked bool) *apisessions.Content {
 	c := &apisessions.Content{
 		Method:  ex.Request.Method,
 		Target:  s.maskTarget(ex.Target(), sec),
@@ -277,6 +286,12 @@ func (s *Sessionizer) content(ex *apisessions.Exchange, sec secrets) *apisession
 	}
 	for _, h := range ex.Request.Headers {
 		c.Headers = append(c.Headers, apisessions.Header{Name: h.Name, Value: s.maskHeader(h.Name, h.Value, sec)})
+	}
+	if bodyMasked || encodedBody(ex) {
+		if len(ex.Request.Body) > 0 {
+			c.Body = maskedValue
+		}
+		return c
 	}
 	body := s.maskBody(ex, sec)
 	if len(body) > s.bodyLimit {
@@ -294,6 +309,18 @@ func (s *Sessionizer) content(ex *apisessions.Exchange, sec secrets) *apisession
 		c.BodyBase64 = true
 	}
 	return c
+}
+
+// encodedBody reports a request body sent with a Content-Encoding: its
+// bytes, compressed, hide every field from masking, and would decompress
+// back to them, so the content stores it as "***".
+func encodedBody(ex *apisessions.Exchange) bool {
+	for _, v := range ex.Request.Headers.Values("Content-Encoding") {
+		if ce := strings.TrimSpace(v); ce != "" && !strings.EqualFold(ce, "identity") {
+			return true
+		}
+	}
+	return false
 }
 
 // maskHeader masks one request header value.
@@ -338,6 +365,9 @@ func maskCookies(line string) string {
 // maskTarget masks the query of a request target; the path is scrubbed of
 // secrets only.
 func (s *Sessionizer) maskTarget(target string, sec secrets) string {
+	if sec.is(target) {
+		return maskedValue // a protected request.url
+	}
 	path, query, hasQuery := strings.Cut(target, "?")
 	path = sec.scrub(path)
 	if !hasQuery {
@@ -420,14 +450,9 @@ func (m *masker) maskForm(q string, sec secrets) string {
 			b.WriteByte('&')
 		}
 		k, v, ok := strings.Cut(pair, "=")
-		dk, err := url.QueryUnescape(k)
-		if err != nil {
-			dk = k
-		}
-		dv, err := url.QueryUnescape(v)
-		if err != nil {
-			dv = v
-		}
+		// Decoded as points decode them, so a value compares equal to what
+		// a point read there, stray '%' and all.
+		dk, dv := point.UnescapeForm(k), point.UnescapeForm(v)
 		switch {
 		case ok && v != "" && (m.isSecretName(dk) || sec.is(dv)):
 			b.WriteString(k + "=" + maskedValue)
@@ -449,13 +474,8 @@ func (m *masker) formSecrets(q string, sec secrets) secrets {
 		if !ok || v == "" {
 			continue
 		}
-		if dk, err := url.QueryUnescape(k); err == nil {
-			k = dk
-		}
-		if m.isSecretName(k) {
-			if dv, err := url.QueryUnescape(v); err == nil {
-				sec = sec.add(dv)
-			}
+		if m.isSecretName(point.UnescapeForm(k)) {
+			sec = sec.add(point.UnescapeForm(v))
 			sec = sec.add(v)
 		}
 	}

@@ -98,6 +98,12 @@ type param struct {
 	pt *point.Point
 	// masked: a mask rule covers the point, so the value leaves as "***".
 	masked bool
+	// shield indexes s.shields when the parameter is hashed and read
+	// through a container, else -1.
+	shield int
+	// on lists the shields (of other points) whose path the parameter's
+	// point lies on: its value holds their protected value.
+	on []int
 }
 
 // Sessionizer turns exchanges into records. It is safe for concurrent use:
@@ -121,6 +127,10 @@ type Sessionizer struct {
 	flowRules    []flowRule
 	keywords     []keywordRule
 	mask         *masker
+	// shields are the protected points read through containers (see
+	// protect.go); maskShield gives, by mask rule, its shield or -1.
+	shields    []shield
+	maskShield []int
 	// Points of the built-in set, parsed once.
 	authSID, authSub                            *point.Point
 	headerPoints, cookiePoints, setCookiePoints []string
@@ -136,7 +146,8 @@ type worker struct {
 	ex  apisessions.Exchange // copy with the resolved client IP
 	raw []string             // raw parameter values, by parameter
 	// Scratch lists of one Process call.
-	maskVals, hashedRaw []string
+	maskVals, hashedRaw, contVals []string
+	present                       []bool // by shield: its point yielded a value
 	// The last day seen: most exchanges fall on the day before them.
 	dayStart, dayEnd time.Time
 	day              string
@@ -191,8 +202,12 @@ func New(opts Options) (*Sessionizer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("mask[%d]: %w", i, err)
 		}
+		if metadataOnly(p) {
+			return nil, fmt.Errorf("mask[%d]: %s cannot be masked: it is metadata every record keeps, with too few values to hide", i, p.String())
+		}
 		s.masks = append(s.masks, p)
 		s.maskStrs = append(s.maskStrs, p.String())
+		s.maskShield = append(s.maskShield, s.addShield(p))
 	}
 	if len(cfg.Parameters) > apisessions.MaxParameters {
 		return nil, fmt.Errorf("parameters: %d, at most %d", len(cfg.Parameters), apisessions.MaxParameters)
@@ -202,15 +217,29 @@ func New(opts Options) (*Sessionizer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parameters[%d].point: %w", i, err)
 		}
+		if cp.Hash && metadataOnly(p) {
+			return nil, fmt.Errorf("parameters[%d].point: %s cannot be hashed: it is metadata every record keeps, with too few values for a hash to hide", i, p.String())
+		}
 		m := s.maskedBy(p)
-		pr := param{Parameter: cp, pt: p, masked: m >= 0}
+		pr := param{Parameter: cp, pt: p, masked: m >= 0, shield: -1}
 		if pr.Group && m >= 0 {
 			return nil, fmt.Errorf("parameters[%d]: grouping key %s is masked by mask[%d] %s", i, p.String(), m, s.maskStrs[m])
 		}
 		if pr.Group {
 			s.groupIdx = append(s.groupIdx, len(s.params))
 		}
+		if pr.Hash && !pr.masked {
+			pr.shield = s.addShield(p)
+		}
 		s.params = append(s.params, pr)
+	}
+	for i := range s.params {
+		p := &s.params[i]
+		for j := range s.shields {
+			if j != p.shield && s.shields[j].on(p.pt) {
+				p.on = append(p.on, j)
+			}
+		}
 	}
 	for i, c := range cfg.TrustedProxies {
 		p, err := parsePrefix(c)
@@ -254,13 +283,25 @@ func New(opts Options) (*Sessionizer, error) {
 	lim := opts.Limits
 	s.pool.New = func() any {
 		return &worker{
-			ev:  point.NewEvaluator(lim),
-			mac: hmac.New(sha256.New, s.secret),
-			sum: make([]byte, 0, sha256.Size),
-			raw: make([]string, len(s.params)),
+			ev:      point.NewEvaluator(lim),
+			mac:     hmac.New(sha256.New, s.secret),
+			sum:     make([]byte, 0, sha256.Size),
+			raw:     make([]string, len(s.params)),
+			present: make([]bool, len(s.shields)),
 		}
 	}
 	return s, nil
+}
+
+// addShield adds the shield of a protected point and returns its index, or
+// -1 when the point reads no container.
+func (s *Sessionizer) addShield(p *point.Point) int {
+	sh, ok := newShield(p)
+	if !ok {
+		return -1
+	}
+	s.shields = append(s.shields, sh)
+	return len(s.shields) - 1
 }
 
 // maskedBy returns the index of the first mask rule that covers p (the same
@@ -345,6 +386,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		clear(w.raw)
 		clear(w.maskVals[:cap(w.maskVals)])
 		clear(w.hashedRaw[:cap(w.hashedRaw)])
+		clear(w.contVals[:cap(w.contVals)])
 		s.pool.Put(w)
 	}()
 	w.ex = *ex
@@ -358,9 +400,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 	rec.Time = ex.Time.UTC()
 	rec.Day = s.dayOf(w, ex.Time)
 	rec.Method = ex.Request.Method
-	rec.Host = host
-	rec.ClientIP = w.ex.ClientIP
-	rec.UserAgent, _ = ex.Request.Headers.Get("User-Agent")
+	uaRaw, _ := ex.Request.Headers.Get("User-Agent")
 	rec.Application = appID
 	rec.Mode = mode
 	if r := ex.Response; r != nil {
@@ -371,12 +411,18 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 
 	// Masked values: what mask rules select in this exchange, so that no
 	// parameter, payload or content carries them out under another point.
+	present := w.present[:len(s.shields)]
+	clear(present)
 	maskVals := w.maskVals[:0]
-	for _, m := range s.masks {
+	for i, m := range s.masks {
+		n := len(maskVals)
 		for _, v := range w.ev.Values(m) {
 			if v != "" {
 				maskVals = append(maskVals, v)
 			}
+		}
+		if sh := s.maskShield[i]; sh >= 0 && len(maskVals) > n {
+			present[sh] = true
 		}
 	}
 
@@ -395,13 +441,19 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 			for _, v := range w.ev.Values(p.pt) {
 				hashedRaw = append(hashedRaw, v)
 			}
+			if p.shield >= 0 {
+				present[p.shield] = true
+			}
 		}
 	}
-
-	// The path is exported as metadata: segments that mask rules or hashed
-	// parameters select (request.path[N]) leave as "***".
-	rec.Path = scrubPath(ex.Path(), maskVals, hashedRaw)
-	rec.Endpoint = Endpoint(rec.Method, rec.Path)
+	// What protected points read through decoders were read out of.
+	contVals, bodyMasked := s.containerValues(w, present, w.contVals[:0])
+	if len(s.masks)+len(hashedRaw) > 0 {
+		if path := ex.Path(); (&protected{masked: maskVals, hashed: hashedRaw}).pathOf(path) {
+			contVals = append(contVals, path)
+		}
+	}
+	prot := protected{masked: maskVals, hashed: hashedRaw, conts: contVals}
 
 	// Grouping: custom keys in order, then the built-in set.
 	var keyRaw string
@@ -413,7 +465,10 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		p := &s.params[i]
 		keyRaw = raw[i]
 		rec.Key.Point = p.pt.String()
-		if p.Hash {
+		// An unhashed key that is or holds a protected value (the JWT a
+		// hashed claim is read from) leaves hashed: it still names the
+		// session, and reveals nothing.
+		if p.Hash || s.onPresent(p.pt, present) || prot.holds(keyRaw) {
 			rec.Key.Value = s.hashParam(w, keyRaw)
 			keyHashed = true
 		} else {
@@ -431,24 +486,45 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 			if !bk.identity {
 				// A credential: it must not leave raw through a parameter.
 				hashedRaw = append(hashedRaw, keyRaw)
+				prot.hashed = hashedRaw
 			}
 		} else {
 			keyRaw = w.ex.ClientIP
 			rec.Key.Point = fallbackIPPoint
-			if ua := rec.UserAgent; ua != "" {
-				keyRaw += " " + ua
+			if uaRaw != "" {
+				keyRaw += " " + uaRaw
 				rec.Key.Point = fallbackIPUAPoint
 			}
-			rec.Key.Value = keyRaw
+			// Exported as is, unless the IP or User-Agent is protected.
+			if s.meta(w, w.ex.ClientIP, &prot) != w.ex.ClientIP || s.meta(w, uaRaw, &prot) != uaRaw {
+				rec.Key.Value = s.hashParam(w, keyRaw)
+				keyHashed = true
+			} else {
+				rec.Key.Value = keyRaw
+			}
 		}
 	}
 	rec.SessionID = s.sessionID(w, keyRaw)
-	w.maskVals, w.hashedRaw = maskVals, hashedRaw // keep grown buffers
+	w.maskVals, w.hashedRaw, w.contVals = maskVals, hashedRaw, contVals // keep grown buffers
+
+	// Metadata shows what protected points may select (request.ip,
+	// request.host, request.path ...): it follows their protection.
+	rec.ClientIP = s.meta(w, w.ex.ClientIP, &prot)
+	rec.UserAgent = s.meta(w, uaRaw, &prot)
+	rec.Host = host
+	if h := ex.Host(); s.meta(w, h, &prot) != h {
+		rec.Host = s.meta(w, h, &prot)
+	}
+	// Path segments that protected points select (request.path[N]) leave
+	// as "***".
+	rec.Path = s.protectPath(w, ex.Path(), &prot)
+	rec.Endpoint = Endpoint(rec.Method, rec.Path)
 
 	// Parameters: every configured one present, exported. A value that is,
 	// or holds, a masked value is "***"; so is an unhashed one holding the
 	// raw value of a hashed parameter or credential key (a parameter on the
-	// whole Cookie header must not carry the session cookie out).
+	// whole Cookie header must not carry the session cookie out), or a
+	// container of a protected point.
 	rec.Params = []apisessions.Param{}
 	var flows []string
 	for i := range s.params {
@@ -464,7 +540,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		case p.Hash:
 			out.Value = s.hashParam(w, v)
 			out.Hashed = true
-		case matchesSecret(v, hashedRaw):
+		case matchesSecret(v, hashedRaw) || matchesSecret(v, contVals) || onAny(p.on, present):
 			out.Value = maskedValue
 		default:
 			// Safe to keep: point.Evaluator.First copies what lies in
@@ -502,17 +578,21 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 	rec.Findings = []apisessions.Finding{}
 	malicious := det.Malicious()
 	if len(det.Findings) > 0 || malicious {
-		sec := s.secretsOf(ex, maskVals, hashedRaw, keyRaw, keyHashed)
+		sec := s.secretsOf(ex, &prot, keyRaw, keyHashed)
+		var maskedBody []byte
+		if bodyMasked {
+			maskedBody = ex.Request.Body
+		}
 		if len(det.Findings) > 0 {
 			rec.Findings = make([]apisessions.Finding, len(det.Findings))
 			for i, f := range det.Findings {
 				f.RuleIDs = append([]int(nil), f.RuleIDs...)
-				f.Payload = s.maskPayload(f.Point, f.Payload, sec)
+				f.Payload = s.maskPayload(f.Point, f.Payload, sec, present, maskedBody)
 				rec.Findings[i] = f
 			}
 		}
 		if malicious {
-			rec.Content = s.content(ex, sec)
+			rec.Content = s.content(ex, sec, bodyMasked)
 		}
 	}
 	return Stored, nil
@@ -638,10 +718,18 @@ func scrubPath(path string, lists ...[]string) string {
 			}
 		}
 	}
-	if !changed {
-		return path
+	if changed {
+		path = strings.Join(segs, "/")
 	}
-	return strings.Join(segs, "/")
+	// A value spanning segments ("users/alice") is in no one segment.
+	for _, l := range lists {
+		for _, v := range l {
+			if len(v) >= minSubstring && strings.Contains(v, "/") && strings.Contains(path, v) {
+				path = strings.ReplaceAll(path, v, maskedValue)
+			}
+		}
+	}
+	return path
 }
 
 // minSubstring is the shortest secret replaced where it appears inside a
