@@ -79,63 +79,97 @@ type partKey struct{ Day, ID string }
 
 // newPart returns the part made of one request.
 func newPart(r *apisessions.Record) *part {
+	p := &part{Day: r.Day, ID: r.SessionID}
+	p.add(r)
+	return p
+}
+
+// add adds one request into p: the same as merging newPart(r), without
+// building that part's maps (a batch adds thousands of requests into a few
+// hundred parts).
+func (p *part) add(r *apisessions.Record) {
 	at := r.Time.UnixNano()
-	p := &part{Day: r.Day, ID: r.SessionID, First: at, Last: at, Requests: 1, Blocked: r.Blocked}
-	if r.Malicious() {
-		p.Attacks = 1
+	if p.Requests == 0 {
+		p.First, p.Last = at, at
+	} else {
+		p.First = min(p.First, at)
+		p.Last = max(p.Last, at)
 	}
+	p.Requests++
+	malicious := r.Malicious()
+	if malicious {
+		p.Attacks++
+	}
+	p.Blocked = p.Blocked || r.Blocked
 	if r.Key.Value != "" || r.Key.Point != "" {
-		p.Key = &earliest{Point: r.Key.Point, Value: r.Key.Value, At: at, RID: r.ID}
+		p.Key = pickNew(p.Key, earliest{Point: r.Key.Point, Value: r.Key.Value, At: at, RID: r.ID})
 	}
 	if r.User != "" {
-		p.User = &earliest{Value: r.User, At: at, RID: r.ID}
-		p.Users = map[string]int{r.User: 1}
+		p.User = pickNew(p.User, earliest{Value: r.User, At: at, RID: r.ID})
+		p.Users = addOne(p.Users, r.User)
 	}
 	if r.Role != "" {
-		p.Role = &earliest{Value: r.Role, At: at, RID: r.ID}
-		p.Roles = map[string]int{r.Role: 1}
+		p.Role = pickNew(p.Role, earliest{Value: r.Role, At: at, RID: r.ID})
+		p.Roles = addOne(p.Roles, r.Role)
 	}
-	for _, f := range r.Flows {
-		if f == "" {
-			continue
-		}
-		if p.Flows == nil {
-			p.Flows = map[string]int{}
-		}
+	for i, f := range r.Flows {
 		// A request counts once per flow even if a flow is listed twice.
-		p.Flows[f] = 1
+		if f != "" && !slices.Contains(r.Flows[:i], f) {
+			p.Flows = addOne(p.Flows, f)
+		}
 	}
 	if r.Endpoint != "" {
-		p.Endpoints = map[string]int{r.Endpoint: 1}
+		p.Endpoints = addOne(p.Endpoints, r.Endpoint)
 	}
-	p.Statuses = map[int]int{r.Status: 1}
+	p.Statuses = addOne(p.Statuses, r.Status)
 	if r.Method != "" {
-		p.Methods = map[string]int{r.Method: 1}
+		p.Methods = addOne(p.Methods, r.Method)
 	}
 	// Attack types count malicious requests only: findings of a
-	// suspicious request are not attacks.
-	for _, f := range r.Findings {
-		if f.Type == "" || !r.Malicious() {
-			continue
+	// suspicious request are not attacks. A type counts once per request.
+	if malicious {
+		for i, f := range r.Findings {
+			if f.Type != "" && !slices.ContainsFunc(r.Findings[:i], func(g apisessions.Finding) bool { return g.Type == f.Type }) {
+				p.AttackTypes = addOne(p.AttackTypes, string(f.Type))
+			}
 		}
-		if p.AttackTypes == nil {
-			p.AttackTypes = map[string]int{}
-		}
-		p.AttackTypes[string(f.Type)] = 1
 	}
 	if r.ClientIP != "" {
-		p.ClientIPs = map[string]bool{r.ClientIP: true}
+		p.ClientIPs = addMember(p.ClientIPs, r.ClientIP)
 	}
 	if r.UserAgent != "" {
-		p.UserAgents = map[string]bool{r.UserAgent: true}
+		p.UserAgents = addMember(p.UserAgents, r.UserAgent)
 	}
 	if r.Host != "" {
-		p.Hosts = map[string]bool{r.Host: true}
+		p.Hosts = addMember(p.Hosts, r.Host)
 	}
 	if r.Application != 0 {
-		p.Applications = map[int]bool{r.Application: true}
+		p.Applications = addMember(p.Applications, r.Application)
 	}
-	return p
+}
+
+// pickNew returns the earlier of cur and e, allocating only when e wins.
+func pickNew(cur *earliest, e earliest) *earliest {
+	if cur != nil && cur.before(&e) {
+		return cur
+	}
+	return &e
+}
+
+func addOne[K comparable](m map[K]int, k K) map[K]int {
+	if m == nil {
+		m = make(map[K]int, 1)
+	}
+	m[k]++
+	return m
+}
+
+func addMember[K comparable](m map[K]bool, k K) map[K]bool {
+	if m == nil {
+		m = make(map[K]bool, 1)
+	}
+	m[k] = true
+	return m
 }
 
 // merge adds o into p.

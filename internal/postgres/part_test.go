@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/apisessions/apisessions"
 	"github.com/apisessions/apisessions/internal/store/storetest"
@@ -18,7 +20,7 @@ func foldParts(recs []apisessions.Record, batch int) map[partKey]*part {
 		for j := i; j < min(len(recs), i+batch); j++ {
 			k := partKey{recs[j].Day, recs[j].SessionID}
 			if p := delta[k]; p != nil {
-				p.merge(newPart(&recs[j]))
+				p.add(&recs[j])
 			} else {
 				delta[k] = newPart(&recs[j])
 			}
@@ -116,5 +118,41 @@ func TestEarliestTieBreak(t *testing.T) {
 		if got := pickEarliest(tt.x, tt.y); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("pickEarliest(%v, %v) = %v, want %v", tt.x, tt.y, got, tt.want)
 		}
+	}
+}
+
+// TestPartAddRepeats checks add on what generated batches rarely hold: a
+// flow or an attack type listed twice in one request, findings of a
+// request that is not malicious, keys that tie in time.
+func TestPartAddRepeats(t *testing.T) {
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	base := apisessions.Record{SessionID: "s", Day: "2026-11-20", Time: t0, Method: "GET", Status: 200,
+		ClientIP: "10.0.0.1", UserAgent: "ua", Host: "h", Application: 2, Endpoint: "GET /a"}
+	recs := make([]apisessions.Record, 4)
+	for i := range recs {
+		recs[i] = base
+		recs[i].ID = fmt.Sprintf("r%d", 3-i) // later records have smaller IDs
+	}
+	recs[0].Flows = []string{"checkout", "checkout", ""}
+	recs[0].Verdict = apisessions.VerdictAttack
+	recs[0].Findings = []apisessions.Finding{{Type: apisessions.AttackSQLi}, {Type: apisessions.AttackSQLi}, {Type: apisessions.AttackXSS}}
+	recs[1].Verdict = apisessions.VerdictSuspicious
+	recs[1].Findings = []apisessions.Finding{{Type: apisessions.AttackRCE}}
+	recs[1].Flows = []string{"checkout"}
+	recs[2].Key = apisessions.Key{Point: "header.x", Value: "k2"}
+	recs[3].Key = apisessions.Key{Point: "header.x", Value: "k3"} // same time, smaller ID: wins
+	recs[3].User, recs[3].Role = "alice", "admin"
+	p := newPart(&recs[0])
+	for i := 1; i < len(recs); i++ {
+		p.add(&recs[i])
+	}
+	got, want := p.session(), storetest.ExpectedSession(recs)
+	gj, _ := json.Marshal(got)
+	wj, _ := json.Marshal(want)
+	if string(gj) != string(wj) {
+		t.Errorf("got  %s\nwant %s", gj, wj)
+	}
+	if p.Key == nil || p.Key.Value != "k3" {
+		t.Errorf("key %+v, want k3 (same time, smaller request ID)", p.Key)
 	}
 }

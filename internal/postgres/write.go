@@ -207,11 +207,12 @@ func (s *Store) prepare(tenant string, recs []apisessions.Record) (*batch, error
 	days := map[string]bool{}
 	for i := range recs {
 		r := &recs[i]
-		if err := s.checkID(fmt.Sprintf("record %d: ID", i), r.ID); err != nil {
-			return nil, err
+		// The labels are formatted on failure only: this runs per record.
+		if s.checkID("", r.ID) != nil {
+			return nil, s.checkID(fmt.Sprintf("record %d: ID", i), r.ID)
 		}
-		if err := s.checkID(fmt.Sprintf("record %d: session ID", i), r.SessionID); err != nil {
-			return nil, err
+		if s.checkID("", r.SessionID) != nil {
+			return nil, s.checkID(fmt.Sprintf("record %d: session ID", i), r.SessionID)
 		}
 		day, err := parseDay(r.Day)
 		if err != nil {
@@ -340,7 +341,7 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 				touched[i][k] = true
 				stats[i].Stored++
 				if p := deltas[k]; p != nil {
-					p.merge(newPart(r))
+					p.add(r)
 				} else {
 					deltas[k] = newPart(r)
 				}
