@@ -70,29 +70,23 @@ func sessionsQuery(tenant string, f apisessions.SessionFilter) (string, []any, e
 		where = append(where, "false")
 	case !f.From.IsZero() || !f.To.IsZero():
 		// NULL leaves a side of the range open.
-		var from, to *int64
 		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 		if !f.From.IsZero() {
 			lo = clampNanos(f.From) // admin.go
-			from = &lo
 		}
 		if !f.To.IsZero() {
 			hi = clampNanos(f.To)
-			if hi != math.MaxInt64 { // an inclusive bound there overflows int8range
-				to = &hi
-			}
 		}
 		a, b := arg(lo), arg(hi)
 		// The part must have a request in [from, to]: overlap is
-		// necessary (stated twice: as columns for the newest-first index,
-		// as a range for the span index; the planner picks), and
-		// sufficient when the part lies inside the range; otherwise its
-		// requests are looked up by index.
-		where = append(where, fmt.Sprintf(`s.last_seen >= %[1]s AND s.first_seen <= %[2]s
-			AND int8range(s.first_seen, s.last_seen, '[]') && int8range(%[3]s::int8, %[4]s::int8, '[]') AND (
+		// necessary, and sufficient when the part lies inside the range;
+		// otherwise its requests are looked up by index. The newest-first
+		// walk tests overlap on sessions_recent's entries and looks up
+		// requests for the page's candidates only.
+		where = append(where, fmt.Sprintf(`s.last_seen >= %[1]s AND s.first_seen <= %[2]s AND (
 			(s.first_seen >= %[1]s AND s.last_seen <= %[2]s) OR EXISTS (
 				SELECT 1 FROM requests r WHERE r.tenant = s.tenant AND r.day = s.day
-				AND r.session_id = s.id AND r.at BETWEEN %[1]s AND %[2]s))`, a, b, arg(from), arg(to)))
+				AND r.session_id = s.id AND r.at BETWEEN %[1]s AND %[2]s))`, a, b))
 	}
 	if f.SessionID != "" {
 		where = append(where, "s.id = "+arg(f.SessionID))
@@ -135,12 +129,18 @@ func sessionsQuery(tenant string, f apisessions.SessionFilter) (string, []any, e
 		}
 		where = append(where, fmt.Sprintf("(s.last_seen, s.day, s.id) < (%s, %s::date, %s)", arg(c.Last), arg(c.Day), arg(c.ID)))
 	}
-	q := "SELECT s.day::text, s.id, s.doc FROM sessions s WHERE " + strings.Join(where, " AND ") +
-		" ORDER BY s.last_seen DESC, s.day DESC, s.id DESC"
-	if f.Limit > 0 {
-		// One more than the page tells whether there is a next page.
-		q += " LIMIT " + arg(int64(f.Limit)+1)
+	const order = " ORDER BY s.last_seen DESC, s.day DESC, s.id DESC"
+	if f.Limit <= 0 {
+		return "SELECT s.day::text, s.id, s.doc FROM sessions s WHERE " + strings.Join(where, " AND ") + order, args, nil
 	}
+	// A page finds its keys first, then reads their documents: the walk
+	// down sessions_recent then tests the time range on index entries
+	// (first_seen is included), passing parts that do not match without
+	// reading them, and reads the table only for the page. One more than
+	// the page tells whether there is a next page.
+	q := "SELECT d.day::text, d.id, d.doc FROM (SELECT s.tenant, s.day, s.id, s.last_seen FROM sessions s WHERE " +
+		strings.Join(where, " AND ") + order + " LIMIT " + arg(int64(f.Limit)+1) + `) s
+		JOIN sessions d ON d.tenant = s.tenant AND d.id = s.id AND d.day = s.day` + order
 	return q, args, nil
 }
 
