@@ -11,10 +11,10 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/jsonstring"
 )
 
 // JSONLReader reads the JSON-lines format of SPEC §2: one exchange per line,
@@ -444,8 +444,8 @@ func decodeBase64Bytes(s []byte) ([]byte, error) {
 // (about 13 µs a line). It takes only what it is sure encoding/json reads
 // the same way and declines everything else (ok false): errors of any kind,
 // a key that only matches a field ignoring case, a repeated key, escaped
-// keys, invalid UTF-8 (which encoding/json replaces), surrogate escapes,
-// nulls inside headers, deep nesting. ParseJSONL then asks encoding/json,
+// keys, invalid UTF-8 (which encoding/json replaces), nulls inside headers,
+// deep nesting. ParseJSONL then asks encoding/json,
 // so results and error messages are those of encoding/json by
 // construction; FuzzJSONL checks that the two agree.
 type jsonlDecoder struct {
@@ -889,8 +889,7 @@ func (d *jsonlDecoder) body(m *jsonlMessage) bool {
 
 // str reads a string and returns its text: a slice of the line, or of the
 // scratch buffer when it had escapes (valid until the next string).
-// Control characters, bad escapes, surrogate escapes and invalid UTF-8 are
-// declined.
+// Control characters, bad escapes and invalid UTF-8 are declined.
 func (d *jsonlDecoder) str() ([]byte, bool) {
 	d.escaped = false
 	if !d.consume('"') {
@@ -920,56 +919,16 @@ func (d *jsonlDecoder) str() ([]byte, bool) {
 }
 
 // unescape finishes a string that has escapes, from its start; d.i is at
-// the first backslash.
+// the first backslash. Escapes decode as encoding/json decodes them
+// (jsonstring); text that is not valid UTF-8 is declined.
 func (d *jsonlDecoder) unescape(start int) ([]byte, bool) {
 	d.escaped = true
-	out := append(d.scratch[:0], d.b[start:d.i]...)
-	b, i := d.b, d.i
-	for i < len(b) {
-		c := b[i]
-		switch {
-		case c == '"':
-			d.i, d.scratch = i+1, out
-			return out, utf8.Valid(out)
-		case c < 0x20:
-			return nil, false
-		case c != '\\':
-			out = append(out, c)
-			i++
-			continue
-		}
-		if i+1 >= len(b) {
-			return nil, false
-		}
-		switch e := b[i+1]; e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			if i+6 > len(b) {
-				return nil, false
-			}
-			r, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 32)
-			if err != nil || utf16.IsSurrogate(rune(r)) {
-				return nil, false
-			}
-			out = utf8.AppendRune(out, rune(r))
-			i += 4
-		default:
-			return nil, false
-		}
-		i += 2
+	out, end, p := jsonstring.Append(d.scratch[:0], d.b, start-1)
+	if p != jsonstring.OK {
+		return nil, false
 	}
-	return nil, false
+	d.i, d.scratch = end, out
+	return out, utf8.Valid(out)
 }
 
 // skip reads past a value of a field the format does not define, checking

@@ -5,6 +5,8 @@ import (
 	"net/textproto"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/apisessions/apisessions/internal/jsonstring"
 )
 
 // MaxChain is the most decoders one point may chain. Parse refuses longer
@@ -315,80 +317,16 @@ func unquoteJSON(s string, i int) (string, int, string) {
 	if j < len(s) && s[j] == '"' {
 		return s[i+1 : j], j + 1, ""
 	}
-	b := make([]byte, 0, j-i+8)
-	b = append(b, s[i+1:j]...)
-	for j < len(s) {
-		c := s[j]
-		switch {
-		case c == '"':
-			return string(b), j + 1, ""
-		case c < 0x20:
-			return "", j, "control character in quoted name"
-		case c != '\\':
-			b = append(b, c)
-			j++
-			continue
-		}
-		if j+1 >= len(s) {
-			break
-		}
-		e := s[j+1]
-		switch e {
-		case '"', '\\', '/':
-			b = append(b, e)
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r, ok := hex4(s, j+2)
-			if !ok {
-				return "", j, "bad \\u escape in quoted name"
-			}
-			j += 6
-			if r >= 0xd800 && r < 0xdc00 {
-				if r2, ok := hex4(s, j+2); ok && j+1 < len(s) && s[j] == '\\' && s[j+1] == 'u' && r2 >= 0xdc00 && r2 < 0xe000 {
-					r = (r-0xd800)<<10 | (r2 - 0xdc00) + 0x10000
-					j += 6
-				} else {
-					r = utf8.RuneError
-				}
-			} else if r >= 0xdc00 && r < 0xe000 {
-				r = utf8.RuneError
-			}
-			b = utf8.AppendRune(b, r)
-			continue
-		default:
-			return "", j, "bad escape in quoted name"
-		}
-		j += 2
+	b, end, p := jsonstring.Append(make([]byte, 0, j-i+8), s, i)
+	switch p {
+	case jsonstring.OK:
+		return string(b), end, ""
+	case jsonstring.ControlChar:
+		return "", end, "control character in quoted name"
+	case jsonstring.BadUnicode:
+		return "", end, "bad \\u escape in quoted name"
+	case jsonstring.BadEscape:
+		return "", end, "bad escape in quoted name"
 	}
-	return "", len(s), "unterminated quoted name"
-}
-
-func hex4(s string, i int) (rune, bool) {
-	if i+4 > len(s) {
-		return 0, false
-	}
-	var r rune
-	for k := i; k < i+4; k++ {
-		c := s[k]
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
+	return "", end, "unterminated quoted name"
 }
