@@ -17,11 +17,7 @@ import (
 func appendForm(out []pair, s string) []pair {
 	for s != "" {
 		var part string
-		if k := strings.IndexByte(s, '&'); k >= 0 {
-			part, s = s[:k], s[k+1:]
-		} else {
-			part, s = s, ""
-		}
+		part, s, _ = strings.Cut(s, "&")
 		if part == "" {
 			continue
 		}
@@ -36,11 +32,7 @@ func appendForm(out []pair, s string) []pair {
 func appendCookies(out []pair, s string) []pair {
 	for s != "" {
 		var part string
-		if k := strings.IndexByte(s, ';'); k >= 0 {
-			part, s = s[:k], s[k+1:]
-		} else {
-			part, s = s, ""
-		}
+		part, s, _ = strings.Cut(s, ";")
 		name, value, ok := strings.Cut(part, "=")
 		name = strings.TrimSpace(name)
 		if !ok || name == "" {

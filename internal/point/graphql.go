@@ -344,7 +344,13 @@ func (p *gqlParser) selectionSet(prefix string, depth int) {
 // are flattened ("path.arg.key").
 func (p *gqlParser) arguments(path string, depth int) {
 	p.advance() // (
-	for !p.is(")") && p.tok.kind != gEOF && !p.failed {
+	p.namedValues(path, ")", depth)
+}
+
+// namedValues records each "name: value" up to the closing token (of
+// arguments or of an object value) under "path.name".
+func (p *gqlParser) namedValues(path, closing string, depth int) {
+	for !p.is(closing) && p.tok.kind != gEOF && !p.failed {
 		if p.tok.kind != gName {
 			p.failed = true
 			return
@@ -356,7 +362,7 @@ func (p *gqlParser) arguments(path string, depth int) {
 		}
 		p.value(name, depth+1)
 	}
-	p.expect(")")
+	p.expect(closing)
 }
 
 // value parses a value; scalars (and lists, as their text) are recorded
@@ -378,19 +384,7 @@ func (p *gqlParser) value(name string, depth int) {
 		p.advance()
 	case p.is("{"):
 		p.advance()
-		for !p.is("}") && p.tok.kind != gEOF && !p.failed {
-			if p.tok.kind != gName {
-				p.failed = true
-				return
-			}
-			key := name + "." + p.tok.text
-			p.advance()
-			if !p.expect(":") {
-				return
-			}
-			p.value(key, depth+1)
-		}
-		p.expect("}")
+		p.namedValues(name, "}", depth)
 	case p.is("["):
 		start := p.lex.i - 1
 		end := p.skipGroup("[", "]", depth)

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/jsonstring"
 	"github.com/apisessions/apisessions/internal/point"
 )
 
@@ -522,13 +523,17 @@ func (m *masker) patternSecrets(body []byte, sec secrets) secrets {
 	return sec
 }
 
+// jsonUnquote returns the value of a JSON string literal; text that is not
+// one is returned as it is.
 func jsonUnquote(v string) (string, error) {
 	if len(v) < 2 || v[0] != '"' {
 		return v, nil
 	}
-	var s string
-	err := json.Unmarshal([]byte(v), &s)
-	return s, err
+	b, _, p := jsonstring.Append(nil, v, 0)
+	if p != jsonstring.OK {
+		return v, errors.New("json string: " + p.String())
+	}
+	return string(b), nil
 }
 
 // maskPatterns masks secret-named fields by pattern in a body that could not
