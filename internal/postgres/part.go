@@ -382,12 +382,30 @@ func (p *part) endpointsText() []string {
 	return out
 }
 
-// tagSet returns the part's tags as a set.
-func (p *part) tagSet() map[string]bool {
-	ts := p.tags()
-	m := make(map[string]bool, len(ts))
-	for _, t := range ts {
-		m[t] = true
+// newTags returns the tags of d that p lacks: what merging d into p adds.
+func (p *part) newTags(d *part) []string {
+	var t []string
+	t = appendNew(t, tagUser, p.Users, d.Users, identity)
+	t = appendNew(t, tagRole, p.Roles, d.Roles, identity)
+	t = appendNew(t, tagIP, p.ClientIPs, d.ClientIPs, identity)
+	t = appendNew(t, tagHost, p.Hosts, d.Hosts, identity)
+	t = appendNew(t, tagFlow, p.Flows, d.Flows, identity)
+	t = appendNew(t, tagStatus, p.Statuses, d.Statuses, strconv.Itoa)
+	t = appendNew(t, tagMethod, p.Methods, d.Methods, identity)
+	t = appendNew(t, tagAttackType, p.AttackTypes, d.AttackTypes, identity)
+	t = appendNew(t, tagApplication, p.Applications, d.Applications, strconv.Itoa)
+	slices.Sort(t)
+	return t
+}
+
+func identity(s string) string { return s }
+
+// appendNew appends the tags of the keys of d that have is missing.
+func appendNew[K comparable, V any](t []string, kind string, have, d map[K]V, text func(K) string) []string {
+	for k := range d {
+		if _, ok := have[k]; !ok {
+			t = append(t, tag(kind, text(k)))
+		}
 	}
-	return m
+	return t
 }

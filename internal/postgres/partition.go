@@ -176,6 +176,7 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 	s.mu.Lock()
 	delete(s.days, day)
 	s.mu.Unlock()
+	s.parts.forgetDay(day)
 	s.log.Info("postgres day deleted", "day", day)
 	return nil
 }

@@ -56,6 +56,11 @@ type Options struct {
 	// WriteTimeout bounds one group's transaction, retries included, so
 	// that a stuck database fails writes instead of hanging them.
 	WriteTimeout time.Duration
+	// CachedParts bounds the session parts the store keeps in memory
+	// after writing them, so that the next write of an active session
+	// does not read its part back (a part takes a few KB). Negative keeps
+	// none.
+	CachedParts int
 }
 
 // DefaultOptions returns the options Open uses for zero fields.
@@ -66,6 +71,7 @@ func DefaultOptions() Options {
 		MaxIDLength:     512,
 		MaxGroupRecords: 50_000,
 		WriteTimeout:    2 * time.Minute,
+		CachedParts:     20_000,
 	}
 }
 
@@ -80,6 +86,9 @@ type Store struct {
 	// forget entries.
 	mu   sync.Mutex
 	days map[string]bool
+
+	// parts caches the parts this store wrote last.
+	parts *partCache
 
 	// The group committer: Write queues batches, commitLoop stores them.
 	queue     chan *writeReq
@@ -108,6 +117,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = def.WriteTimeout
 	}
+	if opts.CachedParts == 0 {
+		opts.CachedParts = def.CachedParts
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// The parse error may quote the URL with its password.
@@ -133,7 +145,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	s := &Store{
-		pool: pool, log: opts.Logger, opts: opts, days: map[string]bool{},
+		pool: pool, log: opts.Logger, opts: opts, days: map[string]bool{}, parts: newPartCache(opts.CachedParts),
 		queue: make(chan *writeReq), closing: make(chan struct{}), stopped: make(chan struct{}),
 	}
 	if err := s.migrate(ctx); err != nil {
@@ -170,6 +182,7 @@ CREATE TEMP TABLE IF NOT EXISTS stage_sessions (
     blocked       boolean NOT NULL,
     endpoints     text[]  NOT NULL,
     doc           bytea   NOT NULL,
+    rev           bigint  NOT NULL,
     existed       boolean NOT NULL -- locked and merged, rather than new
 ) ON COMMIT DELETE ROWS;
 `

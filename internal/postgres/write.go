@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -279,6 +280,11 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 	slices.SortFunc(keys, compareTKeys)
 
 	stats := make([]apisessions.WriteStats, len(group))
+	revs, cached := s.parts.revs(keys)
+	// The revision of every part this transaction writes; never 0, the
+	// revision of parts written without one.
+	rev := rand.Int64() | 1
+	var written map[tkey]*part
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// One round trip: insert the IDs, learning which are new, and
 		// lock the group's parts (all of them: which are new is known
@@ -292,7 +298,7 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 			SELECT t, i, d::date, s, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[]) AS u(t, i, d, s, a)
 			ON CONFLICT DO NOTHING
 			RETURNING tenant, id`, idTenants, idIDs, idDays, idSessions, idAts)
-		q.Queue(lockSQL, tenants, days, ids)
+		q.Queue(lockSQL, tenants, days, ids, revs)
 		res := tx.SendBatch(ctx, q)
 		defer res.Close()
 		fresh := map[rid]bool{}
@@ -311,7 +317,7 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		if err != nil {
 			return err
 		}
-		stored, err := collectLocked(rows)
+		stored, err := collectLocked(rows, cached)
 		if err != nil {
 			return err
 		}
@@ -354,9 +360,11 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		if len(deltas) == 0 {
 			return nil
 		}
-		return mergeParts(ctx, tx, deltas, stored)
+		written, err = mergeParts(ctx, tx, deltas, stored, rev)
+		return err
 	})
 	if err != nil {
+		s.parts.forget(keys)
 		var pe *pgconn.PgError
 		// 23514: "no partition of relation found for row".
 		if errors.As(err, &pe) && pe.Code == "23514" && strings.Contains(pe.Message, "partition") {
@@ -364,6 +372,7 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		}
 		return nil, err
 	}
+	s.parts.put(rev, written)
 	return stats, nil
 }
 
@@ -378,25 +387,38 @@ func splitKeys(keys []tkey) (tenants, days, ids []string) {
 }
 
 // lockSQL locks and reads the stored parts among the keys ($1 tenants, $2
-// days, $3 IDs) in key order, so that concurrent writers lock in one order. The lateral
+// days, $3 IDs) in key order, so that concurrent writers lock in one order.
+// It returns a part's document only when its revision is not the one the
+// writer has cached ($4; 0 for none). The lateral
 // subquery makes it one primary key probe per key, in one partition; a
 // join lets the planner, which knows nothing of the arrays, scan and sort
 // every part of the tenant.
 const lockSQL = `
-	SELECT t.tenant, t.day::text, t.id, t.doc
-	FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(tenant, day, id, n)
+	SELECT t.tenant, t.day::text, t.id, t.rev, CASE WHEN t.rev = k.rev THEN NULL ELSE t.doc END
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) WITH ORDINALITY AS k(tenant, day, id, rev, n)
 	CROSS JOIN LATERAL (
-		SELECT t.tenant, t.day, t.id, t.doc FROM sessions t
+		SELECT t.tenant, t.day, t.id, t.rev, t.doc FROM sessions t
 		WHERE t.tenant = k.tenant AND t.id = k.id AND t.day = k.day::date
 		FOR UPDATE
 	) t
 	ORDER BY k.n`
 
-func collectLocked(rows pgx.Rows) (map[tkey]*part, error) {
+// collectLocked reads the rows of lockSQL. A part whose document was left
+// out is the cached one, cloned: the merge changes it.
+func collectLocked(rows pgx.Rows, cached map[tkey]cachedPart) (map[tkey]*part, error) {
 	out := map[tkey]*part{}
 	var k tkey
+	var rev int64
 	var doc []byte
-	_, err := pgx.ForEachRow(rows, []any{&k.Tenant, &k.Day, &k.ID, &doc}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&k.Tenant, &k.Day, &k.ID, &rev, &doc}, func() error {
+		if doc == nil {
+			c, ok := cached[k]
+			if !ok || c.rev != rev {
+				return fmt.Errorf("session part %s/%s: revision %d is not the cached one", k.Day, k.ID, rev)
+			}
+			out[k] = c.p.clone()
+			return nil
+		}
 		p := &part{}
 		if err := json.Unmarshal(doc, p); err != nil {
 			return fmt.Errorf("session part %s/%s: %w", k.Day, k.ID, err)
@@ -417,16 +439,16 @@ const storeSQL = `
 	WITH upd AS (
 		-- An upsert rather than UPDATE ... FROM: it finds each row by its
 		-- primary key, where a join may scan whole partitions.
-		INSERT INTO sessions (tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc)
-		SELECT tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc
+		INSERT INTO sessions (tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc, rev)
+		SELECT tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc, rev
 		FROM pg_temp.stage_sessions WHERE existed ORDER BY tenant, day, id
 		ON CONFLICT (tenant, id, day) DO UPDATE SET
 			first_seen = excluded.first_seen, last_seen = excluded.last_seen,
 			request_count = excluded.request_count, attack_count = excluded.attack_count,
-			blocked = excluded.blocked, endpoints = excluded.endpoints, doc = excluded.doc
+			blocked = excluded.blocked, endpoints = excluded.endpoints, doc = excluded.doc, rev = excluded.rev
 	), ins AS (
-		INSERT INTO sessions (tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc)
-		SELECT tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc
+		INSERT INTO sessions (tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc, rev)
+		SELECT tenant, day, id, first_seen, last_seen, request_count, attack_count, blocked, endpoints, doc, rev
 		FROM pg_temp.stage_sessions WHERE NOT existed ORDER BY tenant, day, id
 		ON CONFLICT DO NOTHING
 		RETURNING tenant, day, id
@@ -439,9 +461,10 @@ const storeSQL = `
 	)
 	SELECT tenant, day::text, id FROM ins`
 
-// mergeParts adds the deltas into the parts; stored holds the parts that
-// existed, locked.
-func mergeParts(ctx context.Context, tx pgx.Tx, deltas map[tkey]*part, stored map[tkey]*part) error {
+// mergeParts adds the deltas into the parts, written at revision rev, and
+// returns the parts written; stored holds the parts that existed, locked.
+func mergeParts(ctx context.Context, tx pgx.Tx, deltas map[tkey]*part, stored map[tkey]*part, rev int64) (map[tkey]*part, error) {
+	written := make(map[tkey]*part, len(deltas))
 	keys := make([]tkey, 0, len(deltas))
 	for k := range deltas {
 		keys = append(keys, k)
@@ -454,32 +477,32 @@ func mergeParts(ctx context.Context, tx pgx.Tx, deltas map[tkey]*part, stored ma
 		var missing []tkey
 		for _, k := range keys {
 			p, existed := stored[k]
-			var old map[string]bool
+			var tags []string
 			if existed {
-				old = p.tagSet()
+				tags = p.newTags(deltas[k])
 				p.merge(deltas[k])
 			} else {
 				p = deltas[k]
+				tags = p.tags()
 				missing = append(missing, k)
 			}
-			for _, t := range p.tags() {
-				if !old[t] {
-					tagTenants, tagDays, tagIDs = append(tagTenants, k.Tenant), append(tagDays, k.Day), append(tagIDs, k.ID)
-					tagVals, tagExisted = append(tagVals, t), append(tagExisted, existed)
-				}
+			for _, t := range tags {
+				tagTenants, tagDays, tagIDs = append(tagTenants, k.Tenant), append(tagDays, k.Day), append(tagIDs, k.ID)
+				tagVals, tagExisted = append(tagVals, t), append(tagExisted, existed)
 			}
-			row, err := partRow(k.Tenant, p, existed)
+			row, err := partRow(k.Tenant, p, existed, rev)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			rows = append(rows, row)
+			written[k] = p
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_sessions"}, stageSessionColumns, pgx.CopyFromRows(rows)); err != nil {
-			return err
+			return nil, err
 		}
 		res, err := tx.Query(ctx, storeSQL, tagTenants, tagDays, tagIDs, tagVals, tagExisted)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		inserted := make(map[tkey]bool, len(missing))
 		var k tkey
@@ -487,7 +510,7 @@ func mergeParts(ctx context.Context, tx pgx.Tx, deltas map[tkey]*part, stored ma
 			inserted[k] = true
 			return nil
 		}); err != nil {
-			return err
+			return nil, err
 		}
 		// Parts another writer created after our lock: lock them now and
 		// merge into them (rare, so not worth a fixed lock order).
@@ -498,21 +521,21 @@ func mergeParts(ctx context.Context, tx pgx.Tx, deltas map[tkey]*part, stored ma
 			}
 		}
 		if len(raced) == 0 {
-			return nil
+			return written, nil
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM pg_temp.stage_sessions"); err != nil {
-			return err
+			return nil, err
 		}
 		tenants, days, ids := splitKeys(raced)
-		lr, err := tx.Query(ctx, lockSQL, tenants, days, ids)
+		lr, err := tx.Query(ctx, lockSQL, tenants, days, ids, make([]int64, len(ids)))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if stored, err = collectLocked(lr); err != nil {
-			return err
+		if stored, err = collectLocked(lr, nil); err != nil {
+			return nil, err
 		}
 		if len(stored) != len(raced) {
-			return fmt.Errorf("%d session parts neither inserted nor found", len(raced)-len(stored))
+			return nil, fmt.Errorf("%d session parts neither inserted nor found", len(raced)-len(stored))
 		}
 		keys = raced
 	}
@@ -525,9 +548,9 @@ func comparePartKeys(a, b partKey) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
-var stageSessionColumns = []string{"tenant", "day", "id", "first_seen", "last_seen", "request_count", "attack_count", "blocked", "endpoints", "doc", "existed"}
+var stageSessionColumns = []string{"tenant", "day", "id", "first_seen", "last_seen", "request_count", "attack_count", "blocked", "endpoints", "doc", "rev", "existed"}
 
-func partRow(tenant string, p *part, existed bool) ([]any, error) {
+func partRow(tenant string, p *part, existed bool, rev int64) ([]any, error) {
 	doc, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
@@ -536,7 +559,7 @@ func partRow(tenant string, p *part, existed bool) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{tenant, day, p.ID, p.First, p.Last, p.Requests, p.Attacks, p.Blocked, p.endpointsText(), doc, existed}, nil
+	return []any{tenant, day, p.ID, p.First, p.Last, p.Requests, p.Attacks, p.Blocked, p.endpointsText(), doc, rev, existed}, nil
 }
 
 // retryable reports whether a failed write may succeed when tried again.

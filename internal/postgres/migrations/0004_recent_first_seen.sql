@@ -12,3 +12,9 @@
 DROP INDEX sessions_span;
 DROP INDEX sessions_recent;
 CREATE INDEX sessions_recent ON sessions (tenant, last_seen, day, id) INCLUDE (first_seen);
+
+-- rev changes with every write of a part (a random value, so that a part
+-- dropped with its day and written again does not take an old value): a
+-- store that kept the part it wrote last reads back only the revision, not
+-- the document, unless another writer changed it since.
+ALTER TABLE sessions ADD COLUMN rev bigint NOT NULL DEFAULT 0;
