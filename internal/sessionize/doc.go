@@ -84,7 +84,10 @@
 // protects its containers too, the inputs of its decoders: the JWT of
 // "request.header.X|jwt.sub", the data field of
 // "request.body|json.data|base64|json.token". See protect.go. An unhashed
-// grouping key that is or holds a protected value is exported hashed.
+// grouping key that is or holds a protected value is exported hashed. The
+// protected points that read into the request body are read back from the
+// stored body; when one still yields its value (a value under 4 bytes in a
+// multipart, XML or GraphQL body), the body is stored as "***".
 //
 // The client IP, host, User-Agent and path are exported as sent, unless a
 // protected value shows there (request.ip, request.host,

@@ -1,8 +1,10 @@
 package sessionize
 
 import (
+	"encoding/base64"
 	"strings"
 
+	"github.com/apisessions/apisessions"
 	"github.com/apisessions/apisessions/internal/point"
 )
 
@@ -199,4 +201,37 @@ func onAny(shields []int, present []bool) bool {
 		}
 	}
 	return false
+}
+
+// verifyBody reads the protected points of the request body (mask rules,
+// hashed parameters) back from the body as stored. Masking by structure and
+// by value does not reach everything: a value under 4 bytes inside a
+// multipart, XML or GraphQL body is replaced only where it is a whole text.
+// When a point still yields a protected value, the stored body is masked
+// whole.
+func (s *Sessionizer) verifyBody(w *worker, ex *apisessions.Exchange, c *apisessions.Content, prot *protected) {
+	if len(s.bodyPts) == 0 || c.Body == "" || c.Body == maskedValue || (len(prot.masked) == 0 && len(prot.hashed) == 0) {
+		return
+	}
+	b := []byte(c.Body)
+	if c.BodyBase64 {
+		var err error
+		if b, err = base64.StdEncoding.DecodeString(c.Body); err != nil {
+			b = nil
+		}
+	}
+	if w.check == nil {
+		w.check = point.NewEvaluator(s.limits)
+	}
+	stored := apisessions.Exchange{Request: apisessions.Request{Method: c.Method, URL: ex.Request.URL, Headers: c.Headers, Body: b}}
+	w.check.Reset(&stored)
+	defer w.check.Reset(nil)
+	for _, q := range s.bodyPts {
+		for _, v := range w.check.Values(q) {
+			if matchesSecret(v, prot.masked) || matchesSecret(v, prot.hashed) {
+				c.Body, c.BodyBase64, c.Truncated = maskedValue, false, false
+				return
+			}
+		}
+	}
 }

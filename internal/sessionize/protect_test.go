@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -318,6 +319,60 @@ func TestProtectMetadataRefused(t *testing.T) {
 		opts.Config, opts.Secret = cfg, testSecret
 		if _, err := New(opts); err == nil || !strings.Contains(err.Error(), "metadata") {
 			t.Errorf("config %+v: error %v, want a refusal naming metadata", cfg, err)
+		}
+	}
+}
+
+// TestProtectVerifiedBody: a protected value that masking by structure and
+// value leaves in the stored body (short, inside a multipart, XML or
+// GraphQL body) is found by reading the
+// point back, and the body is stored as "***"; where masking did remove it,
+// the body is kept.
+func TestProtectVerifiedBody(t *testing.T) {
+	mp := func(v string) string {
+		return "--XyZ\r\nContent-Disposition: form-data; name=\"pin\"\r\n\r\n" + v + "\r\n" +
+			"--XyZ\r\nContent-Disposition: form-data; name=\"q\"\r\n\r\n' OR 1=1--\r\n--XyZ--\r\n"
+	}
+	tests := []struct {
+		name, protect, raw string
+		ex                 *apisessions.Exchange
+		whole              bool // the body is stored as "***"
+	}{
+		{name: "short multipart value", protect: "request.body|multipart.pin", raw: "42",
+			ex: mkEx(method("POST"), body("multipart/form-data; boundary=XyZ", mp("42"))), whole: true},
+		{name: "long multipart value", protect: "request.body|multipart.pin", raw: "pin-4242-long",
+			ex: mkEx(method("POST"), body("multipart/form-data; boundary=XyZ", mp("pin-4242-long")))},
+		{name: "short xml value", protect: "request.body|xml.req.user", raw: "bo",
+			ex: mkEx(method("POST"), body("application/xml", "<req><user>bo</user><q>' OR 1=1--</q></req>")), whole: true},
+		{name: "xml attribute", protect: "request.body|xml.req.@user", raw: "bo",
+			ex: mkEx(method("POST"), body("application/xml", `<req user="bo"><q>' OR 1=1--</q></req>`)), whole: true},
+		{name: "short graphql argument", protect: `request.body|graphql.args["login.pin"]`, raw: "42",
+			ex: mkEx(method("POST"), target("https://api.example.com/graphql"), body("application/json",
+				`{"query":"mutation { login(pin: \"42\", q: \"' OR 1=1--\") { ok } }"}`)), whole: true},
+		{name: "json rewritten in place", protect: "request.body|json.user", raw: "al",
+			ex: mkEx(method("POST"), body("application/json", `{"user":"al","q":"' OR 1=1--"}`))},
+	}
+	for _, tc := range tests {
+		for _, mask := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s mask %v", tc.name, mask), func(t *testing.T) {
+				cfg := apisessions.Config{Parameters: []apisessions.Parameter{prm("Protected", tc.protect, hashed)}}
+				if mask {
+					cfg = apisessions.Config{Mask: []string{tc.protect}}
+				}
+				ev := point.NewEvaluator(point.DefaultLimits())
+				ev.Reset(tc.ex)
+				if v, _ := ev.First(point.MustParse(tc.protect)); v != tc.raw {
+					t.Fatalf("test exchange: %s = %q, want %q", tc.protect, v, tc.raw)
+				}
+				rec := MustProcess(t, MustSessionizer(t, cfg), tc.ex, apisessions.Detection{Verdict: apisessions.VerdictAttack, Score: 5})
+				assertNotRecoverable(t, rec, tc.protect, tc.raw)
+				if got := rec.Content.Body == maskedValue; got != tc.whole {
+					t.Errorf("body masked whole: %v, want %v (body %q)", got, tc.whole, rec.Content.Body)
+				}
+				if !tc.whole && !strings.Contains(rec.Content.Body, "' OR 1=1--") {
+					t.Errorf("stored body lost the attack: %q", rec.Content.Body)
+				}
+			})
 		}
 	}
 }

@@ -131,6 +131,11 @@ type Sessionizer struct {
 	// protect.go); maskShield gives, by mask rule, its shield or -1.
 	shields    []shield
 	maskShield []int
+	// bodyPts are the protected points (mask rules, hashed parameters)
+	// that read the request body: verifyBody reads them back from the
+	// stored content.
+	bodyPts []*point.Point
+	limits  point.Limits
 	// Points of the built-in set, parsed once.
 	authSID, authSub                            *point.Point
 	headerPoints, cookiePoints, setCookiePoints []string
@@ -148,6 +153,9 @@ type worker struct {
 	// Scratch lists of one Process call.
 	maskVals, hashedRaw, contVals []string
 	present                       []bool // by shield: its point yielded a value
+	// check reads protected points back from stored content (verifyBody);
+	// made on first use.
+	check *point.Evaluator
 	// The last day seen: most exchanges fall on the day before them.
 	dayStart, dayEnd time.Time
 	day              string
@@ -208,6 +216,7 @@ func New(opts Options) (*Sessionizer, error) {
 		s.masks = append(s.masks, p)
 		s.maskStrs = append(s.maskStrs, p.String())
 		s.maskShield = append(s.maskShield, s.addShield(p))
+		s.addBodyPoint(p)
 	}
 	if len(cfg.Parameters) > apisessions.MaxParameters {
 		return nil, fmt.Errorf("parameters: %d, at most %d", len(cfg.Parameters), apisessions.MaxParameters)
@@ -230,6 +239,7 @@ func New(opts Options) (*Sessionizer, error) {
 		}
 		if pr.Hash && !pr.masked {
 			pr.shield = s.addShield(p)
+			s.addBodyPoint(p)
 		}
 		s.params = append(s.params, pr)
 	}
@@ -281,6 +291,7 @@ func New(opts Options) (*Sessionizer, error) {
 		s.setCookiePoints = append(s.setCookiePoints, cookiePoint("response", c))
 	}
 	lim := opts.Limits
+	s.limits = lim
 	s.pool.New = func() any {
 		return &worker{
 			ev:      point.NewEvaluator(lim),
@@ -302,6 +313,14 @@ func (s *Sessionizer) addShield(p *point.Point) int {
 	}
 	s.shields = append(s.shields, sh)
 	return len(s.shields) - 1
+}
+
+// addBodyPoint adds a protected point to bodyPts when it reads into the
+// request body.
+func (s *Sessionizer) addBodyPoint(p *point.Point) {
+	if !p.Response() && p.Source() == point.SourceBody && len(p.Steps()) > 0 {
+		s.bodyPts = append(s.bodyPts, p)
+	}
 }
 
 // maskedBy returns the index of the first mask rule that covers p (the same
@@ -593,6 +612,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		}
 		if malicious {
 			rec.Content = s.content(ex, sec, bodyMasked)
+			s.verifyBody(w, ex, rec.Content, &prot)
 		}
 	}
 	return Stored, nil
