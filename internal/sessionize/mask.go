@@ -277,6 +277,24 @@ func (s *Sessionizer) maskPayload(pt, payload string, sec secrets, present []boo
 	return sec.scrub(payload)
 }
 
+// maskBodyPayload masks a payload on the whole request body as the stored
+// body is (by scrub already): a JSON or form body field by field, and
+// "***" whole when a protected point still reads its value from it.
+func (s *Sessionizer) maskBodyPayload(w *worker, ex *apisessions.Exchange, payload string, sec secrets, prot *protected) string {
+	switch bodyKind(ex) {
+	case kindJSON:
+		if b, err := s.mask.maskJSON([]byte(payload), sec, nil); err == nil {
+			payload = sec.scrub(string(b))
+		}
+	case kindForm:
+		payload = s.mask.maskForm(payload, sec)
+	}
+	if s.bodyHolds(w, ex.Request.Headers, []byte(payload), prot) {
+		return maskedValue
+	}
+	return payload
+}
+
 // content builds the masked content of a malicious request. bodyMasked: the
 // body is the container of a protected point, stored as "***".
 func (s *Sessionizer) content(ex *apisessions.Exchange, sec secrets, bodyMasked bool) *apisessions.Content {

@@ -210,7 +210,7 @@ func onAny(shields []int, present []bool) bool {
 // When a point still yields a protected value, the stored body is masked
 // whole.
 func (s *Sessionizer) verifyBody(w *worker, ex *apisessions.Exchange, c *apisessions.Content, prot *protected) {
-	if len(s.bodyPts) == 0 || c.Body == "" || c.Body == maskedValue || (len(prot.masked) == 0 && len(prot.hashed) == 0) {
+	if c.Body == "" || c.Body == maskedValue {
 		return
 	}
 	b := []byte(c.Body)
@@ -220,18 +220,30 @@ func (s *Sessionizer) verifyBody(w *worker, ex *apisessions.Exchange, c *apisess
 			b = nil
 		}
 	}
+	if s.bodyHolds(w, c.Headers, b, prot) {
+		c.Body, c.BodyBase64, c.Truncated = maskedValue, false, false
+	}
+}
+
+// bodyHolds reports whether a protected point of the request body yields a
+// protected value from body, read with the request headers h (its
+// Content-Type): a stored body, or a finding's payload on the whole body.
+func (s *Sessionizer) bodyHolds(w *worker, h apisessions.Headers, body []byte, prot *protected) bool {
+	if len(s.bodyPts) == 0 || len(body) == 0 || (len(prot.masked) == 0 && len(prot.hashed) == 0) {
+		return false
+	}
 	if w.check == nil {
 		w.check = point.NewEvaluator(s.limits)
 	}
-	stored := apisessions.Exchange{Request: apisessions.Request{Method: c.Method, URL: ex.Request.URL, Headers: c.Headers, Body: b}}
+	stored := apisessions.Exchange{Request: apisessions.Request{Method: "POST", URL: "/", Headers: h, Body: body}}
 	w.check.Reset(&stored)
 	defer w.check.Reset(nil)
 	for _, q := range s.bodyPts {
 		for _, v := range w.check.Values(q) {
 			if matchesSecret(v, prot.masked) || matchesSecret(v, prot.hashed) {
-				c.Body, c.BodyBase64, c.Truncated = maskedValue, false, false
-				return
+				return true
 			}
 		}
 	}
+	return false
 }

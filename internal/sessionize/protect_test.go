@@ -364,8 +364,18 @@ func TestProtectVerifiedBody(t *testing.T) {
 				if v, _ := ev.First(point.MustParse(tc.protect)); v != tc.raw {
 					t.Fatalf("test exchange: %s = %q, want %q", tc.protect, v, tc.raw)
 				}
-				rec := MustProcess(t, MustSessionizer(t, cfg), tc.ex, apisessions.Detection{Verdict: apisessions.VerdictAttack, Score: 5})
+				det := apisessions.Detection{Verdict: apisessions.VerdictAttack, Score: 5, Findings: []apisessions.Finding{
+					{Type: apisessions.AttackSQLi, Point: "request.body", Payload: string(tc.ex.Request.Body)},
+				}}
+				rec := MustProcess(t, MustSessionizer(t, cfg), tc.ex, det)
 				assertNotRecoverable(t, rec, tc.protect, tc.raw)
+				// The payload on the whole body, read as a body.
+				payload := *rec.Content
+				payload.Body, payload.BodyBase64 = rec.Findings[0].Payload, false
+				assertNotRecoverable(t, apisessions.Record{Content: &payload}, tc.protect, tc.raw)
+				if got := rec.Findings[0].Payload == maskedValue; got != tc.whole {
+					t.Errorf("payload masked whole: %v, want %v (%q)", got, tc.whole, rec.Findings[0].Payload)
+				}
 				if got := rec.Content.Body == maskedValue; got != tc.whole {
 					t.Errorf("body masked whole: %v, want %v (body %q)", got, tc.whole, rec.Content.Body)
 				}

@@ -607,6 +607,9 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 			for i, f := range det.Findings {
 				f.RuleIDs = append([]int(nil), f.RuleIDs...)
 				f.Payload = s.maskPayload(f.Point, f.Payload, sec, present, maskedBody)
+				if f.Point == bodyPoint && f.Payload != maskedValue {
+					f.Payload = s.maskBodyPayload(w, ex, f.Payload, sec, &prot)
+				}
 				rec.Findings[i] = f
 			}
 		}
@@ -617,6 +620,9 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 	}
 	return Stored, nil
 }
+
+// bodyPoint is the point of a finding on the whole request body.
+const bodyPoint = "request.body"
 
 // maskedValue replaces every masked value.
 const maskedValue = "***"
