@@ -45,8 +45,8 @@ type partCache struct {
 	dirty []*part
 	// bytes estimates the memory the cached parts hold.
 	bytes int
-	// since is when the cache last went from empty to holding parts: it
-	// is flushed and emptied FlushInterval after.
+	// since is when the first of the dirty parts changed: they are flushed
+	// FlushInterval after.
 	since time.Time
 	// replay is set when the cache was dropped after a failed write: the
 	// stored parts then lack the requests after parts_flushed, which a
@@ -102,15 +102,29 @@ func (s *Store) flushLocked(ctx context.Context) error {
 	return nil
 }
 
-// flushed updates the cache after a committed flush: no part is dirty, and
-// the clean parts leave the cache too. Keeping them would spare loading
-// them again, but measured no faster (BenchmarkWrite, the import) while it
-// kept tens of megabytes more in memory for the GC to scan.
+// flushed updates the cache after a committed flush: no part is dirty. The
+// clean parts stay, so the next batches need not load them again, but for
+// those least recently written, which leave until the cache holds half its
+// bounds: the next flush is then as far away as the bounds allow.
 func (s *Store) flushed() {
 	markClean(s.cache.dirty)
 	s.cache.dirty = nil
-	s.cache.parts = map[cacheKey]*part{}
-	s.cache.bytes = 0
+	c, o := &s.cache, s.opts
+	if len(c.parts) <= o.FlushParts/2 && c.bytes <= o.FlushBytes/2 {
+		return
+	}
+	byAge := make([]*part, 0, len(c.parts))
+	for _, p := range c.parts {
+		byAge = append(byAge, p)
+	}
+	slices.SortFunc(byAge, func(a, b *part) int { return cmp.Compare(a.stamp, b.stamp) })
+	for _, p := range byAge {
+		if len(c.parts) <= o.FlushParts/2 && c.bytes <= o.FlushBytes/2 {
+			break
+		}
+		delete(c.parts, cacheKey{p.tenant, p.session, p.day})
+		c.bytes -= p.bytes
+	}
 }
 
 // flush stores every changed part now.
@@ -189,6 +203,7 @@ func (s *Store) replay(ctx context.Context) error {
 	if err := s.writer.QueryRowContext(ctx, `SELECT rid FROM parts_flushed`).Scan(&after); err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
+	flushed := after
 	parts := map[int64]*part{}
 	var dirty []*part
 	for {
@@ -233,6 +248,13 @@ func (s *Store) replay(ctx context.Context) error {
 						return err
 					}
 					parts[q.pid] = p
+					if p.upto > flushed {
+						// Created since the last flush: its filter values
+						// waited for a flush that did not come.
+						p.addAllValues()
+						p.dirty = true
+						dirty = append(dirty, p)
+					}
 				}
 				if q.rid <= p.upto {
 					continue // stored with the part when its batch created it
@@ -283,8 +305,8 @@ func (s *Store) loadPart(ctx context.Context, pid int64) (*part, error) {
 	return p, nil
 }
 
-// flushLoop flushes the cache FlushInterval after it took its first part,
-// until done is closed.
+// flushLoop flushes the changed parts FlushInterval after the first of them
+// changed, until done is closed.
 func (s *Store) flushLoop(done <-chan struct{}) {
 	defer close(s.loopDone)
 	tick := time.NewTicker(max(s.opts.FlushInterval/4, time.Millisecond))
@@ -296,7 +318,7 @@ func (s *Store) flushLoop(done <-chan struct{}) {
 		case <-tick.C:
 		}
 		s.wmu.Lock()
-		if len(s.cache.parts) > 0 && time.Since(s.cache.since) >= s.opts.FlushInterval {
+		if len(s.cache.dirty) > 0 && time.Since(s.cache.since) >= s.opts.FlushInterval {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			if err := s.flushLocked(ctx); err != nil {
 				s.log.Warn("flush session parts", "err", err)

@@ -450,3 +450,46 @@ func TestWriteBehindDeleteDayCrash(t *testing.T) {
 	defer st.Close()
 	sameListings(t, st, ref, kept)
 }
+
+// TestWriteBehindKeepsRecentParts: a flush forced by the cache bounds keeps
+// the parts written last (clean, half the bound), so the next batches of
+// the same sessions need not load them; the parts it let go are loaded
+// again when written, and the store lists what a reference store does.
+func TestWriteBehindKeepsRecentParts(t *testing.T) {
+	o := behindOptions()
+	o.FlushParts = 20
+	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), o)
+	defer st.Close()
+	recs := storetest.Generate(13, "k-", 900, 60, 1)
+	batches := split(recs, 30)
+	ref := MustOpen(t)
+	writeAll(t, ref, batches)
+	for _, b := range batches {
+		storetest.MustWrite(t, st, apisessions.DefaultTenant, b)
+		st.wmu.Lock()
+		n, dirty := len(st.cache.parts), len(st.cache.dirty)
+		st.wmu.Unlock()
+		if n > o.FlushParts+len(b) {
+			t.Fatalf("cache holds %d parts, bound %d", n, o.FlushParts)
+		}
+		if dirty > n {
+			t.Fatalf("%d dirty parts, %d cached", dirty, n)
+		}
+	}
+	st.wmu.Lock()
+	kept := len(st.cache.parts)
+	var oldest uint64 = 1 << 63
+	for _, p := range st.cache.parts {
+		oldest = min(oldest, p.stamp)
+	}
+	stamp := st.cache.stamp
+	st.wmu.Unlock()
+	if kept == 0 {
+		t.Fatal("a flush emptied the cache")
+	}
+	// Kept parts are among those of the last batches.
+	if stamp-oldest > uint64(o.FlushParts) {
+		t.Fatalf("cache keeps a part last written %d batches ago", stamp-oldest)
+	}
+	sameListings(t, st, ref, recs)
+}

@@ -404,11 +404,12 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 			break
 		}
 		for _, p := range parts {
-			for k := range kindUserAgent {
-				for v := range p.values[k] {
-					if _, err := del.ExecContext(ctx, k, v, p.pid); err != nil {
-						return fmt.Errorf("delete day: %w", err)
-					}
+			for _, pv := range p.values {
+				if pv.kind >= kindUserAgent {
+					continue
+				}
+				if _, err := del.ExecContext(ctx, pv.kind, pv.value, p.pid); err != nil {
+					return fmt.Errorf("delete day: %w", err)
 				}
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,9 +41,15 @@ type Options struct {
 	// BusyTimeout is how long a connection waits for a lock held by another
 	// process before failing.
 	BusyTimeout time.Duration
-	// CacheKiB is the page cache of each connection.
+	// CacheKiB is the page cache of each reader connection.
 	CacheKiB int
-	// MmapBytes is how much of the file connections map into memory.
+	// WriterCacheKiB is the page cache of the writer connection. SQLite
+	// fills it as the file grows, and its allocator holds several times the
+	// nominal size: it bounds the memory of an import whatever its size.
+	WriterCacheKiB int
+	// MmapBytes is how much of the file reader connections map into
+	// memory. The writer maps none: the pages a long import touches would
+	// stay resident and count against it, for no measured gain in speed.
 	MmapBytes int64
 	// PageSize is the page size of a new store file.
 	PageSize int
@@ -59,16 +66,20 @@ type Options struct {
 // DefaultOptions returns the options Open uses for zero fields.
 func DefaultOptions() Options {
 	return Options{
-		Readers:     4,
-		BusyTimeout: 10 * time.Second,
-		CacheKiB:    64 << 10,
-		MmapBytes:   1 << 30,
-		PageSize:    16384,
-		// A part in memory takes some 4 KB: the byte bound is the one
+		Readers:        4,
+		BusyTimeout:    10 * time.Second,
+		CacheKiB:       64 << 10,
+		WriterCacheKiB: 16 << 10,
+		MmapBytes:      1 << 30,
+		PageSize:       16384,
+		// A part in memory takes some 2 KB (25 values): the byte bound is the one
 		// that usually applies.
-		FlushParts:    50000,
-		FlushBytes:    64 << 20,
-		FlushInterval: time.Second,
+		FlushParts: 50000,
+		FlushBytes: 64 << 20,
+		// Each flush rewrites every part changed since the last one: at
+		// import rates most sessions change within a second, so a short
+		// interval writes most parts over and over.
+		FlushInterval: 10 * time.Second,
 	}
 }
 
@@ -117,6 +128,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.CacheKiB <= 0 {
 		opts.CacheKiB = def.CacheKiB
 	}
+	if opts.WriterCacheKiB <= 0 {
+		opts.WriterCacheKiB = def.WriterCacheKiB
+	}
 	if opts.PageSize <= 0 {
 		opts.PageSize = def.PageSize
 	}
@@ -144,15 +158,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	common := url.Values{}
 	common.Set("_busy_timeout", strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10))
-	common.Add("_pragma", fmt.Sprintf("cache_size(-%d)", opts.CacheKiB))
 	common.Add("_pragma", "temp_store(memory)")
-	// Reading pages through a memory map saves a system call per page.
-	common.Add("_pragma", fmt.Sprintf("mmap_size(%d)", opts.MmapBytes))
 
 	wq := url.Values{}
 	for k, v := range common {
-		wq[k] = v
+		wq[k] = slices.Clone(v)
 	}
+	wq.Add("_pragma", fmt.Sprintf("cache_size(-%d)", opts.WriterCacheKiB))
+	wq.Add("_pragma", "mmap_size(0)")
 	// Page size only takes effect on a new file, before the first table:
 	// large pages cut the WAL frames a batch writes.
 	wq.Add("_pragma", fmt.Sprintf("page_size(%d)", opts.PageSize))
@@ -192,8 +205,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 
 	rq := url.Values{}
 	for k, v := range common {
-		rq[k] = v
+		rq[k] = slices.Clone(v)
 	}
+	rq.Add("_pragma", fmt.Sprintf("cache_size(-%d)", opts.CacheKiB))
+	// Reading pages through a memory map saves a system call per page.
+	rq.Add("_pragma", fmt.Sprintf("mmap_size(%d)", opts.MmapBytes))
 	rq.Set("_query_only", "1")
 	reader, err := sql.Open("sqlite", path+"?"+rq.Encode())
 	if err != nil {

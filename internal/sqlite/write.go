@@ -270,16 +270,10 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record) (apises
 	if err := w.saveParts(ctx, created); err != nil {
 		return st, err
 	}
-	var values []valueRow
-	for _, p := range created {
-		for _, kv := range p.added {
-			values = append(values, valueRow{kv.kind, kv.value, p.pid, p.tenant})
-		}
-		p.added = p.added[:0]
-	}
-	if err := w.saveValues(ctx, values); err != nil {
-		return st, err
-	}
+	// The filter values of new parts wait for the flush like those of
+	// changed parts: one large sorted insert into part_values then costs far
+	// less than a few rows spread over its B-tree in every batch. Replay
+	// redoes them for parts created after the last flush (behind.go).
 	if err := w.saveRequests(ctx, recs, ids, fresh, parts); err != nil {
 		return st, err
 	}
@@ -291,14 +285,14 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record) (apises
 		return st, fmt.Errorf("save requests: requests numbered up to %d, expected %d", last, upto)
 	}
 
-	// Parts stored before this batch wait in the cache for a flush; new
-	// ones are stored complete and stay cached clean.
-	if len(c.parts) == 0 {
-		c.since = time.Now()
-	}
+	// Changed parts wait in the cache for a flush. New ones are stored
+	// complete but for their filter values, which wait too.
 	for _, p := range order {
 		// Only the parts this batch created have its upto.
-		if p.upto != upto && !p.dirty {
+		if (p.upto != upto || len(p.added) > 0) && !p.dirty {
+			if len(c.dirty) == 0 {
+				c.since = time.Now()
+			}
 			p.dirty = true
 			c.dirty = append(c.dirty, p)
 		}
