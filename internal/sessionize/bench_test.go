@@ -56,11 +56,13 @@ func BenchmarkProcess(b *testing.B) {
 	ex := benchExchange()
 	var rec apisessions.Record
 	b.ReportAllocs()
+	cpu0 := processCPU()
 	for b.Loop() {
 		if _, err := s.Process(ex, apisessions.Detection{Verdict: apisessions.VerdictClean}, &rec); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu0)
 }
 
 // BenchmarkPointsFloor is the baseline of BenchmarkProcess: evaluating the

@@ -135,8 +135,8 @@ func (p *protected) holds(v string) bool {
 // protection of the value it shows requires: the parameter's hash when it
 // is the raw value of a hashed parameter (so it still matches the exported
 // parameter), "***" when it is or holds any other protected value, else as
-// it is. Comparison ignores case: a host or header read in another case
-// still shows the value.
+// it is. Equality ignores case: a host read in another case still shows
+// the value.
 func (s *Sessionizer) meta(w *worker, v string, p *protected) string {
 	if v == "" || p.empty() {
 		return v
@@ -151,7 +151,7 @@ func (s *Sessionizer) meta(w *worker, v string, p *protected) string {
 			return s.hashParam(w, h)
 		}
 	}
-	if p.holds(v) || p.holds(strings.ToLower(v)) {
+	if p.holds(v) {
 		return maskedValue
 	}
 	return v

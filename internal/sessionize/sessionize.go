@@ -531,8 +531,10 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 	rec.ClientIP = s.meta(w, w.ex.ClientIP, &prot)
 	rec.UserAgent = s.meta(w, uaRaw, &prot)
 	rec.Host = host
-	if h := ex.Host(); s.meta(w, h, &prot) != h {
-		rec.Host = s.meta(w, h, &prot)
+	if h := ex.Host(); h != "" {
+		if m := s.meta(w, h, &prot); m != h {
+			rec.Host = m
+		}
 	}
 	// Path segments that protected points select (request.path[N]) leave
 	// as "***".
