@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/cputime"
 	"github.com/apisessions/apisessions/internal/point"
 )
 
@@ -56,7 +57,7 @@ func BenchmarkProcess(b *testing.B) {
 	ex := benchExchange()
 	var rec apisessions.Record
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		if _, err := s.Process(ex, apisessions.Detection{Verdict: apisessions.VerdictClean}, &rec); err != nil {
 			b.Fatal(err)
@@ -102,7 +103,7 @@ func BenchmarkProcessAttack(b *testing.B) {
 	}}
 	var rec apisessions.Record
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		if _, err := s.Process(ex, det, &rec); err != nil {
 			b.Fatal(err)
@@ -127,7 +128,7 @@ func BenchmarkMaskPayload(b *testing.B) {
 	}
 	n := 0
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		for _, f := range findings {
 			n += len(s.maskPayload(f.Point, f.Payload, sec, nil, nil))
@@ -141,7 +142,7 @@ func BenchmarkMaskPayload(b *testing.B) {
 
 // reportCPU reports the process CPU time per operation since cpu0.
 func reportCPU(b *testing.B, cpu0 time.Duration) {
-	if cpu := processCPU() - cpu0; cpu > 0 && b.N > 0 {
+	if cpu := cputime.Process() - cpu0; cpu > 0 && b.N > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
