@@ -39,6 +39,9 @@ const (
 	chunkBytes = 256 << 10
 )
 
+// storeWriters is the number of goroutines that call the store's Write.
+const storeWriters = 2
+
 // chunksPerWorker bounds the chunks between the reader and the writer: the
 // reader waits while that many are read and not yet written. It keeps the
 // workers busy while the writer commits and bounds memory.
@@ -313,26 +316,40 @@ func (imp *importer) importFile(ctx context.Context, path, format string, opts c
 	stopProgress := imp.progress(path, size, &run.read, &run.offset)
 	defer stopProgress()
 
-	// The store writes on its own goroutine, so that workers decode and
-	// sessionize the next batch while one commits.
+	// The store writes on goroutines of its own, so that workers decode
+	// and sessionize the next batch while one commits. There are two: a
+	// store prepares a batch (encoding, checks) before it takes its one
+	// writer, so one batch is prepared while the other is written.
 	batches := make(chan []apisessions.Record, 1)
-	spare := make(chan []apisessions.Record, 2)
-	var storeErr error
-	stored := make(chan struct{})
-	go func() {
-		defer close(stored)
-		for batch := range batches {
-			if storeErr == nil {
-				if storeErr = imp.write(ctx, batch, &sum); storeErr != nil {
-					cancel()
+	spare := make(chan []apisessions.Record, storeWriters+1)
+	var (
+		storeMu  sync.Mutex
+		storeErr error
+		writers  sync.WaitGroup
+	)
+	for range storeWriters {
+		writers.Go(func() {
+			for batch := range batches {
+				storeMu.Lock()
+				failed := storeErr != nil
+				storeMu.Unlock()
+				if !failed {
+					if err := imp.write(ctx, batch, &sum, &storeMu); err != nil {
+						storeMu.Lock()
+						if storeErr == nil {
+							storeErr = err
+						}
+						storeMu.Unlock()
+						cancel()
+					}
+				}
+				select {
+				case spare <- batch[:0]:
+				default:
 				}
 			}
-			select {
-			case spare <- batch[:0]:
-			default:
-			}
-		}
-	}()
+		})
+	}
 	batch := make([]apisessions.Record, 0, imp.batchSize)
 	flush := func() {
 		if len(batch) == 0 {
@@ -386,7 +403,7 @@ func (imp *importer) importFile(ctx context.Context, path, format string, opts c
 		flush()
 	}
 	close(batches)
-	<-stored
+	writers.Wait()
 	<-readDone
 	sum.Read = run.read.Load()
 	sum.Malformed = int64(rd.Malformed()) + run.undecoded.Load()
@@ -403,12 +420,14 @@ func (imp *importer) importFile(ctx context.Context, path, format string, opts c
 	return sum, readErr
 }
 
-// write stores one batch and counts it.
-func (imp *importer) write(ctx context.Context, batch []apisessions.Record, sum *importSummary) error {
+// write stores one batch and counts it in sum, guarded by mu.
+func (imp *importer) write(ctx context.Context, batch []apisessions.Record, sum *importSummary, mu *sync.Mutex) error {
 	ws, err := imp.store.Write(ctx, imp.tenant, batch)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	sum.Stored += int64(ws.Stored)
 	sum.Duplicates += int64(ws.Duplicates)
 	for i := range batch {

@@ -128,6 +128,9 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	if len(recs) == 0 {
 		return st, nil
 	}
+	// What needs no database happens before the writer lock, so that
+	// concurrent Writes prepare their batches while one holds it.
+	pre := prepareBatch(recs)
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.cache.replay {
@@ -152,7 +155,7 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 		return apisessions.WriteStats{}, fmt.Errorf("write: %w", err)
 	}
 	w := batchWrite{s: s, tx: tx, tenant: tid}
-	if st, err = w.run(ctx, recs); err != nil {
+	if st, err = w.run(ctx, recs, pre); err != nil {
 		return fail(err)
 	}
 	flush := s.cache.full(s.opts)
@@ -174,6 +177,50 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	return st, nil
 }
 
+// preparedBatch is the part of a Write done before it takes the writer:
+// the records' IDs without repeats, and their encoded blobs.
+type preparedBatch struct {
+	// ids lists the batch's record IDs once each, in batch order; fresh
+	// maps each to its first record; repeats counts the others.
+	ids     []string
+	fresh   map[string]int
+	repeats int
+	// blobs holds the encoded records back to back: record i is
+	// blobs[ends[i-1]:ends[i]] (from 0 for the first).
+	blobs []byte
+	ends  []int
+}
+
+func prepareBatch(recs []apisessions.Record) *preparedBatch {
+	pre := &preparedBatch{
+		ids:   make([]string, 0, len(recs)),
+		fresh: make(map[string]int, len(recs)),
+		ends:  make([]int, len(recs)),
+	}
+	for i := range recs {
+		if _, ok := pre.fresh[recs[i].ID]; ok {
+			pre.repeats++
+			continue
+		}
+		pre.fresh[recs[i].ID] = i
+		pre.ids = append(pre.ids, recs[i].ID)
+	}
+	for i := range recs {
+		pre.blobs = appendRecord(pre.blobs, &recs[i])
+		pre.ends[i] = len(pre.blobs)
+	}
+	return pre
+}
+
+// blob returns the encoded record i.
+func (pre *preparedBatch) blob(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = pre.ends[i-1]
+	}
+	return pre.blobs[start:pre.ends[i]:pre.ends[i]]
+}
+
 // batchWrite is the work of one Write transaction.
 type batchWrite struct {
 	s      *Store
@@ -182,20 +229,13 @@ type batchWrite struct {
 	args   []any
 }
 
-func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record) (apisessions.WriteStats, error) {
+func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record, pre *preparedBatch) (apisessions.WriteStats, error) {
 	var st apisessions.WriteStats
 	// Records new to the batch, by ID; a repeat inside the batch is a
-	// duplicate like one stored before.
-	fresh := make(map[string]int, len(recs))
-	ids := make([]string, 0, len(recs))
-	for i := range recs {
-		if _, ok := fresh[recs[i].ID]; ok {
-			st.Duplicates++
-			continue
-		}
-		fresh[recs[i].ID] = i
-		ids = append(ids, recs[i].ID)
-	}
+	// duplicate like one stored before. fresh is the batch's own: the
+	// store's IDs leave it.
+	fresh, ids := pre.fresh, pre.ids
+	st.Duplicates = pre.repeats
 	if err := w.dropStored(ctx, ids, fresh); err != nil {
 		return st, err
 	}
@@ -274,7 +314,7 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record) (apises
 	// changed parts: one large sorted insert into part_values then costs far
 	// less than a few rows spread over its B-tree in every batch. Replay
 	// redoes them for parts created after the last flush (behind.go).
-	if err := w.saveRequests(ctx, recs, ids, fresh, parts); err != nil {
+	if err := w.saveRequests(ctx, recs, pre, parts); err != nil {
 		return st, err
 	}
 	var last int64
@@ -515,34 +555,23 @@ func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow) error {
 	})
 }
 
-// saveRequests inserts the new records.
-func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record, ids []string, fresh map[string]int, parts map[partKey]*part) error {
-	idx := make([]int, 0, len(fresh))
-	for _, id := range ids {
-		if i, ok := fresh[id]; ok {
+// saveRequests inserts the new records, encoded before the transaction.
+func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record, pre *preparedBatch, parts map[partKey]*part) error {
+	idx := make([]int, 0, len(pre.fresh))
+	for _, id := range pre.ids {
+		if i, ok := pre.fresh[id]; ok {
 			idx = append(idx, i)
 		}
 	}
-	var buf []byte
 	return chunks(len(idx), requestChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, insertRequestsSQL(hi-lo))
 		if err != nil {
 			return err
 		}
-		// One buffer holds the chunk's blobs; the driver copies each bound
-		// blob, so the buffer is reused by the next chunk.
-		buf = buf[:0]
-		ends := make([]int, 0, hi-lo)
-		for _, i := range idx[lo:hi] {
-			buf = appendRecord(buf, &recs[i])
-			ends = append(ends, len(buf))
-		}
 		args := w.args[:0]
-		start := 0
-		for j, i := range idx[lo:hi] {
+		for _, i := range idx[lo:hi] {
 			r := &recs[i]
-			args = append(args, parts[partKey{r.SessionID, r.Day}].pid, r.Time.UnixNano(), r.ID, w.tenant, buf[start:ends[j]:ends[j]])
-			start = ends[j]
+			args = append(args, parts[partKey{r.SessionID, r.Day}].pid, r.Time.UnixNano(), r.ID, w.tenant, pre.blob(i))
 		}
 		w.args = args
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
