@@ -709,111 +709,288 @@ func skipSpace(b []byte, i int) int {
 // errTooDeep stops the JSON walk on nesting past maxMaskDepth.
 var errTooDeep = errors.New("json nesting too deep to mask")
 
+// errNotJSON is a body the JSON walk does not read: the caller falls back
+// to pattern masking.
+var errNotJSON = errors.New("body is not one JSON value")
+
 // maskJSON rewrites a JSON body with secret-named fields (all their leaves)
 // and secret values replaced by "***", keeping key order. With onSecret set
 // it reports the values of secret-named fields instead of caring about the
 // output. Invalid JSON is an error: the caller falls back to patterns.
+//
+// It reads the bytes itself rather than through encoding/json's Decoder,
+// whose Token allocates per token (most of the cost of a malicious
+// request's content): the same values are accepted, decoded and written
+// (FuzzMaskJSONSame checks it against a Decoder walk).
 func (m *masker) maskJSON(body []byte, sec secrets, onSecret func(string)) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	w := jsonWalker{m: m, dec: dec, sec: sec, onSecret: onSecret}
-	w.out.Grow(len(body))
+	w := jsonWalker{m: m, b: body, sec: sec, onSecret: onSecret}
+	w.out = make([]byte, 0, len(body)+16)
 	if err := w.value(false, 0); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after json value")
+	if w.ws(); w.i != len(w.b) {
+		return nil, errNotJSON // trailing data
 	}
-	return w.out.Bytes(), nil
+	return w.out, nil
 }
 
 type jsonWalker struct {
 	m        *masker
-	dec      *json.Decoder
+	b        []byte
+	i        int
 	sec      secrets
 	onSecret func(string)
-	out      bytes.Buffer
+	out      []byte
+	scratch  []byte
+}
+
+func (w *jsonWalker) ws() {
+	for w.i < len(w.b) {
+		switch w.b[w.i] {
+		case ' ', '\t', '\n', '\r':
+			w.i++
+		default:
+			return
+		}
+	}
+}
+
+// next skips white space and reports whether the next byte is c, taking it
+// when it is.
+func (w *jsonWalker) next(c byte) bool {
+	w.ws()
+	if w.i < len(w.b) && w.b[w.i] == c {
+		w.i++
+		return true
+	}
+	return false
 }
 
 func (w *jsonWalker) value(secret bool, depth int) error {
 	if depth > maxMaskDepth {
 		return errTooDeep
 	}
-	tok, err := w.dec.Token()
-	if err != nil {
-		return err
+	w.ws()
+	if w.i >= len(w.b) {
+		return errNotJSON
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			w.out.WriteByte('{')
-			for n := 0; w.dec.More(); n++ {
-				kt, err := w.dec.Token()
-				if err != nil {
-					return err
-				}
-				key, ok := kt.(string)
-				if !ok {
-					return errors.New("json object key is not a string")
-				}
-				if n > 0 {
-					w.out.WriteByte(',')
-				}
-				w.str(key)
-				w.out.WriteByte(':')
-				if err := w.value(secret || w.m.isSecretName(key), depth+1); err != nil {
-					return err
-				}
-			}
-			w.out.WriteByte('}')
-		case '[':
-			w.out.WriteByte('[')
-			for n := 0; w.dec.More(); n++ {
-				if n > 0 {
-					w.out.WriteByte(',')
-				}
-				if err := w.value(secret, depth+1); err != nil {
-					return err
-				}
-			}
-			w.out.WriteByte(']')
+	switch c := w.b[w.i]; c {
+	case '{':
+		w.i++
+		w.out = append(w.out, '{')
+		if w.next('}') {
+			w.out = append(w.out, '}')
+			return nil
 		}
-		// The closing delimiter.
-		_, err := w.dec.Token()
-		return err
-	case string:
-		w.leaf(secret, t, func() { w.str(t) })
-	case json.Number:
-		w.leaf(secret, t.String(), func() { w.out.WriteString(t.String()) })
-	case bool:
-		v := "false"
-		if t {
-			v = "true"
+		for n := 0; ; n++ {
+			if w.ws(); w.i >= len(w.b) || w.b[w.i] != '"' {
+				return errNotJSON
+			}
+			key, err := w.str()
+			if err != nil {
+				return err
+			}
+			if !w.next(':') {
+				return errNotJSON
+			}
+			if n > 0 {
+				w.out = append(w.out, ',')
+			}
+			w.out = appendJSONString(w.out, key)
+			w.out = append(w.out, ':')
+			if err := w.value(secret || w.m.isSecretName(key), depth+1); err != nil {
+				return err
+			}
+			if w.next(',') {
+				continue
+			}
+			if w.next('}') {
+				w.out = append(w.out, '}')
+				return nil
+			}
+			return errNotJSON
 		}
-		w.leaf(secret, v, func() { w.out.WriteString(v) })
-	case nil:
-		w.out.WriteString("null")
+	case '[':
+		w.i++
+		w.out = append(w.out, '[')
+		if w.next(']') {
+			w.out = append(w.out, ']')
+			return nil
+		}
+		for n := 0; ; n++ {
+			if n > 0 {
+				w.out = append(w.out, ',')
+			}
+			if err := w.value(secret, depth+1); err != nil {
+				return err
+			}
+			if w.next(',') {
+				continue
+			}
+			if w.next(']') {
+				w.out = append(w.out, ']')
+				return nil
+			}
+			return errNotJSON
+		}
+	case '"':
+		v, err := w.str()
+		if err != nil {
+			return err
+		}
+		w.leaf(secret, v, true)
+	case 't', 'f', 'n':
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if bytes.HasPrefix(w.b[w.i:], []byte(lit)) {
+				w.i += len(lit)
+				if lit == "null" {
+					w.out = append(w.out, lit...)
+				} else {
+					w.leaf(secret, lit, false)
+				}
+				return nil
+			}
+		}
+		return errNotJSON
+	default:
+		n := jsonNumber(w.b[w.i:])
+		if n == 0 {
+			return errNotJSON
+		}
+		v := string(w.b[w.i : w.i+n])
+		w.i += n
+		w.leaf(secret, v, false)
 	}
 	return nil
 }
 
-func (w *jsonWalker) leaf(secret bool, v string, write func()) {
+// str reads the string at w.i (its opening quote) and returns its value,
+// invalid UTF-8 replaced byte by byte with U+FFFD as encoding/json does.
+func (w *jsonWalker) str() (string, error) {
+	b, end, p := jsonstring.Append(w.scratch[:0], w.b, w.i)
+	w.scratch = b
+	if p != jsonstring.OK {
+		return "", errNotJSON
+	}
+	w.i = end
+	if utf8.Valid(b) {
+		return string(b), nil
+	}
+	v := make([]byte, 0, len(b)+8)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		v = utf8.AppendRune(v, r)
+		b = b[n:]
+	}
+	return string(v), nil
+}
+
+// jsonNumber returns the length of the JSON number at the start of b, 0
+// when there is none (RFC 8259 §6: no leading zeros, no bare '.' or 'e').
+func jsonNumber(b []byte) int {
+	i := 0
+	digits := func() int {
+		j := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return 0
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return 0
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return 0
+		}
+	}
+	return i
+}
+
+// leaf writes a scalar: "***" when secret or one of the secrets, else as
+// read (a string quoted again).
+func (w *jsonWalker) leaf(secret bool, v string, quoted bool) {
 	if secret && w.onSecret != nil {
 		w.onSecret(v)
 	}
-	if secret || w.sec.is(v) {
-		w.str(maskedValue)
-		return
+	switch {
+	case secret || w.sec.is(v):
+		w.out = appendJSONString(w.out, maskedValue)
+	case quoted:
+		w.out = appendJSONString(w.out, v)
+	default:
+		w.out = append(w.out, v...)
 	}
-	write()
 }
 
-// str writes a JSON string without HTML escaping (the content is data, and
-// every renderer escapes it).
-func (w *jsonWalker) str(s string) {
-	enc := json.NewEncoder(&w.out)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a string always encodes
-	w.out.Truncate(w.out.Len() - 1)
+// appendJSONString appends s as a JSON string, as encoding/json writes it
+// without HTML escaping (the content is data, and every renderer escapes
+// it): short escapes for quote, backslash and \b \f \n \r \t, \u00XX for
+// other control bytes, \ufffd for invalid UTF-8, \u2028 and \u2029.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += n
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += n
+			start = i
+			continue
+		}
+		i += n
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
