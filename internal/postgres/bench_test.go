@@ -69,11 +69,11 @@ func benchBatches(writers, n int) [][][]apisessions.Record {
 
 // runWriters runs every writer's batches concurrently through write and
 // reports records/s.
-func runWriters(b *testing.B, batches [][][]apisessions.Record, write func(ctx context.Context, recs []apisessions.Record) error) {
+func runWriters(b *testing.B, s *Store, batches [][][]apisessions.Record, write func(ctx context.Context, recs []apisessions.Record) error) {
 	ctx := context.Background()
 	b.ResetTimer()
 	start := time.Now()
-	cpu0, srv0 := processCPU(), serverCPU()
+	cpu0, srv0 := processCPU(), readServerCPU()
 	var wg sync.WaitGroup
 	for w := range batches {
 		wg.Go(func() {
@@ -87,7 +87,7 @@ func runWriters(b *testing.B, batches [][][]apisessions.Record, write func(ctx c
 	}
 	wg.Wait()
 	b.StopTimer()
-	cpu, srv := processCPU()-cpu0, serverCPU()-srv0
+	cpu, srv := processCPU()-cpu0, srv0.since(s)
 	total := 0
 	for _, ws := range batches {
 		for _, recs := range ws {
@@ -96,8 +96,8 @@ func runWriters(b *testing.B, batches [][][]apisessions.Record, write func(ctx c
 	}
 	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "records/s")
 	// The machine is shared: CPU per record (this process, and the
-	// PostgreSQL processes) measures the work where wall time also
-	// measures the neighbours.
+	// PostgreSQL backends serving s) measures the work where wall time
+	// also measures the neighbours.
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(total), "go-cpu-ns/rec")
 	b.ReportMetric(float64(srv.Nanoseconds())/float64(total), "pg-cpu-ns/rec")
 	b.ReportMetric(float64(total)/(cpu+srv).Seconds(), "records/cpu-s")
@@ -108,13 +108,13 @@ func runWriters(b *testing.B, batches [][][]apisessions.Record, write func(ctx c
 func BenchmarkWrite(b *testing.B) {
 	for _, writers := range []int{1, benchWriters} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			s := MustOpen(b)
+			s := mustOpenBench(b)
 			batches := benchBatches(writers, b.N)
 			// Partitions exist in steady state; do not time their creation.
 			if err := s.ensurePartitions(context.Background(), batchDays(batches)); err != nil {
 				b.Fatal(err)
 			}
-			runWriters(b, batches, func(ctx context.Context, recs []apisessions.Record) error {
+			runWriters(b, s, batches, func(ctx context.Context, recs []apisessions.Record) error {
 				_, err := s.Write(ctx, "bench", recs)
 				return err
 			})
@@ -126,10 +126,10 @@ func BenchmarkWrite(b *testing.B) {
 // same batches, JSON-encoded and copied by four writers into a plain table
 // without indexes, merging nothing.
 func BenchmarkWriteBaselineCopy(b *testing.B) {
-	s := MustOpen(b)
+	s := mustOpenBench(b)
 	createBaseline(b, s)
 	batches := benchBatches(benchWriters, b.N)
-	runWriters(b, batches, func(ctx context.Context, recs []apisessions.Record) error {
+	runWriters(b, s, batches, func(ctx context.Context, recs []apisessions.Record) error {
 		return copyBaseline(ctx, s, "bench", recs)
 	})
 }

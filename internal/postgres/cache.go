@@ -26,20 +26,15 @@ func newPartCache(max int) *partCache {
 	return &partCache{max: max, m: map[tkey]cachedPart{}}
 }
 
-// revs returns the cached revision of each key (0 when not cached; no
-// part is written with revision 0) and the cached parts.
-func (c *partCache) revs(keys []tkey) ([]int64, map[tkey]cachedPart) {
-	out := make([]int64, len(keys))
-	got := make(map[tkey]cachedPart, len(keys))
+// get returns the cached part of k if it is at revision rev. The part
+// is shared: the caller clones it before changing it.
+func (c *partCache) get(k tkey, rev int64) *part {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, k := range keys {
-		if e, ok := c.m[k]; ok {
-			out[i] = e.rev
-			got[k] = e
-		}
+	if e, ok := c.m[k]; ok && e.rev == rev {
+		return e.p
 	}
-	return out, got
+	return nil
 }
 
 // put records parts written at rev. Past max entries, it drops entries at

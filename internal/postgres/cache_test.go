@@ -52,9 +52,8 @@ func TestCachedPartsFollowOtherWriters(t *testing.T) {
 
 	r1, r2, r3 := batch("a", 3), batch("bb", 2), batch("ccc", 4)
 	mustWrite(t, a, r1)
-	revs, _ := a.parts.revs([]tkey{k})
-	if revs[0] == 0 || revs[0] != storedRev() {
-		t.Fatalf("cached revision %d, stored %d", revs[0], storedRev())
+	if rev := storedRev(); rev == 0 || a.parts.get(k, rev) == nil {
+		t.Fatalf("the part written at revision %d is not cached", rev)
 	}
 	mustWrite(t, b, r2) // a's cached part is now stale
 	mustWrite(t, a, r3)

@@ -90,7 +90,13 @@ func MustOpen(tb testing.TB) *Store {
 
 func mustOpenAt(tb testing.TB, conn string) *Store {
 	tb.Helper()
-	opts := DefaultOptions()
+	return mustOpenWith(tb, conn, DefaultOptions())
+}
+
+// mustOpenWith opens a Store with opts (its logger discarded), closed at
+// cleanup.
+func mustOpenWith(tb testing.TB, conn string, opts Options) *Store {
+	tb.Helper()
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	s, err := Open(context.Background(), conn, opts)
 	if err != nil {

@@ -54,7 +54,7 @@ func issue5Size() (requests, parts int) {
 //
 //	go test -run '^$' -bench Issue5 -v -timeout 2h ./internal/postgres -issue5.full
 func BenchmarkIssue5(b *testing.B) {
-	s := MustOpen(b)
+	s := mustOpenBench(b)
 	ctx := context.Background()
 	requests, parts := issue5Size()
 	start := time.Now()
@@ -116,7 +116,7 @@ func BenchmarkIssue5(b *testing.B) {
 		if err := s.ensurePartitions(ctx, batchDays(batches)); err != nil {
 			b.Fatal(err)
 		}
-		runWriters(b, batches, func(ctx context.Context, recs []apisessions.Record) error {
+		runWriters(b, s, batches, func(ctx context.Context, recs []apisessions.Record) error {
 			_, err := s.Write(ctx, "ingest", recs)
 			return err
 		})
@@ -124,7 +124,7 @@ func BenchmarkIssue5(b *testing.B) {
 	b.Run("ingest/baseline-copy", func(b *testing.B) {
 		createBaseline(b, s)
 		batches := benchBatches(benchWriters, b.N)
-		runWriters(b, batches, func(ctx context.Context, recs []apisessions.Record) error {
+		runWriters(b, s, batches, func(ctx context.Context, recs []apisessions.Record) error {
 			return copyBaseline(ctx, s, "baseline", recs)
 		})
 	})

@@ -138,10 +138,13 @@ func TestWriteIdempotentAndConcurrent(t *testing.T) {
 
 	// Four writers on two stores (two servers on one database) send
 	// overlapping, shuffled slices of the same records, each twice: every
-	// record arrives several times, in any order, through two group
-	// committers that race for the same parts.
+	// record arrives several times, in any order, through group
+	// committers (one in the first store, three in the second) that race
+	// for the same parts.
 	conn := mustSchema(t)
-	stores := []*Store{mustOpenAt(t, conn), mustOpenAt(t, conn)}
+	three := DefaultOptions()
+	three.Committers = 3
+	stores := []*Store{mustOpenAt(t, conn), mustOpenWith(t, conn, three)}
 	many := stores[0]
 	var wg sync.WaitGroup
 	var mu sync.Mutex

@@ -20,18 +20,20 @@ import (
 // Write stores records of one tenant in one transaction; see
 // apisessions.Store.
 //
-// Writes are group-committed: one goroutine takes every batch waiting and
-// stores them in one transaction (all of a batch or none of it). Concurrent
-// senders mostly write the same active sessions, so grouping merges each
-// part once per group instead of once per batch, and the batches do not
-// queue on each other's row locks. Several stores (servers) on one database
-// stay correct: parts are locked.
+// Writes are group-committed: a committer goroutine takes every batch
+// waiting and stores them in one transaction (all of a batch or none of
+// it). Concurrent senders mostly write the same active sessions, so
+// grouping merges each part once per group instead of once per batch.
+// Options.Committers committers may run at once, so that one inserts and
+// copies requests while another merges parts; they, and several stores
+// (servers) on one database, stay correct because parts are locked.
 //
 // In the transaction, one statement inserts the record IDs into request_ids
 // with ON CONFLICT DO NOTHING, returning which records are new; only those
-// are copied into requests and change session parts. The parts are locked
-// in a fixed order (so that writers do not deadlock), merged in Go, staged
-// by COPY and written back by one statement with their new filter tags.
+// are copied into requests and change session parts. The parts are then
+// locked in a fixed order (so that writers do not deadlock), merged in Go
+// (from the store's cache when no one else wrote them since), staged by
+// COPY and written back by one statement with their new filter tags.
 func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Record) (apisessions.WriteStats, error) {
 	if err := s.checkID("tenant", tenant); err != nil {
 		return apisessions.WriteStats{}, err
@@ -80,10 +82,9 @@ type writeResult struct {
 	err error
 }
 
-// commitLoop is the group committer; Close stops it after the group in
+// commitLoop is a group committer; Close stops it after the group in
 // progress.
 func (s *Store) commitLoop() {
-	defer close(s.stopped)
 	for {
 		var group []*writeReq
 		select {
@@ -273,55 +274,33 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		idTenants[i], idIDs[i], idSessions[i], idAts[i] = r[0].(string), r[4].(string), r[2].(string), r[3].(int64)
 		idDays[i] = r[1].(time.Time).Format(time.DateOnly)
 	}
-	keys := make([]tkey, 0, len(parts))
+	allKeys := make([]tkey, 0, len(parts))
 	for k := range parts {
-		keys = append(keys, k)
+		allKeys = append(allKeys, k)
 	}
-	slices.SortFunc(keys, compareTKeys)
 
 	stats := make([]apisessions.WriteStats, len(group))
-	revs, cached := s.parts.revs(keys)
 	// The revision of every part this transaction writes; never 0, the
 	// revision of parts written without one.
 	rev := rand.Int64() | 1
-	var written map[tkey]*part
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// One round trip: insert the IDs, learning which are new, and
-		// lock the group's parts (all of them: which are new is known
-		// only now, and a part of duplicates only is rare). The IDs go as
-		// arrays, in the order above; the documents follow by COPY, for
-		// the new records only.
-		tenants, days, ids := splitKeys(keys)
-		q := &pgx.Batch{}
-		q.Queue(`
+		// Insert the IDs, learning which are new. The IDs go as arrays,
+		// in the order above; the documents follow by COPY, for the new
+		// records only.
+		rows, err := tx.Query(ctx, `
 			INSERT INTO request_ids (tenant, id, day, session_id, at)
 			SELECT t, i, d::date, s, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[]) AS u(t, i, d, s, a)
 			ON CONFLICT DO NOTHING
 			RETURNING tenant, id`, idTenants, idIDs, idDays, idSessions, idAts)
-		q.Queue(lockSQL, tenants, days, ids, revs)
-		res := tx.SendBatch(ctx, q)
-		defer res.Close()
-		fresh := map[rid]bool{}
-		var k rid
-		rows, err := res.Query()
 		if err != nil {
 			return err
 		}
+		fresh := map[rid]bool{}
+		var k rid
 		if _, err := pgx.ForEachRow(rows, []any{&k.tenant, &k.id}, func() error {
 			fresh[k] = true
 			return nil
 		}); err != nil {
-			return err
-		}
-		rows, err = res.Query()
-		if err != nil {
-			return err
-		}
-		stored, err := collectLocked(rows, cached)
-		if err != nil {
-			return err
-		}
-		if err := res.Close(); err != nil {
 			return err
 		}
 		freshRows := make([][]any, 0, len(fresh))
@@ -360,11 +339,30 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		if len(deltas) == 0 {
 			return nil
 		}
-		written, err = mergeParts(ctx, tx, deltas, stored, rev)
-		return err
+		// Lock the parts last, so that another transaction of this
+		// store inserts its IDs and copies its requests meanwhile.
+		keys := make([]tkey, 0, len(deltas))
+		for k := range deltas {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, compareTKeys)
+		stored, err := s.lockParts(ctx, tx, keys)
+		if err != nil {
+			return err
+		}
+		written, err := mergeParts(ctx, tx, keys, deltas, stored, rev, s.lockParts)
+		if err != nil {
+			return err
+		}
+		// Cached before the commit, so that a transaction waiting for
+		// these locks finds them when it gets them. Should the commit
+		// fail, the stored revisions are not rev and the entries are
+		// never used.
+		s.parts.put(rev, written)
+		return nil
 	})
 	if err != nil {
-		s.parts.forget(keys)
+		s.parts.forget(allKeys)
 		var pe *pgconn.PgError
 		// 23514: "no partition of relation found for row".
 		if errors.As(err, &pe) && pe.Code == "23514" && strings.Contains(pe.Message, "partition") {
@@ -372,7 +370,6 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		}
 		return nil, err
 	}
-	s.parts.put(rev, written)
 	return stats, nil
 }
 
@@ -386,39 +383,71 @@ func splitKeys(keys []tkey) (tenants, days, ids []string) {
 	return tenants, days, ids
 }
 
-// lockSQL locks and reads the stored parts among the keys ($1 tenants, $2
-// days, $3 IDs) in key order, so that concurrent writers lock in one order.
-// It returns a part's document only when its revision is not the one the
-// writer has cached ($4; 0 for none). The lateral
-// subquery makes it one primary key probe per key, in one partition; a
-// join lets the planner, which knows nothing of the arrays, scan and sort
-// every part of the tenant.
+// lockSQL locks the stored parts among the keys ($1 tenants, $2 days, $3
+// IDs) in key order, so that concurrent writers lock in one order, and
+// returns their revisions. The lateral subquery makes it one primary key
+// probe per key, in one partition; a join lets the planner, which knows
+// nothing of the arrays, scan and sort every part of the tenant.
 const lockSQL = `
-	SELECT t.tenant, t.day::text, t.id, t.rev, CASE WHEN t.rev = k.rev THEN NULL ELSE t.doc END
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) WITH ORDINALITY AS k(tenant, day, id, rev, n)
+	SELECT t.tenant, t.day::text, t.id, t.rev
+	FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k(tenant, day, id, n)
 	CROSS JOIN LATERAL (
-		SELECT t.tenant, t.day, t.id, t.rev, t.doc FROM sessions t
+		SELECT t.tenant, t.day, t.id, t.rev FROM sessions t
 		WHERE t.tenant = k.tenant AND t.id = k.id AND t.day = k.day::date
 		FOR UPDATE
 	) t
 	ORDER BY k.n`
 
-// collectLocked reads the rows of lockSQL. A part whose document was left
-// out is the cached one, cloned: the merge changes it.
-func collectLocked(rows pgx.Rows, cached map[tkey]cachedPart) (map[tkey]*part, error) {
-	out := map[tkey]*part{}
+// docsSQL reads the documents of parts ($1 tenants, $2 days, $3 IDs).
+const docsSQL = `
+	SELECT t.tenant, t.day::text, t.id, t.doc
+	FROM unnest($1::text[], $2::text[], $3::text[]) AS k(tenant, day, id)
+	CROSS JOIN LATERAL (
+		SELECT t.tenant, t.day, t.id, t.doc FROM sessions t
+		WHERE t.tenant = k.tenant AND t.id = k.id AND t.day = k.day::date
+	) t`
+
+// lockParts locks the stored parts among keys, which are sorted, and
+// returns them: from the cache when the stored revision is the cached one,
+// otherwise read. Cached parts are cloned: the merge changes them.
+func (s *Store) lockParts(ctx context.Context, tx pgx.Tx, keys []tkey) (map[tkey]*part, error) {
+	tenants, days, ids := splitKeys(keys)
+	rows, err := tx.Query(ctx, lockSQL, tenants, days, ids)
+	if err != nil {
+		return nil, err
+	}
+	revs := map[tkey]int64{}
 	var k tkey
 	var rev int64
-	var doc []byte
-	_, err := pgx.ForEachRow(rows, []any{&k.Tenant, &k.Day, &k.ID, &rev, &doc}, func() error {
-		if doc == nil {
-			c, ok := cached[k]
-			if !ok || c.rev != rev {
-				return fmt.Errorf("session part %s/%s: revision %d is not the cached one", k.Day, k.ID, rev)
-			}
-			out[k] = c.p.clone()
-			return nil
+	if _, err := pgx.ForEachRow(rows, []any{&k.Tenant, &k.Day, &k.ID, &rev}, func() error {
+		revs[k] = rev
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make(map[tkey]*part, len(revs))
+	var read []tkey
+	for _, k := range keys {
+		rev, ok := revs[k]
+		if !ok {
+			continue
 		}
+		if p := s.parts.get(k, rev); p != nil {
+			out[k] = p.clone()
+		} else {
+			read = append(read, k)
+		}
+	}
+	if len(read) == 0 {
+		return out, nil
+	}
+	tenants, days, ids = splitKeys(read)
+	rows, err = tx.Query(ctx, docsSQL, tenants, days, ids)
+	if err != nil {
+		return nil, err
+	}
+	var doc []byte
+	_, err = pgx.ForEachRow(rows, []any{&k.Tenant, &k.Day, &k.ID, &doc}, func() error {
 		p := &part{}
 		if err := json.Unmarshal(doc, p); err != nil {
 			return fmt.Errorf("session part %s/%s: %w", k.Day, k.ID, err)
@@ -461,15 +490,12 @@ const storeSQL = `
 	)
 	SELECT tenant, day::text, id FROM ins`
 
-// mergeParts adds the deltas into the parts, written at revision rev, and
-// returns the parts written; stored holds the parts that existed, locked.
-func mergeParts(ctx context.Context, tx pgx.Tx, deltas map[tkey]*part, stored map[tkey]*part, rev int64) (map[tkey]*part, error) {
+// mergeParts adds the deltas into the parts of keys (sorted), written at
+// revision rev, and returns the parts written; stored holds the parts that
+// existed, locked. lock locks parts another writer created meanwhile.
+func mergeParts(ctx context.Context, tx pgx.Tx, keys []tkey, deltas map[tkey]*part, stored map[tkey]*part, rev int64,
+	lock func(context.Context, pgx.Tx, []tkey) (map[tkey]*part, error)) (map[tkey]*part, error) {
 	written := make(map[tkey]*part, len(deltas))
-	keys := make([]tkey, 0, len(deltas))
-	for k := range deltas {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, compareTKeys)
 	for {
 		rows := make([][]any, 0, len(keys))
 		var tagTenants, tagDays, tagIDs, tagVals []string
@@ -513,7 +539,7 @@ func mergeParts(ctx context.Context, tx pgx.Tx, deltas map[tkey]*part, stored ma
 			return nil, err
 		}
 		// Parts another writer created after our lock: lock them now and
-		// merge into them (rare, so not worth a fixed lock order).
+		// merge into them (in key order too).
 		var raced []tkey
 		for _, k := range missing {
 			if !inserted[k] {
@@ -526,12 +552,7 @@ func mergeParts(ctx context.Context, tx pgx.Tx, deltas map[tkey]*part, stored ma
 		if _, err := tx.Exec(ctx, "DELETE FROM pg_temp.stage_sessions"); err != nil {
 			return nil, err
 		}
-		tenants, days, ids := splitKeys(raced)
-		lr, err := tx.Query(ctx, lockSQL, tenants, days, ids, make([]int64, len(ids)))
-		if err != nil {
-			return nil, err
-		}
-		if stored, err = collectLocked(lr, nil); err != nil {
+		if stored, err = lock(ctx, tx, raced); err != nil {
 			return nil, err
 		}
 		if len(stored) != len(raced) {
