@@ -726,12 +726,19 @@ func matchesSecret(v string, secrets []string) bool {
 // scrubPath replaces the path segments that are, or contain, one of the
 // secrets of either list with "***".
 func scrubPath(path string, lists ...[]string) string {
-	n := 0
+	// The common case: no value is anywhere in the path (a segment that is
+	// or holds one holds it), so nothing to split.
+	found := false
 	for _, l := range lists {
-		n += len(l)
+		for _, v := range l {
+			if v != "" && len(v) <= len(path) && strings.Contains(path, v) {
+				found = true
+				break
+			}
+		}
 	}
-	if n == 0 {
-		return path // the common case: nothing to look for, no allocation
+	if !found {
+		return path
 	}
 	segs := strings.Split(path, "/")
 	changed := false
