@@ -87,6 +87,18 @@ func sessionsQuery(tenant string, f apisessions.SessionFilter) (string, []any, e
 			(s.first_seen >= %[1]s AND s.last_seen <= %[2]s) OR EXISTS (
 				SELECT 1 FROM requests r WHERE r.tenant = s.tenant AND r.day = s.day
 				AND r.session_id = s.id AND r.at BETWEEN %[1]s AND %[2]s))`, a, b))
+		if !f.To.IsZero() {
+			// A part that began by the range's end ended at most the
+			// longest part's length later (sessions_length gives it, as
+			// halves: the length is at most twice that plus 2), so the
+			// walk starts there rather than at the newest part. numeric
+			// saturates where bigint would overflow; the bound itself is
+			// bigint, so that it bounds the index scan.
+			where = append(where, fmt.Sprintf(`s.last_seen <= (
+				SELECT LEAST(%s::numeric + 2 * coalesce(max(m.last_seen / 2 - m.first_seen / 2), 0)::numeric + 2,
+					9223372036854775807)::int8
+				FROM sessions m WHERE m.tenant = $1)`, b))
+		}
 	}
 	if f.SessionID != "" {
 		where = append(where, "s.id = "+arg(f.SessionID))

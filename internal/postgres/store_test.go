@@ -339,3 +339,52 @@ func TestWriteAfterOtherStoreDroppedDay(t *testing.T) {
 		t.Errorf("days %v, %v", days, err)
 	}
 }
+
+// TestListRangeLongParts: the walk of a time range in the past starts one
+// longest-part length after its end; a part centuries long (its length
+// overflows bigint), whose requests straddle the range, must still be
+// found, and its length must not fail the write.
+func TestListRangeLongParts(t *testing.T) {
+	s := MustOpen(t)
+	ctx := context.Background()
+	at := func(y int) time.Time { return time.Date(y, 6, 1, 12, 0, 0, 0, time.UTC) }
+	recs := []apisessions.Record{
+		{ID: "l1", SessionID: "long", Day: "2026-11-20", Time: at(1680)},
+		{ID: "l2", SessionID: "long", Day: "2026-11-20", Time: at(1999)},
+		{ID: "l3", SessionID: "long", Day: "2026-11-20", Time: at(2260)},
+		{ID: "s1", SessionID: "short", Day: "2026-11-20", Time: at(2026)},
+		{ID: "o1", SessionID: "old", Day: "2026-11-20", Time: at(1999).Add(-time.Hour)},
+	}
+	if _, err := s.Write(ctx, "t", recs); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(f apisessions.SessionFilter) []string {
+		t.Helper()
+		f.Limit = 10
+		page, err := s.Sessions(ctx, "t", f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range page.Sessions {
+			out = append(out, p.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		from, to time.Time
+		want     []string
+	}{
+		{"a request of the long part", at(1999).Add(-time.Minute), at(1999).Add(time.Minute), []string{"long"}},
+		{"both", at(1999).Add(-2 * time.Hour), at(1999).Add(time.Minute), []string{"long", "old"}},
+		{"inside the long part, no request", at(2100), at(2101), nil},
+		{"to the end of time", at(2026), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), []string{"long", "short"}},
+		{"from the start of time", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), at(1700), []string{"long"}},
+	}
+	for _, tt := range tests {
+		if got := ids(apisessions.SessionFilter{From: tt.from, To: tt.to}); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
