@@ -35,6 +35,16 @@ import (
 // (the container, the decoded text, the point itself) are masked as
 // parameters and finding payloads. Values beside it (another claim of the
 // same JWT) are not: they do not hold the protected value.
+//
+// Last, the protected points of the request body are read back from the
+// body as stored (verifyBody): a value masking left there (under 4 bytes,
+// in a multipart, XML or GraphQL body, where it is replaced only as a whole
+// text) has the body stored as "***". The same check masks a finding
+// payload on the whole body.
+//
+// Metadata (client IP, host, User-Agent, path) that is or holds a protected
+// value follows its protection (meta, protectPath): request.ip hashed
+// leaves client_ip hashed. The method and status cannot be protected.
 
 // structural reports whether a decoder reads a structured text in which the
 // values it yields appear as text, rather than an encoding that hides them.
