@@ -169,6 +169,7 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	}
 	if flush {
 		s.flushed()
+		s.cache.drop()
 	}
 	s.pending.Store(len(s.cache.dirty) > 0)
 	s.tmu.Lock()
