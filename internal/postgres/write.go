@@ -206,7 +206,7 @@ func (s *Store) checkID(what, id string) error {
 func (s *Store) prepare(tenant string, recs []apisessions.Record) (*batch, error) {
 	b := &batch{tenant: tenant, recs: make([]*apisessions.Record, 0, len(recs)), rows: make([][]any, 0, len(recs))}
 	seen := make(map[string]bool, len(recs))
-	days := map[string]bool{}
+	days := map[string]time.Time{} // parsed once per batch, not per record
 	for i := range recs {
 		r := &recs[i]
 		// The labels are formatted on failure only: this runs per record.
@@ -216,9 +216,12 @@ func (s *Store) prepare(tenant string, recs []apisessions.Record) (*batch, error
 		if s.checkID("", r.SessionID) != nil {
 			return nil, s.checkID(fmt.Sprintf("record %d: session ID", i), r.SessionID)
 		}
-		day, err := parseDay(r.Day)
-		if err != nil {
-			return nil, apisessions.Errorf(apisessions.EINVALID, "record %d: day must be YYYY-MM-DD", i)
+		day, ok := days[r.Day]
+		if !ok {
+			var err error
+			if day, err = parseDay(r.Day); err != nil {
+				return nil, apisessions.Errorf(apisessions.EINVALID, "record %d: day must be YYYY-MM-DD", i)
+			}
 		}
 		if r.Time.IsZero() {
 			return nil, apisessions.Errorf(apisessions.EINVALID, "record %d: time is missing", i)
@@ -232,7 +235,7 @@ func (s *Store) prepare(tenant string, recs []apisessions.Record) (*batch, error
 		if err != nil {
 			return nil, apisessions.Errorf(apisessions.EINVALID, "record %d: %v", i, err)
 		}
-		days[r.Day] = true
+		days[r.Day] = day
 		b.recs = append(b.recs, r)
 		b.rows = append(b.rows, []any{tenant, day, r.SessionID, r.Time.UnixNano(), r.ID, doc})
 	}
