@@ -2,17 +2,28 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/postgres"
 	"github.com/apisessions/apisessions/internal/sqlite"
 	"github.com/apisessions/apisessions/internal/wire"
 )
@@ -26,6 +37,19 @@ func benchServer(b *testing.B) (*sqlite.Store, *httptest.Server, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
+	ts, token := benchServerOn(b, st)
+	return st, ts, token
+}
+
+// benchStore is what a server runs on.
+type benchStore interface {
+	apisessions.Store
+	apisessions.AdminStore
+}
+
+// benchServerOn is a server on st with one tenant and a node token.
+func benchServerOn(b *testing.B, st benchStore) (*httptest.Server, string) {
+	b.Helper()
 	ctx := b.Context()
 	if err := st.CreateTenant(ctx, apisessions.Tenant{ID: "t", Name: "t", Created: testNow, Secret: []byte("secret")}); err != nil {
 		b.Fatal(err)
@@ -38,7 +62,51 @@ func benchServer(b *testing.B) (*sqlite.Store, *httptest.Server, string) {
 	opts.Store, opts.Admin = st, st
 	ts := httptest.NewServer(New(opts).Handler())
 	b.Cleanup(ts.Close)
-	return st, ts, secret
+	return ts, secret
+}
+
+// benchPostgres opens a PostgreSQL store on a fresh schema of the test
+// server (URL from APISESSIONS_TEST_POSTGRES, default local trust auth),
+// dropped at cleanup; it skips when the server does not answer.
+func benchPostgres(b *testing.B) *postgres.Store {
+	b.Helper()
+	base := os.Getenv("APISESSIONS_TEST_POSTGRES")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx := b.Context()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		b.Skipf("PostgreSQL test server does not answer: %v", err)
+	}
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	schema := "apisessions_bench_" + hex.EncodeToString(r[:])
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx := context.Background()
+		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			b.Errorf("drop schema: %v", err)
+		}
+		admin.Close(ctx)
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	opts := postgres.DefaultOptions()
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := postgres.Open(ctx, u.String(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
 }
 
 const benchBatch = 1000
@@ -61,6 +129,7 @@ func runSenders(b *testing.B, n int, send func(i int) error) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	start := time.Now()
+	cpu0 := processCPU()
 	for range 4 {
 		wg.Go(func() {
 			for {
@@ -77,11 +146,26 @@ func runSenders(b *testing.B, n int, send func(i int) error) {
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cpu := processCPU() - cpu0
 	close(errs)
 	for err := range errs {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(n*benchBatch)/el.Seconds(), "records/s")
+	// The machine is shared: CPU time of this process (server, store and
+	// senders) per record measures the work where wall time also measures
+	// the neighbours.
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n*benchBatch), "cpu-ns/rec")
+	b.ReportMetric(float64(n*benchBatch)/cpu.Seconds(), "records/cpu-s")
+}
+
+// processCPU is the user+system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkIngest: 4 concurrent senders posting 1,000-record batches over
@@ -89,6 +173,10 @@ func runSenders(b *testing.B, n int, send func(i int) error) {
 // batches written to the store directly.
 func BenchmarkIngest(b *testing.B) {
 	_, ts, token := benchServer(b)
+	benchIngest(b, ts, token)
+}
+
+func benchIngest(b *testing.B, ts *httptest.Server, token string) {
 	n := max(b.N, 4)
 	bodies, _ := benchBatches(b, n)
 	b.ResetTimer()
@@ -110,6 +198,10 @@ func BenchmarkIngest(b *testing.B) {
 
 func BenchmarkIngestStoreWrite(b *testing.B) {
 	st, _, _ := benchServer(b)
+	benchStoreWrite(b, st)
+}
+
+func benchStoreWrite(b *testing.B, st apisessions.Store) {
 	n := max(b.N, 4)
 	_, recs := benchBatches(b, n)
 	b.ResetTimer()
@@ -117,6 +209,20 @@ func BenchmarkIngestStoreWrite(b *testing.B) {
 		_, err := st.Write(b.Context(), "t", recs[i])
 		return err
 	})
+}
+
+// BenchmarkIngestPostgres and BenchmarkIngestPostgresStoreWrite are
+// BenchmarkIngest and its baseline on the PostgreSQL store. The CPU
+// figures count this process only: the server's work is apart.
+func BenchmarkIngestPostgres(b *testing.B) {
+	ts, token := benchServerOn(b, benchPostgres(b))
+	benchIngest(b, ts, token)
+}
+
+func BenchmarkIngestPostgresStoreWrite(b *testing.B) {
+	st := benchPostgres(b)
+	benchServerOn(b, st) // the same tenant and token as the API run
+	benchStoreWrite(b, st)
 }
 
 // BenchmarkQuery: latency of GET /sessions (first page, with a filter) and
