@@ -27,7 +27,7 @@ import (
 // importBatch is the number of records written to the store in one
 // transaction: large enough to amortise the commit, small enough to keep
 // memory flat.
-const importBatch = 10000
+const importBatch = 5000
 
 // A chunk is the input handed from the reader to a worker at a time: up to
 // chunkLines lines, so that channel overhead stays small next to the work
