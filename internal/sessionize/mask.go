@@ -277,16 +277,27 @@ func (s *Sessionizer) maskPayload(pt, payload string, sec secrets, present []boo
 	return sec.scrub(payload)
 }
 
+// maskJSONPayload masks a payload that is a JSON object or array (a body,
+// a member holding an object) field by field, as stored JSON bodies are: a
+// secret under 4 bytes is then masked where it is a whole value, which
+// scrubbing the text leaves. Other payloads are returned as they are.
+func (m *masker) maskJSONPayload(payload string, sec secrets) string {
+	t := strings.TrimLeft(payload, " \t\r\n")
+	if t == "" || (t[0] != '{' && t[0] != '[') {
+		return payload
+	}
+	b, err := m.maskJSON([]byte(payload), sec, nil)
+	if err != nil {
+		return payload // cut at the payload bound, or not JSON: scrubbed only
+	}
+	return sec.scrub(string(b))
+}
+
 // maskBodyPayload masks a payload on the whole request body as the stored
 // body is (by scrub already): a JSON or form body field by field, and
 // "***" whole when a protected point still reads its value from it.
 func (s *Sessionizer) maskBodyPayload(w *worker, ex *apisessions.Exchange, payload string, sec secrets, prot *protected) string {
-	switch bodyKind(ex) {
-	case kindJSON:
-		if b, err := s.mask.maskJSON([]byte(payload), sec, nil); err == nil {
-			payload = sec.scrub(string(b))
-		}
-	case kindForm:
+	if bodyKind(ex) == kindForm {
 		payload = s.mask.maskForm(payload, sec)
 	}
 	if s.bodyHolds(w, ex.Request.Headers, []byte(payload), prot) {

@@ -435,3 +435,23 @@ func FuzzProtect(f *testing.F) {
 		}
 	})
 }
+
+// TestProtectJSONPayload: a finding payload holding JSON (a member that is
+// an object) masks a short protected value where it is a whole value, as
+// stored JSON bodies do; the rest of the payload is kept.
+func TestProtectJSONPayload(t *testing.T) {
+	cfg := apisessions.Config{Parameters: []apisessions.Parameter{prm("User ID", "request.body|json.user.id", hashed)}}
+	ex := mkEx(method("POST"), body("application/json", `{"user":{"id":"7","name":"x' OR 1=1--"}}`))
+	det := apisessions.Detection{Verdict: apisessions.VerdictSuspicious, Score: 3, Findings: []apisessions.Finding{
+		{Type: apisessions.AttackSQLi, Point: "request.body|json.user", Payload: `{"id":"7","name":"x' OR 1=1--"}`},
+		{Type: apisessions.AttackSQLi, Point: "request.body", Payload: `{"user":{"id":"7","name":"x' OR 1=1--"}}`},
+		{Type: apisessions.AttackSQLi, Point: "request.body|json.user.name", Payload: `x' OR 1=1--`},
+	}}
+	rec := MustProcess(t, MustSessionizer(t, cfg), ex, det)
+	want := []string{`{"id":"***","name":"x' OR 1=1--"}`, `{"user":{"id":"***","name":"x' OR 1=1--"}}`, `x' OR 1=1--`}
+	for i, f := range rec.Findings {
+		if f.Payload != want[i] {
+			t.Errorf("finding at %s: payload %q, want %q", f.Point, f.Payload, want[i])
+		}
+	}
+}

@@ -609,6 +609,9 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 			for i, f := range det.Findings {
 				f.RuleIDs = append([]int(nil), f.RuleIDs...)
 				f.Payload = s.maskPayload(f.Point, f.Payload, sec, present, maskedBody)
+				if f.Payload != maskedValue {
+					f.Payload = s.mask.maskJSONPayload(f.Payload, sec)
+				}
 				if f.Point == bodyPoint && f.Payload != maskedValue {
 					f.Payload = s.maskBodyPayload(w, ex, f.Payload, sec, &prot)
 				}
