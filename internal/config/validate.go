@@ -8,6 +8,7 @@ import (
 	_ "time/tzdata" // day_timezone must check the same on every machine, tz database installed or not
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/point"
 )
 
 // Problem is one thing wrong with a configuration: the path of the field
@@ -188,9 +189,21 @@ func (v *validator) masks(mask []string) []maskRule {
 			continue
 		}
 		seen[pt.canonical] = i
+		if unprotectable(pt) {
+			v.add(p, "%s cannot be masked: it is metadata every record keeps, with too few values to hide", pt.canonical)
+			continue
+		}
 		rules = append(rules, maskRule{index: i, point: pt})
 	}
 	return rules
+}
+
+// unprotectable reports whether a point reads only the method or the status:
+// every record keeps them, and so few values exist that neither a hash nor a
+// mask would hide one (sessionize refuses them alike).
+func unprotectable(pt parsedPoint) bool {
+	s := pt.p.Source()
+	return s == point.SourceMethod || s == point.SourceStatus
 }
 
 func (v *validator) parameters(params []apisessions.Parameter, masks []maskRule) {
@@ -233,6 +246,9 @@ func (v *validator) parameters(params []apisessions.Parameter, masks []maskRule)
 			v.add(p+".point", "duplicate point %q (also parameters[%d])", prm.Point, j)
 		} else {
 			points[pt.canonical] = i
+		}
+		if prm.Hash && unprotectable(pt) {
+			v.add(p+".point", "%s cannot be hashed: it is metadata every record keeps, with too few values for a hash to hide", pt.canonical)
 		}
 		if prm.Group {
 			for _, m := range masks {
