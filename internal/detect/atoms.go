@@ -44,7 +44,9 @@ func regexAtoms(pattern string) (atoms []string, ok bool) {
 	if hasByteRunes(re) {
 		return nil, false
 	}
-	return best(analyze(re))
+	// Simplify spells counted repeats out (x{2,3} is xx(x)?), which gives
+	// longer literals than the repeat's own.
+	return best(analyze(re.Simplify()))
 }
 
 // hasByteRunes reports runes in 0x80-0xFF: Coraza compiles such patterns
