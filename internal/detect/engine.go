@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/corazawaf/coraza/v3/experimental/plugins"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 	"github.com/corazawaf/coraza/v3/types"
+	"github.com/corazawaf/coraza/v3/types/variables"
 )
 
 // Engine is a Coraza WAF loaded with CRS. One Engine serves all goroutines.
@@ -393,10 +395,22 @@ func (o hookOp) Evaluate(tx plugintypes.TransactionState, _ string) bool {
 	if !ok {
 		return false // nothing skipped: full evaluation, still correct
 	}
-	for _, id := range o.h.s.skippable(tx, o.phase) {
+	skip, cuts := o.h.s.skippable(tx, o.phase)
+	for _, id := range skip {
 		rr.RemoveRuleByID(id)
 	}
+	if tr, ok := tx.(targetRemover); ok {
+		for _, c := range cuts {
+			tr.RemoveRuleTargetByID(c.id, c.variable, c.key, nil)
+		}
+	}
 	return false
+}
+
+// targetRemover is the method of Coraza's transaction that takes a target
+// out of a rule for that transaction only (ctl:ruleRemoveTargetById).
+type targetRemover interface {
+	RemoveRuleTargetByID(id int, variable variables.RuleVariable, key string, keyRx *regexp.Regexp)
 }
 
 // isFinding reports whether a matched rule is a detection rather than CRS

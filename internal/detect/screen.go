@@ -73,6 +73,70 @@ type screenRule struct {
 	// exactly as Coraza does; nil when only Coraza can (then a value with
 	// an atom makes the rule run).
 	match func(string) bool
+	// cut lists the collections the rule reads whole whose keys without a
+	// value that can match are taken out of the rule's targets for the
+	// transaction when the rule runs (see cuttable).
+	cut []variables.RuleVariable
+	// cached is set for the rules whose verdicts the cache keeps: the
+	// libinjection ones; a lookup costs more than a warm DFA.
+	cached bool
+}
+
+// cuttableVariables are the collections whose keys the screen may take
+// out of a rule's targets: keyed collections it sees whole.
+var cuttableVariables = map[string]bool{
+	"ARGS": true, "ARGS_GET": true, "ARGS_POST": true, "ARGS_NAMES": true, "ARGS_GET_NAMES": true,
+	"ARGS_POST_NAMES": true, "REQUEST_COOKIES": true, "REQUEST_COOKIES_NAMES": true,
+	"REQUEST_HEADERS": true, "REQUEST_HEADERS_NAMES": true,
+}
+
+// maxCutKeys bounds the keys of a collection the screen takes out of one
+// rule: Coraza checks every value against every exception, so beyond a few
+// hundred the check costs more than the regex it saves.
+const maxCutKeys = 256
+
+// cuttable returns the collections of r whose keys may be taken out of its
+// targets: read whole (no key selected), with at most two exclusions
+// (Coraza appends a transaction's exceptions to the rule's own slice; up to
+// two it is full and the append copies it, so concurrent transactions do
+// not share what they add), and not read by the chain's later links, which
+// the exceptions reach too.
+func cuttable(r secRule, id int, chains map[int]map[string]bool) []variables.RuleVariable {
+	var chainReads map[string]bool
+	if r.chain {
+		var ok bool
+		if chainReads, ok = chains[id]; !ok {
+			return nil
+		}
+	}
+	var out []variables.RuleVariable
+	for i, name := range r.variables {
+		if r.keys[i] != "" || !cuttableVariables[name] || r.negations[name] > 2 {
+			continue
+		}
+		shared := false
+		for _, v := range expandVariable(name) {
+			if chainReads[v] {
+				shared = true
+			}
+		}
+		if shared || chainReads[name] {
+			continue
+		}
+		v, err := variables.Parse(name)
+		if err != nil {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// targetCut is a target of a rule the transaction leaves out.
+type targetCut struct {
+	id       int
+	variable variables.RuleVariable
+	key      string // lower case, never empty
 }
 
 // reads reports whether the rule may read the value at variable:key.
@@ -111,9 +175,13 @@ func (r *screenRule) eval(value string) bool {
 	}
 	cur := value
 	for _, f := range r.full {
-		out, _, err := f(cur)
+		out, changed, err := f(cur)
 		if err != nil {
 			return true
+		}
+		if r.multi && !changed {
+			// Coraza evaluates only the forms a transformation changed.
+			continue
 		}
 		cur = out
 		if r.multi && r.match(cur) {
@@ -201,6 +269,10 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 	// Coraza tests removal before it counts skips, so removing one of them
 	// would make the skip land on another rule.
 	var skipped [6]int
+	chains, err := chainReads()
+	if err != nil {
+		return nil, err
+	}
 	for _, m := range metas {
 		r, ok := parseSecRule(m.Raw())
 		if ok && r.skip > 0 {
@@ -269,12 +341,18 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 		}
 		if r.operator == "rx" {
 			// As Coraza compiles @rx (dot matches newline, multi-line anchors).
+			// The lazy DFA gives the regexp's answer, at a table lookup
+			// a byte once warm.
 			if re, err := regexp.Compile("(?sm)" + r.argument); err == nil {
 				match = re.MatchString
+				if d := newLazyDFA(re); d != nil {
+					match = d.MatchString
+				}
 			}
 		}
 		ri := int32(len(s.rules))
-		s.rules = append(s.rules, screenRule{id: m.ID(), phase: r.phase, group: gi, targets: targets, full: full, multi: r.multi, match: match})
+		s.rules = append(s.rules, screenRule{id: m.ID(), phase: r.phase, group: gi, targets: targets, full: full, multi: r.multi, match: match,
+			cut: cuttable(r, m.ID(), chains), cached: every})
 		if every {
 			s.every = append(s.every, ri)
 		}
@@ -423,10 +501,11 @@ func (vs *valueSet) add(transformed, raw string, owners []owner) {
 }
 
 // skippable returns the IDs of the screened rules of the phase that cannot
-// match the transaction's current variables.
-func (s *screen) skippable(tx plugintypes.TransactionState, phase int) []int {
+// match the transaction's current variables, and for the rules that run,
+// the targets whose values cannot match.
+func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, []targetCut) {
 	if len(s.phaseIDs[phase]) == 0 {
-		return nil
+		return nil, nil
 	}
 	// Every value (and key: _NAMES collections hold keys) of the screened
 	// collections, each distinct string once with all its places.
@@ -458,13 +537,29 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) []int {
 		return true
 	})
 	hit := make([]bool, len(s.rules))
+	// hitOwners holds, for a rule with cuttable targets, the places of
+	// every value it matched; such a rule is decided on all values.
+	hitOwners := make([][]owner, len(s.rules))
+	done := func(ri int32) bool { return hit[ri] && len(s.rules[ri].cut) == 0 }
 	checked := make([]int32, len(s.rules)) // stamp of the last value checked
 	stamp := int32(0)
 	// consider decides a rule on a value it has an atom in.
 	consider := func(ri int32, raw string, own []owner) {
 		r := &s.rules[ri]
-		if r.readsAny(own) && s.cache.match(ri, raw, r.eval) {
+		if !r.readsAny(own) {
+			return
+		}
+		var m bool
+		if r.cached {
+			m = s.cache.match(ri, raw, r.eval)
+		} else {
+			m = r.eval(raw)
+		}
+		if m {
 			hit[ri] = true
+			if len(r.cut) > 0 {
+				hitOwners[ri] = append(hitOwners[ri], own...)
+			}
 		}
 	}
 	pass := func(vs *valueSet, group int) {
@@ -474,7 +569,7 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) []int {
 			st := base + int32(vi) + 1
 			for _, ri := range rules {
 				r := &s.rules[ri]
-				if hit[ri] || r.phase != phase || checked[ri] == st || (group >= 0 && r.group != group) {
+				if done(ri) || r.phase != phase || checked[ri] == st || (group >= 0 && r.group != group) {
 					continue
 				}
 				checked[ri] = st
@@ -491,7 +586,7 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) []int {
 			// Case folding of non-ASCII text around transformations is not
 			// modelled: decide every rule that reads the value directly.
 			for ri := range s.rules {
-				if r := &s.rules[ri]; !hit[ri] && r.phase == phase {
+				if r := &s.rules[ri]; !done(int32(ri)) && r.phase == phase {
 					consider(int32(ri), v, owners[i])
 				}
 			}
@@ -504,7 +599,7 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) []int {
 			continue
 		}
 		for i, v := range values {
-			if hit[ri] {
+			if done(ri) {
 				break
 			}
 			consider(ri, v, owners[i])
@@ -546,7 +641,7 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) []int {
 			if failed {
 				// Decide the group's rules on this value directly.
 				for ri := range s.rules {
-					if r := &s.rules[ri]; !hit[ri] && r.phase == phase && r.group == gi {
+					if r := &s.rules[ri]; !done(int32(ri)) && r.phase == phase && r.group == gi {
 						consider(int32(ri), v, own)
 					}
 				}
@@ -559,12 +654,48 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) []int {
 		pass(vs, gi)
 	}
 	var skip []int
-	for ri, r := range s.rules {
-		if r.phase == phase && !hit[ri] {
+	var cuts []targetCut
+	for ri := range s.rules {
+		r := &s.rules[ri]
+		switch {
+		case r.phase != phase:
+		case !hit[ri]:
 			skip = append(skip, r.id)
+		case len(r.cut) > 0:
+			cuts = r.appendCuts(cuts, tx, hitOwners[ri])
 		}
 	}
-	return skip
+	return skip, cuts
+}
+
+// appendCuts appends the keys of the rule's cuttable collections that no
+// matching value was seen at.
+func (r *screenRule) appendCuts(cuts []targetCut, tx plugintypes.TransactionState, hits []owner) []targetCut {
+	keep := make(map[string]bool, len(hits))
+	for _, o := range hits {
+		keep[strings.ToLower(o.key)] = true
+	}
+	for _, v := range r.cut {
+		col := tx.Collection(v)
+		if col == nil {
+			continue
+		}
+		mds := col.FindAll()
+		if len(mds) > maxCutKeys {
+			continue
+		}
+		seen := make(map[string]bool, len(mds))
+		for _, md := range mds {
+			k := strings.ToLower(md.Key())
+			// An empty key would take out the whole collection.
+			if k == "" || keep[k] || seen[k] {
+				continue
+			}
+			seen[k] = true
+			cuts = append(cuts, targetCut{id: r.id, variable: v, key: k})
+		}
+	}
+	return cuts
 }
 
 // mayChange reports whether the group's chain may change v beyond case.

@@ -16,7 +16,10 @@ type secRule struct {
 	phase     int
 	transform []string // t: names after the last t:none
 	multi     bool     // multiMatch
+	chain     bool     // the rule has further links
 	skip      int      // skip:N
+	// negations counts the exclusions (!VAR:key) per collection.
+	negations map[string]int
 }
 
 // parseSecRule reads `SecRule VARIABLES "OPERATOR" "ACTIONS"` (the raw text
@@ -45,6 +48,11 @@ func parseSecRule(raw string) (r secRule, ok bool) {
 		case v == "":
 		case strings.HasPrefix(v, "!"):
 			// An exclusion only narrows what the rule reads.
+			name, _, _ := strings.Cut(v[1:], ":")
+			if r.negations == nil {
+				r.negations = map[string]int{}
+			}
+			r.negations[strings.ToUpper(name)]++
 		case strings.HasPrefix(v, "&"):
 			r.counts = true
 		default:
@@ -97,6 +105,8 @@ func parseSecRule(raw string) (r secRule, ok bool) {
 			}
 		case "multiMatch":
 			r.multi = true
+		case "chain":
+			r.chain = true
 		case "skip":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {

@@ -1,0 +1,98 @@
+package detect
+
+import (
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
+)
+
+// chainReads maps the ID of every chained CRS rule to the collections the
+// later links of its chain read or count. Coraza applies a rule's target
+// exceptions (ctl:ruleRemoveTargetById) to its whole chain, so the screen
+// only takes out targets the chain's later links do not read. ok is false
+// for a chain whose links could not be read (then it has no entry, and the
+// caller takes out nothing).
+func chainReads() (map[int]map[string]bool, error) {
+	files, err := fs.Glob(coreruleset.FS, "@owasp_crs/*.conf")
+	if err != nil {
+		return nil, fmt.Errorf("list CRS rules: %w", err)
+	}
+	out := map[int]map[string]bool{}
+	for _, name := range files {
+		b, err := fs.ReadFile(coreruleset.FS, name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		parent := 0 // the chain being read, 0 outside one
+		for _, d := range directives(string(b)) {
+			rest, ok := strings.CutPrefix(d, "SecRule ")
+			if !ok {
+				parent = 0
+				continue
+			}
+			vars, rest, ok1 := nextToken(rest)
+			_, rest, ok2 := nextToken(rest)
+			actions, _, _ := nextToken(rest)
+			id, chained := 0, false
+			for _, a := range splitActions(actions) {
+				k, v, _ := strings.Cut(strings.TrimSpace(a), ":")
+				switch k {
+				case "id":
+					id, _ = strconv.Atoi(strings.Trim(v, "'"))
+				case "chain":
+					chained = true
+				}
+			}
+			if parent != 0 {
+				if !ok1 || !ok2 {
+					// Unreadable link: no entry, so no target is taken out.
+					delete(out, parent)
+					parent = -1
+				} else if parent > 0 {
+					for _, v := range strings.Split(vars, "|") {
+						v = strings.TrimLeft(strings.TrimSpace(v), "!&")
+						n, _, _ := strings.Cut(v, ":")
+						out[parent][strings.ToUpper(n)] = true
+					}
+				}
+				if !chained {
+					parent = 0
+				}
+				continue
+			}
+			if chained && id > 0 {
+				parent = id
+				out[id] = map[string]bool{}
+			}
+		}
+	}
+	return out, nil
+}
+
+// directives splits SecLang text into directives: comments dropped, lines
+// ending in a backslash joined with the next.
+func directives(text string) []string {
+	var out []string
+	var cur strings.Builder
+	for line := range strings.SplitSeq(text, "\n") {
+		line = strings.TrimSpace(line)
+		if cur.Len() == 0 && (line == "" || strings.HasPrefix(line, "#")) {
+			continue
+		}
+		if cont, ok := strings.CutSuffix(line, "\\"); ok {
+			cur.WriteString(cont)
+			cur.WriteByte(' ')
+			continue
+		}
+		cur.WriteString(line)
+		out = append(out, cur.String())
+		cur.Reset()
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}
