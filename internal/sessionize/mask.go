@@ -145,10 +145,31 @@ func (s secrets) sorted() secrets {
 		}
 		if e := url.QueryEscape(v); e != v {
 			s = s.add(e)
+			// A URL path, or a browser's query, writes a space as %20.
+			if p := strings.ReplaceAll(e, "+", "%20"); p != e {
+				s = s.add(p)
+			}
+		}
+		// A JSON string, decoded, holds invalid UTF-8 as U+FFFD: the
+		// stored JSON body and payloads hold the value that way.
+		if !utf8.ValidString(v) {
+			s = s.add(replaceInvalidUTF8(v))
 		}
 	}
 	sort.SliceStable(s.vals, func(i, j int) bool { return len(s.vals[i]) > len(s.vals[j]) })
 	return s
+}
+
+// replaceInvalidUTF8 replaces each invalid byte of v with U+FFFD, as the
+// JSON walk decodes strings.
+func replaceInvalidUTF8(v string) string {
+	b := make([]byte, 0, len(v)+8)
+	for len(v) > 0 {
+		r, n := utf8.DecodeRuneInString(v)
+		b = utf8.AppendRune(b, r)
+		v = v[n:]
+	}
+	return string(b)
 }
 
 // jsonEscape returns v as it appears inside a JSON string.
@@ -399,7 +420,9 @@ func (s *Sessionizer) maskTarget(target string, sec secrets) string {
 		return maskedValue // a protected request.url
 	}
 	path, query, hasQuery := strings.Cut(target, "?")
-	path = sec.scrub(path)
+	// Segment by segment as the exported path is (a short value is masked
+	// where it is a whole segment), then every value inside the rest.
+	path = sec.scrub(scrubPath(path, sec.vals))
 	if !hasQuery {
 		return path
 	}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -740,7 +741,8 @@ func scrubPath(path string, lists ...[]string) string {
 			}
 		}
 	}
-	if !found {
+	// A segment may hold a value percent-encoded ("bob%20smith").
+	if !found && !strings.Contains(path, "%") {
 		return path
 	}
 	segs := strings.Split(path, "/")
@@ -749,8 +751,14 @@ func scrubPath(path string, lists ...[]string) string {
 		if seg == "" {
 			continue
 		}
+		dec := seg
+		if strings.Contains(seg, "%") {
+			if d, err := url.PathUnescape(seg); err == nil {
+				dec = d
+			}
+		}
 		for _, l := range lists {
-			if matchesSecret(seg, l) {
+			if matchesSecret(seg, l) || (dec != seg && matchesSecret(dec, l)) {
 				segs[i], changed = maskedValue, true
 				break
 			}

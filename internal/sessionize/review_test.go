@@ -1,0 +1,110 @@
+package sessionize
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/apisessions/apisessions"
+)
+
+// reviewCase is a request crafted to carry a protected value out of the
+// node under another form or place, and the forms that must not appear
+// anywhere in the record (as themselves or JSON-escaped).
+type reviewCase struct {
+	name string
+	cfg  apisessions.Config
+	ex   *apisessions.Exchange
+	det  apisessions.Detection
+	raw  []string
+	// kept must still be somewhere in the record: the protection does not
+	// hide everything.
+	kept string
+}
+
+func reviewSQLi(pt, payload string) apisessions.Finding {
+	return apisessions.Finding{Type: apisessions.AttackSQLi, RuleIDs: []int{942100}, Score: 5, Point: pt, Payload: payload}
+}
+
+func reviewAttack(fs ...apisessions.Finding) apisessions.Detection {
+	return apisessions.Detection{Verdict: apisessions.VerdictAttack, Score: 5, Findings: fs}
+}
+
+func runReview(t *testing.T, cases []reviewCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := MustProcess(t, MustSessionizer(t, tc.cfg), tc.ex, tc.det)
+			js, err := json.Marshal(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range tc.raw {
+				for _, f := range []string{r, jsonEscaped(r)} {
+					if strings.Contains(string(js), f) {
+						t.Errorf("%q left in the record: %s", f, js)
+					}
+				}
+			}
+			if tc.kept != "" && !strings.Contains(string(js), tc.kept) {
+				t.Errorf("record lost %q: %s", tc.kept, js)
+			}
+		})
+	}
+}
+
+// TestReviewEncodedForms: a protected value written elsewhere in the request
+// in another encoding (percent-encoded with %20, a short whole path segment,
+// a JSON string with invalid UTF-8) does not leave in that form.
+func TestReviewEncodedForms(t *testing.T) {
+	hashedParam := func(pt string) apisessions.Config {
+		return apisessions.Config{Parameters: []apisessions.Parameter{prm("P", pt, hashed)}}
+	}
+	runReview(t, []reviewCase{
+		{name: "space as %20 in the path and Referer", cfg: hashedParam("request.body|json.name"),
+			ex: mkEx(method("POST"), target("https://api.example.com/users/bob%20smith/x"),
+				hdr("Referer", "https://api.example.com/users/bob%20smith"),
+				body("application/json", `{"name":"bob smith","q":"' OR 1=1"}`)),
+			det: reviewAttack(), raw: []string{"bob%20smith", "bob smith"}, kept: "/users/***/x"},
+		{name: "space as + in a query", cfg: hashedParam("request.body|json.name"),
+			ex: mkEx(method("POST"), target("https://api.example.com/s?who=bob+smith"),
+				body("application/json", `{"name":"bob smith","q":"' OR 1=1"}`)),
+			det: reviewAttack(), raw: []string{"bob+smith", "bob smith"}, kept: "' OR 1=1"},
+		{name: "short value as a whole segment of the stored target", cfg: hashedParam("request.header.X-User"),
+			ex:  mkEx(hdr("X-User", "bo"), target("https://api.example.com/users/bo/orders?q=%27")),
+			det: reviewAttack(), raw: []string{"/bo/"}, kept: "/users/***/orders"},
+		{name: "invalid UTF-8 in a JSON value", cfg: hashedParam("request.body|json.email"),
+			ex:  mkEx(method("POST"), body("application/json", "{\"email\":\"bob@example.com\xff\",\"q\":\"' OR 1=1\"}")),
+			det: reviewAttack(), raw: []string{"bob@example.com"}, kept: "' OR 1=1"},
+		{name: "lower-case percent-encoding in a header", cfg: hashedParam("request.query.email"),
+			ex: mkEx(target("https://api.example.com/a?email=bob%40example.com"),
+				hdr("Referer", "https://api.example.com/?e=bob%40example.com"), hdr("X-Fwd", "bob@example.com")),
+			det: reviewAttack(), raw: []string{"bob@example.com", "bob%40example.com"}},
+		{name: "masked form value written with + and %20", cfg: apisessions.Config{Mask: []string{"request.body|form.card"}},
+			ex: mkEx(method("POST"), body("application/x-www-form-urlencoded",
+				"card=4111+1111+1111+1111&note=4111%201111%201111%201111&q=%27+OR+1%3D1")),
+			det: reviewAttack(reviewSQLi("request.body|form.note", "4111 1111 1111 1111")),
+			raw: []string{"4111 1111 1111 1111", "4111+1111+1111+1111", "4111%201111%201111%201111"}, kept: "%27+OR+1%3D1"},
+		{name: "password in the query and the Referer", cfg: apisessions.Config{},
+			ex: mkEx(target("https://api.example.com/login?password=hunter2xyz&q=%27"),
+				hdr("Referer", "https://api.example.com/login?password=hunter2xyz")),
+			det: reviewAttack(reviewSQLi("request.url", "/login?password=hunter2xyz&q=%27")), raw: []string{"hunter2xyz"}},
+		{name: "password under an escaped JSON key", cfg: apisessions.Config{},
+			ex:  mkEx(method("POST"), body("application/json", `{"pass\u0077ord":"hunter2xyz","q":"'"}`)),
+			det: reviewAttack(), raw: []string{"hunter2xyz"}},
+		{name: "password in a text body that looks like JSON", cfg: apisessions.Config{},
+			ex:  mkEx(method("POST"), body("text/plain", `{"password" : "hunter2\"xyz","q":"'"}`)),
+			det: reviewAttack(), raw: []string{`hunter2\"xyz`, "xyz"}},
+		{name: "Authorization header in lower case copied to another header", cfg: apisessions.Config{},
+			ex:  mkEx(hdr("authorization", "Bearer tok-abcdef-123456"), hdr("X-Copy", "tok-abcdef-123456"), target("https://api.example.com/a?q=%27")),
+			det: reviewAttack(), raw: []string{"tok-abcdef-123456"}},
+		{name: "masked value straddling the body cut", cfg: apisessions.Config{Mask: []string{"request.header.X-Card"}},
+			ex: mkEx(method("POST"), hdr("X-Card", "4111111111111111"),
+				body("text/plain", strings.Repeat("a", DefaultContentBodyLimit-8)+"4111111111111111 ' OR 1=1")),
+			det: reviewAttack(), raw: []string{"41111111"}},
+		{name: "url-encoded masked value in a query", cfg: apisessions.Config{Mask: []string{"request.header.X-Card"}},
+			ex:  mkEx(hdr("X-Card", "a&b=c d"), target("https://api.example.com/a?x="+url.QueryEscape("a&b=c d")+"&q=%27")),
+			det: reviewAttack(), raw: []string{url.QueryEscape("a&b=c d")}, kept: "q=%27"},
+	})
+}
