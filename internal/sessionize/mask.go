@@ -57,6 +57,10 @@ func secretExact() []string { return []string{"pass", "pin"} }
 // masker holds what masking needs, built once per Sessionizer.
 type masker struct {
 	words, exact []string
+	// paths are the JSON paths of the request body that protected points
+	// (mask rules, hashed parameters) read: every member there is masked,
+	// a duplicate key's later values too (a point reads the first).
+	paths []jsonPath
 	// anchors are lower-case parts of secret names searched for in bodies
 	// that do not parse; each hit is checked as a field name.
 	anchors [][]byte
@@ -302,12 +306,16 @@ func (s *Sessionizer) maskPayload(pt, payload string, sec secrets, present []boo
 // a member holding an object) field by field, as stored JSON bodies are: a
 // secret under 4 bytes is then masked where it is a whole value, which
 // scrubbing the text leaves. Other payloads are returned as they are.
-func (m *masker) maskJSONPayload(payload string, sec secrets) string {
+func (m *masker) maskJSONPayload(payload string, sec secrets, atBody bool) string {
 	t := strings.TrimLeft(payload, " \t\r\n")
 	if t == "" || (t[0] != '{' && t[0] != '[') {
 		return payload
 	}
-	b, err := m.maskJSON([]byte(payload), sec, nil)
+	var paths []jsonPath
+	if atBody {
+		paths = m.paths // the paths are from the body's root
+	}
+	b, err := m.maskJSONAt([]byte(payload), sec, nil, paths)
 	if err != nil {
 		return payload // cut at the payload bound, or not JSON: scrubbed only
 	}
@@ -757,7 +765,13 @@ var errNotJSON = errors.New("body is not one JSON value")
 // request's content): the same values are accepted, decoded and written
 // (FuzzMaskJSONSame checks it against a Decoder walk).
 func (m *masker) maskJSON(body []byte, sec secrets, onSecret func(string)) ([]byte, error) {
-	w := jsonWalker{m: m, b: body, sec: sec, onSecret: onSecret}
+	return m.maskJSONAt(body, sec, onSecret, m.paths)
+}
+
+// maskJSONAt is maskJSON with the protected paths given (none for a JSON
+// text that is not the body).
+func (m *masker) maskJSONAt(body []byte, sec secrets, onSecret func(string), paths []jsonPath) ([]byte, error) {
+	w := jsonWalker{m: m, b: body, sec: sec, onSecret: onSecret, paths: paths}
 	w.out = make([]byte, 0, len(body)+16)
 	if err := w.value(false, 0); err != nil {
 		return nil, err
@@ -776,6 +790,63 @@ type jsonWalker struct {
 	onSecret func(string)
 	out      []byte
 	scratch  []byte
+	// paths are the protected paths; at is the path of the current value
+	// (tracked only when there are paths).
+	paths []jsonPath
+	at    jsonPath
+}
+
+// jsonStep is a member name, or an array index when idx >= 0.
+type jsonStep struct {
+	name string
+	idx  int
+}
+
+// jsonPath is where a value lies in a JSON text, from its root.
+type jsonPath []jsonStep
+
+// bodyJSONPath returns the JSON path a point reads in the request body: its
+// names and indexes after a first json decoder, up to the next decoder
+// (what a point reads through base64 or another decoder lies inside the
+// value there). False for a point that does not read the body as JSON.
+func bodyJSONPath(p *point.Point) (jsonPath, bool) {
+	steps := p.Steps()
+	if p.Response() || p.Source() != point.SourceBody || len(steps) < 2 ||
+		steps[0].Kind != point.StepDecode || steps[0].Decoder != point.DecoderJSON {
+		return nil, false
+	}
+	var jp jsonPath
+	for _, st := range steps[1:] {
+		if st.Kind == point.StepName {
+			jp = append(jp, jsonStep{name: st.Name, idx: -1})
+		} else if st.Kind == point.StepIndex {
+			jp = append(jp, jsonStep{idx: st.Index})
+		} else {
+			break
+		}
+	}
+	return jp, len(jp) > 0
+}
+
+// onPath reports whether the current value lies at one of the protected
+// paths.
+func (w *jsonWalker) onPath() bool {
+	for _, p := range w.paths {
+		if len(p) != len(w.at) {
+			continue
+		}
+		same := true
+		for i := range p {
+			if p[i] != w.at[i] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *jsonWalker) ws() {
@@ -832,7 +903,12 @@ func (w *jsonWalker) value(secret bool, depth int) error {
 			}
 			w.out = appendJSONString(w.out, key)
 			w.out = append(w.out, ':')
-			if err := w.value(secret || w.m.isSecretName(key), depth+1); err != nil {
+			sub := secret || w.m.isSecretName(key)
+			if len(w.paths) > 0 {
+				w.at = append(w.at[:depth], jsonStep{name: key, idx: -1})
+				sub = sub || w.onPath()
+			}
+			if err := w.value(sub, depth+1); err != nil {
 				return err
 			}
 			if w.next(',') {
@@ -855,7 +931,12 @@ func (w *jsonWalker) value(secret bool, depth int) error {
 			if n > 0 {
 				w.out = append(w.out, ',')
 			}
-			if err := w.value(secret, depth+1); err != nil {
+			sub := secret
+			if len(w.paths) > 0 {
+				w.at = append(w.at[:depth], jsonStep{idx: n})
+				sub = sub || w.onPath()
+			}
+			if err := w.value(sub, depth+1); err != nil {
 				return err
 			}
 			if w.next(',') {

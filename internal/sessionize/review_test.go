@@ -108,3 +108,25 @@ func TestReviewEncodedForms(t *testing.T) {
 			det: reviewAttack(), raw: []string{url.QueryEscape("a&b=c d")}, kept: "q=%27"},
 	})
 }
+
+// TestReviewJSONDuplicateKeys: a point reads the first of duplicate JSON
+// keys, but a server may use the last: every value under a protected
+// member's name is masked, in the stored body, a payload on the body, and
+// wherever else it is written.
+func TestReviewJSONDuplicateKeys(t *testing.T) {
+	dupEmail := `{"email":"first@example.com","email":"second@example.com","q":"' OR 1=1"}`
+	dupCard := `{"pay":{"card":"4111111111111111","card":"5500000000000004"},"pay":{"card":"340000000000009"},"q":"' OR 1=1"}`
+	runReview(t, []reviewCase{
+		{name: "hashed", cfg: apisessions.Config{Parameters: []apisessions.Parameter{prm("E", "request.body|json.email", hashed)}},
+			ex:  mkEx(method("POST"), body("application/json", dupEmail), hdr("X-Copy", "second@example.com")),
+			det: reviewAttack(reviewSQLi("request.body", dupEmail), reviewSQLi("request.header.X-Copy", "second@example.com")),
+			raw: []string{"first@example.com", "second@example.com"}, kept: "' OR 1=1"},
+		{name: "masked, nested", cfg: apisessions.Config{Mask: []string{"request.body|json.pay.card"}},
+			ex:  mkEx(method("POST"), body("application/json", dupCard)),
+			det: reviewAttack(reviewSQLi("request.body", dupCard)),
+			raw: []string{"4111111111111111", "5500000000000004", "340000000000009"}, kept: "' OR 1=1"},
+		{name: "array element", cfg: apisessions.Config{Mask: []string{"request.body|json.cards[1]"}},
+			ex:  mkEx(method("POST"), body("application/json", `{"cards":["visible-1","hidden-22"],"cards":["visible-3","hidden-44"],"q":"' OR 1=1"}`)),
+			det: reviewAttack(), raw: []string{"hidden-22", "hidden-44"}, kept: "visible-3"},
+	})
+}

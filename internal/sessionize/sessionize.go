@@ -322,6 +322,9 @@ func (s *Sessionizer) addBodyPoint(p *point.Point) {
 	if !p.Response() && p.Source() == point.SourceBody && len(p.Steps()) > 0 {
 		s.bodyPts = append(s.bodyPts, p)
 	}
+	if jp, ok := bodyJSONPath(p); ok {
+		s.mask.paths = append(s.mask.paths, jp)
+	}
 }
 
 // maskedBy returns the index of the first mask rule that covers p (the same
@@ -611,7 +614,7 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 				f.RuleIDs = append([]int(nil), f.RuleIDs...)
 				f.Payload = s.maskPayload(f.Point, f.Payload, sec, present, maskedBody)
 				if f.Payload != maskedValue {
-					f.Payload = s.mask.maskJSONPayload(f.Payload, sec)
+					f.Payload = s.mask.maskJSONPayload(f.Payload, sec, f.Point == bodyPoint)
 				}
 				if f.Point == bodyPoint && f.Payload != maskedValue {
 					f.Payload = s.maskBodyPayload(w, ex, f.Payload, sec, &prot)
