@@ -102,6 +102,12 @@ type secrets struct {
 	vals []string
 	seen map[string]struct{}
 	over bool
+	// search are the values scrub looks for inside text: those of at
+	// least minSubstring bytes, ASCII lower-cased, longest
+	// first (set by sorted; computed by scrub when unset).
+	search [][]byte
+	// lower is scrub's buffer for the lower-cased text.
+	lower *[]byte
 }
 
 // maxSecrets bounds the values a secrets set tracks (see secrets). Scrubbing
@@ -161,7 +167,35 @@ func (s secrets) sorted() secrets {
 		}
 	}
 	sort.SliceStable(s.vals, func(i, j int) bool { return len(s.vals[i]) > len(s.vals[j]) })
+	s.search = searchForms(s.vals)
+	s.lower = new([]byte)
 	return s
+}
+
+// searchForms returns the lower-cased values of vals (sorted longest first)
+// long enough to be searched inside text, in one buffer. A value equal to
+// another once lowered costs one more search that finds nothing.
+func searchForms(vals []string) [][]byte {
+	n := 0
+	for _, v := range vals {
+		if len(v) >= minSubstring {
+			n += len(v)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	buf := make([]byte, 0, n)
+	out := make([][]byte, 0, len(vals))
+	for _, v := range vals {
+		if len(v) < minSubstring {
+			continue
+		}
+		start := len(buf)
+		buf = appendLower(buf, v)
+		out = append(out, buf[start:len(buf):len(buf)])
+	}
+	return out
 }
 
 // replaceInvalidUTF8 replaces each invalid byte of v with U+FFFD, as the
@@ -195,7 +229,7 @@ func (s secrets) is(v string) bool {
 }
 
 // scrub replaces every secret in text: all of it when it is one, occurrences
-// of those long enough otherwise; all of it once the set is over its bound.
+// of those long enough otherwise, in any ASCII case (see fold.go); all of it once the set is over its bound.
 func (s secrets) scrub(text string) string {
 	if text == "" {
 		return text
@@ -203,10 +237,25 @@ func (s secrets) scrub(text string) string {
 	if s.is(strings.TrimSpace(text)) {
 		return maskedValue
 	}
-	for _, x := range s.vals {
-		if len(x) >= minSubstring && strings.Contains(text, x) {
-			text = strings.ReplaceAll(text, x, maskedValue)
+	search := s.search
+	if search == nil {
+		if search = searchForms(s.vals); search == nil {
+			return text
 		}
+	}
+	var buf []byte
+	if s.lower != nil {
+		buf = *s.lower
+	}
+	buf = appendLower(buf[:0], text)
+	for _, x := range search {
+		if bytes.Contains(buf, x) {
+			text = replaceFold(text, buf, x, maskedValue)
+			buf = appendLower(buf[:0], text)
+		}
+	}
+	if s.lower != nil {
+		*s.lower = buf
 	}
 	return text
 }

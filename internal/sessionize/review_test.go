@@ -130,3 +130,24 @@ func TestReviewJSONDuplicateKeys(t *testing.T) {
 			det: reviewAttack(), raw: []string{"hidden-22", "hidden-44"}, kept: "visible-3"},
 	})
 }
+
+// TestReviewCase: a protected value written in another ASCII case (a host,
+// a hex token) is masked there too.
+func TestReviewCase(t *testing.T) {
+	runReview(t, []reviewCase{
+		{name: "hashed host in the Host header and Referer",
+			cfg: apisessions.Config{Parameters: []apisessions.Parameter{prm("H", "request.host", hashed), prm("Ref", "request.header.Referer")}},
+			ex: mkEx(target("https://tenant-x.example.com/a?q=%27"), hdr("Host", "Tenant-X.Example.com"),
+				hdr("Referer", "https://TENANT-X.example.com/")),
+			det: reviewAttack(reviewSQLi("request.header.Referer", "https://TENANT-X.example.com/")),
+			raw: []string{"tenant-x.example.com", "Tenant-X.Example.com", "TENANT-X.example.com"}, kept: "q=%27"},
+		{name: "hex token upper-cased in another header",
+			cfg: apisessions.Config{Mask: []string{"request.header.X-Device"}},
+			ex:  mkEx(hdr("X-Device", "9f86d081884c7d65"), hdr("X-Trace", "dev=9F86D081884C7D65"), target("https://api.example.com/a?q=%27")),
+			det: reviewAttack(), raw: []string{"9F86D081884C7D65", "9f86d081884c7d65"}, kept: "dev=***"},
+		{name: "hashed value in the path in another case",
+			cfg: apisessions.Config{Parameters: []apisessions.Parameter{prm("U", "request.header.X-User", hashed)}},
+			ex:  mkEx(hdr("X-User", "alice"), target("https://api.example.com/users/Alice/x?q=%27")),
+			det: reviewAttack(), raw: []string{"/Alice/"}, kept: "/users/***/x"},
+	})
+}

@@ -718,12 +718,13 @@ func responseSize(r *apisessions.Response) int64 {
 	return 0
 }
 
-// matchesSecret reports whether v is, or contains, one of the secrets.
+// matchesSecret reports whether v is, or contains, one of the secrets, in
+// any ASCII case (see fold.go).
 // Containment counts only for secrets long enough to mean something (see
 // minSubstring), so a masked "1" does not mask every number.
 func matchesSecret(v string, secrets []string) bool {
 	for _, m := range secrets {
-		if v == m || (len(m) >= minSubstring && strings.Contains(v, m)) {
+		if v == m || equalFoldASCII(v, m) || (len(m) >= minSubstring && containsFold(v, m)) {
 			return true
 		}
 	}
@@ -738,7 +739,7 @@ func scrubPath(path string, lists ...[]string) string {
 	found := false
 	for _, l := range lists {
 		for _, v := range l {
-			if v != "" && len(v) <= len(path) && strings.Contains(path, v) {
+			if v != "" && len(v) <= len(path) && containsFold(path, v) {
 				found = true
 				break
 			}
@@ -773,8 +774,8 @@ func scrubPath(path string, lists ...[]string) string {
 	// A value spanning segments ("users/alice") is in no one segment.
 	for _, l := range lists {
 		for _, v := range l {
-			if len(v) >= minSubstring && strings.Contains(v, "/") && strings.Contains(path, v) {
-				path = strings.ReplaceAll(path, v, maskedValue)
+			if len(v) >= minSubstring && strings.Contains(v, "/") && containsFold(path, v) {
+				path = replaceFoldString(path, v, maskedValue)
 			}
 		}
 	}
