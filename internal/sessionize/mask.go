@@ -275,8 +275,9 @@ func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, prot *protected, keyRa
 	for _, name := range []string{"Authorization", "Proxy-Authorization"} {
 		for _, v := range h.Values(name) {
 			sec = sec.add(v)
-			if _, cred, ok := strings.Cut(strings.TrimSpace(v), " "); ok {
+			if scheme, cred, ok := strings.Cut(strings.TrimSpace(v), " "); ok {
 				sec = sec.add(cred)
+				sec = basicSecrets(scheme, cred, sec)
 			}
 		}
 	}
@@ -286,9 +287,7 @@ func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, prot *protected, keyRa
 		}
 	}
 	for _, line := range h.Values("Cookie") {
-		for _, name := range sessionCookies {
-			sec = sec.add(cookieValue(line, name))
-		}
+		sec = cookieSecrets(line, sec)
 	}
 	// Secret fields of the query and the body.
 	sec = s.mask.formSecrets(ex.RawQuery(), sec)
@@ -309,6 +308,60 @@ func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, prot *protected, keyRa
 		sec = s.mask.patternSecrets(body[:maxMaskParse], sec)
 	}
 	return sec.sorted()
+}
+
+// minCookieSecret is the shortest value of a cookie other than the session
+// cookies taken as a secret elsewhere in the request: long enough for an
+// opaque token, longer than the flags and languages cookies also carry
+// ("true", "en"), which would otherwise be masked wherever they are a whole
+// value.
+const minCookieSecret = 16
+
+// cookieSecrets adds the values of a Cookie line that must not leave
+// through another place (a header or a query repeating a cookie): every
+// value of a session cookie, repeated names included, and the values of
+// other cookies from minCookieSecret bytes.
+func cookieSecrets(line string, sec secrets) secrets {
+	for line != "" {
+		var part string
+		part, line, _ = strings.Cut(line, ";")
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			continue
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		session := false
+		for _, name := range sessionCookies {
+			if k == name {
+				session = true
+				break
+			}
+		}
+		if session || len(v) >= minCookieSecret {
+			sec = sec.add(v)
+		}
+	}
+	return sec
+}
+
+// basicSecrets adds what a Basic credential decodes to ("user:password")
+// and its password, which a request may also carry in the clear.
+func basicSecrets(scheme, cred string, sec secrets) secrets {
+	if !strings.EqualFold(scheme, "Basic") {
+		return sec
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+	if err != nil {
+		return sec
+	}
+	sec = sec.add(string(b))
+	if _, pass, ok := strings.Cut(string(b), ":"); ok {
+		sec = sec.add(pass)
+	}
+	return sec
 }
 
 // maskPayload masks a finding's payload: all of it when its point is under

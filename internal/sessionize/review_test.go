@@ -151,3 +151,27 @@ func TestReviewCase(t *testing.T) {
 			det: reviewAttack(), raw: []string{"/Alice/"}, kept: "/users/***/x"},
 	})
 }
+
+// TestReviewDefaultSecrets: credentials masked by default (session cookies,
+// Basic credentials, long cookie values) are masked where the request
+// repeats them elsewhere too.
+func TestReviewDefaultSecrets(t *testing.T) {
+	runReview(t, []reviewCase{
+		{name: "second session cookie of the same name",
+			ex: mkEx(hdr("Cookie", "session=sessAAAA1111; session=sessBBBB2222"), hdr("Referer", "https://x.example/?s=sessBBBB2222"),
+				target("https://api.example.com/a?q=%27")),
+			det: reviewAttack(reviewSQLi("request.header.Referer", "https://x.example/?s=sessBBBB2222")),
+			raw: []string{"sessAAAA1111", "sessBBBB2222"}, kept: "q=%27"},
+		{name: "session cookie in a second Cookie header",
+			ex:  mkEx(hdr("Cookie", "lang=en"), hdr("Cookie", "sid=sid-99887766"), hdr("X-Sid", "sid-99887766"), target("https://api.example.com/a?q=%27")),
+			det: reviewAttack(), raw: []string{"sid-99887766"}, kept: "lang=***"},
+		{name: "double-submit CSRF cookie repeated in a header",
+			ex:  mkEx(hdr("Cookie", "csrf=c5f1a9e0b7d24c3e8f6a"), hdr("X-Csrf", "c5f1a9e0b7d24c3e8f6a"), target("https://api.example.com/a?q=%27")),
+			det: reviewAttack(reviewSQLi("request.header.X-Csrf", "c5f1a9e0b7d24c3e8f6a")), raw: []string{"c5f1a9e0b7d24c3e8f6a"}, kept: "q=%27"},
+		{name: "Basic credential decoded elsewhere",
+			ex: mkEx(hdr("Authorization", "Basic "+b64("alice:hunter2pass")), hdr("X-Debug", "login alice:hunter2pass"),
+				target("https://api.example.com/a?pw=hunter2pass&q=%27")),
+			det: reviewAttack(reviewSQLi("request.header.Authorization|base64", "alice:hunter2pass"), reviewSQLi("request.query.pw", "hunter2pass")),
+			raw: []string{"hunter2pass", b64("alice:hunter2pass")}, kept: "q=%27"},
+	})
+}
