@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -61,6 +62,12 @@ type masker struct {
 	// (mask rules, hashed parameters) read: every member there is masked,
 	// a duplicate key's later values too (a point reads the first).
 	paths []jsonPath
+	// headers are the request header names protected points read: stored
+	// content keeps their values as "***" whole,
+	// whatever a point read (a header past the evaluator's header bound is
+	// not read, yet is stored). Finding payloads on them are masked by
+	// value, so that the attack in them stays readable.
+	headers []string
 	// anchors are lower-case parts of secret names searched for in bodies
 	// that do not parse; each hit is checked as a field name.
 	anchors [][]byte
@@ -446,7 +453,11 @@ func (s *Sessionizer) content(ex *apisessions.Exchange, sec secrets, bodyMasked 
 		Headers: make(apisessions.Headers, 0, len(ex.Request.Headers)),
 	}
 	for _, h := range ex.Request.Headers {
-		c.Headers = append(c.Headers, apisessions.Header{Name: h.Name, Value: s.maskHeader(h.Name, h.Value, sec)})
+		v := maskedValue
+		if !slices.ContainsFunc(s.mask.headers, func(n string) bool { return strings.EqualFold(n, h.Name) }) {
+			v = s.maskHeader(h.Name, h.Value, sec)
+		}
+		c.Headers = append(c.Headers, apisessions.Header{Name: h.Name, Value: v})
 	}
 	if bodyMasked || encodedBody(ex) {
 		if len(ex.Request.Body) > 0 {

@@ -175,3 +175,32 @@ func TestReviewDefaultSecrets(t *testing.T) {
 			raw: []string{"hunter2pass", b64("alice:hunter2pass")}, kept: "q=%27"},
 	})
 }
+
+// TestReviewLimitsAndParams: a protected header past the evaluator's header
+// bound (not read by points, yet stored) is stored as "***"; a parameter
+// holding a protected value percent-encoded (a Referer, the request URL)
+// is "***".
+func TestReviewLimitsAndParams(t *testing.T) {
+	pad := func(ex *apisessions.Exchange) {
+		for i := 0; i < 70; i++ {
+			ex.Request.Headers = append(ex.Request.Headers, apisessions.Header{Name: "X-Pad", Value: strings.Repeat("p", 1000)})
+		}
+	}
+	runReview(t, []reviewCase{
+		{name: "hashed header past the header bound",
+			cfg: apisessions.Config{Parameters: []apisessions.Parameter{prm("P", "request.header.X-Email", hashed)}},
+			ex:  mkEx(pad, hdr("x-email", "bob@example.com"), target("https://api.example.com/a?q=%27")),
+			det: reviewAttack(), raw: []string{"bob@example.com"}, kept: `"x-email","Value":"***"`},
+		{name: "masked header past the header bound", cfg: apisessions.Config{Mask: []string{"request.header.X-Card"}},
+			ex:  mkEx(pad, hdr("X-Card", "4111111111111111"), target("https://api.example.com/a?q=%27")),
+			det: reviewAttack(), raw: []string{"4111111111111111"}, kept: "q=%27"},
+		{name: "Referer parameter with the hashed value percent-encoded",
+			cfg: apisessions.Config{Parameters: []apisessions.Parameter{prm("E", "request.body|json.email", hashed), prm("Ref", "request.header.Referer")}},
+			ex:  mkEx(method("POST"), hdr("Referer", "https://shop.example/?email=bob%40example.com"), body("application/json", `{"email":"bob@example.com"}`)),
+			raw: []string{"bob%40example.com", "bob@example.com"}},
+		{name: "URL parameter with the masked value percent-encoded",
+			cfg: apisessions.Config{Mask: []string{"request.header.X-Name"}, Parameters: []apisessions.Parameter{prm("U", "request.url")}},
+			ex:  mkEx(hdr("X-Name", "bob smith"), target("https://api.example.com/a?n=bob%20smith")),
+			raw: []string{"bob%20smith", "bob smith"}},
+	})
+}

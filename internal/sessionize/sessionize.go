@@ -317,13 +317,17 @@ func (s *Sessionizer) addShield(p *point.Point) int {
 }
 
 // addBodyPoint adds a protected point to bodyPts when it reads into the
-// request body.
+// request body, and notes the JSON path or header name it reads
+// for masking by structure.
 func (s *Sessionizer) addBodyPoint(p *point.Point) {
 	if !p.Response() && p.Source() == point.SourceBody && len(p.Steps()) > 0 {
 		s.bodyPts = append(s.bodyPts, p)
 	}
 	if jp, ok := bodyJSONPath(p); ok {
 		s.mask.paths = append(s.mask.paths, jp)
+	}
+	if !p.Response() && p.Source() == point.SourceHeader {
+		s.mask.headers = append(s.mask.headers, p.Name())
 	}
 }
 
@@ -719,10 +723,25 @@ func responseSize(r *apisessions.Response) int64 {
 }
 
 // matchesSecret reports whether v is, or contains, one of the secrets, in
-// any ASCII case (see fold.go).
+// any ASCII case (see fold.go), as it is or percent-decoded.
 // Containment counts only for secrets long enough to mean something (see
 // minSubstring), so a masked "1" does not mask every number.
 func matchesSecret(v string, secrets []string) bool {
+	if holdsSecret(v, secrets) {
+		return true
+	}
+	// A value may hold a secret percent-encoded: a Referer or a request.url
+	// parameter carrying "email=bob%40example.com".
+	if strings.ContainsAny(v, "%+") {
+		if d := point.UnescapeForm(v); d != v {
+			return holdsSecret(d, secrets)
+		}
+	}
+	return false
+}
+
+// holdsSecret is matchesSecret on v as it is.
+func holdsSecret(v string, secrets []string) bool {
 	for _, m := range secrets {
 		if v == m || equalFoldASCII(v, m) || (len(m) >= minSubstring && containsFold(v, m)) {
 			return true
