@@ -909,27 +909,47 @@ type jsonWalker struct {
 	at    jsonPath
 }
 
-// jsonStep is a member name, or an array index when idx >= 0.
+// jsonStep is a member name, or an array index when idx >= 0, or any
+// element of an array when idx is anyIndex.
 type jsonStep struct {
 	name string
 	idx  int
 }
 
+// anyIndex in a protected path matches every element of an array.
+const anyIndex = -2
+
 // jsonPath is where a value lies in a JSON text, from its root.
 type jsonPath []jsonStep
 
-// bodyJSONPath returns the JSON path a point reads in the request body: its
-// names and indexes after a first json decoder, up to the next decoder
+// bodyJSONPaths returns the JSON paths a point reads in the request body:
+// its names and indexes after a first json decoder, up to the next decoder
 // (what a point reads through base64 or another decoder lies inside the
-// value there). False for a point that does not read the body as JSON.
-func bodyJSONPath(p *point.Point) (jsonPath, bool) {
+// value there). A GraphQL variable is read in the "variables" member of
+// the JSON envelope, or of each operation of a batch (the point reads the
+// first). None for a point that does not read the body as JSON.
+func bodyJSONPaths(p *point.Point) []jsonPath {
 	steps := p.Steps()
-	if p.Response() || p.Source() != point.SourceBody || len(steps) < 2 ||
-		steps[0].Kind != point.StepDecode || steps[0].Decoder != point.DecoderJSON {
-		return nil, false
+	if p.Response() || p.Source() != point.SourceBody || len(steps) < 2 || steps[0].Kind != point.StepDecode {
+		return nil
 	}
+	switch {
+	case steps[0].Decoder == point.DecoderJSON:
+		if jp, ok := namePath(steps[1:]); ok {
+			return []jsonPath{jp}
+		}
+	case steps[0].Decoder == point.DecoderGraphQL && steps[1].Kind == point.StepName && steps[1].Name == "variables":
+		if jp, ok := namePath(steps[1:]); ok && len(jp) > 1 {
+			return []jsonPath{jp, append(jsonPath{{idx: anyIndex}}, jp...)}
+		}
+	}
+	return nil
+}
+
+// namePath returns the JSON path of the leading name and index steps.
+func namePath(steps []point.Step) (jsonPath, bool) {
 	var jp jsonPath
-	for _, st := range steps[1:] {
+	for _, st := range steps {
 		if st.Kind == point.StepName {
 			jp = append(jp, jsonStep{name: st.Name, idx: -1})
 		} else if st.Kind == point.StepIndex {
@@ -950,7 +970,7 @@ func (w *jsonWalker) onPath() bool {
 		}
 		same := true
 		for i := range p {
-			if p[i] != w.at[i] {
+			if p[i] != w.at[i] && (p[i].idx != anyIndex || w.at[i].idx < 0) {
 				same = false
 				break
 			}

@@ -204,3 +204,21 @@ func TestReviewLimitsAndParams(t *testing.T) {
 			raw: []string{"bob%20smith", "bob smith"}},
 	})
 }
+
+// TestReviewGraphQLVariables: a protected GraphQL variable is masked under
+// every duplicate name and in every operation of a batch, not only where
+// the point reads it.
+func TestReviewGraphQLVariables(t *testing.T) {
+	cfg := apisessions.Config{Mask: []string{"request.body|graphql.variables.ssn"}}
+	runReview(t, []reviewCase{
+		{name: "duplicate variable", cfg: cfg,
+			ex: mkEx(method("POST"), target("https://api.example.com/graphql"), body("application/json",
+				`{"query":"query q($ssn: String) { a(s: $ssn, x: \"' OR 1=1\") }","variables":{"ssn":"123-45-6789","ssn":"987-65-4321"}}`)),
+			det: reviewAttack(), raw: []string{"123-45-6789", "987-65-4321"}, kept: "' OR 1=1"},
+		{name: "batch", cfg: cfg,
+			ex: mkEx(method("POST"), target("https://api.example.com/graphql"), body("application/json",
+				`[{"query":"query q($ssn: String) { a(s: $ssn) }","variables":{"ssn":"123-45-6789"}},`+
+					`{"query":"query { b(x: \"' OR 1=1\") }","variables":{"ssn":"987-65-4321","page":"p-77"}}]`)),
+			det: reviewAttack(), raw: []string{"123-45-6789", "987-65-4321"}, kept: "p-77"},
+	})
+}

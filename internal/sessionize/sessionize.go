@@ -323,9 +323,7 @@ func (s *Sessionizer) addBodyPoint(p *point.Point) {
 	if !p.Response() && p.Source() == point.SourceBody && len(p.Steps()) > 0 {
 		s.bodyPts = append(s.bodyPts, p)
 	}
-	if jp, ok := bodyJSONPath(p); ok {
-		s.mask.paths = append(s.mask.paths, jp)
-	}
+	s.mask.paths = append(s.mask.paths, bodyJSONPaths(p)...)
 	if !p.Response() && p.Source() == point.SourceHeader {
 		s.mask.headers = append(s.mask.headers, p.Name())
 	}
