@@ -66,7 +66,7 @@ type part struct {
 	// kind: a slice rather than maps, so that a cached part costs a third
 	// of the memory and little work for the GC.
 	values []partValue
-	// added lists filter values this part did not have before the batch:
+	// added lists filter values the part gained since it was last stored:
 	// the part_values rows to insert.
 	added []kindValue
 	// tenant, upto, dirty, stamp and bytes serve the write-behind cache
