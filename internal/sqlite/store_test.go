@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -25,4 +26,36 @@ func MustOpen(tb testing.TB) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) apisessions.Store { return MustOpen(t) })
+}
+
+// TestConnectionMemory: the writer has a page cache of its own size and no
+// memory map, so an import's memory does not grow with the file; readers
+// keep theirs.
+func TestConnectionMemory(t *testing.T) {
+	o := DefaultOptions()
+	o.WriterCacheKiB, o.CacheKiB, o.MmapBytes = 4096, 8192, 1<<20
+	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "store.db"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, c := range []struct {
+		name        string
+		db          interface{ QueryRow(string, ...any) *sql.Row }
+		cache, mmap int64
+	}{
+		{"writer", st.writer, -4096, 0},
+		{"reader", st.reader, -8192, 1 << 20},
+	} {
+		var cache, mmap int64
+		if err := c.db.QueryRow("PRAGMA cache_size").Scan(&cache); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.db.QueryRow("PRAGMA mmap_size").Scan(&mmap); err != nil {
+			t.Fatal(err)
+		}
+		if cache != c.cache || mmap != c.mmap {
+			t.Errorf("%s: cache_size %d, mmap_size %d; want %d, %d", c.name, cache, mmap, c.cache, c.mmap)
+		}
+	}
 }
