@@ -155,7 +155,10 @@ func (s secrets) add(v string) secrets {
 
 // sorted adds the forms a secret takes inside JSON text and URLs (a
 // payload or a body holds it escaped) and orders the set longest first.
-func (s secrets) sorted() secrets {
+func (s secrets) sorted() secrets { return s.sortedWith(nil) }
+
+// sortedWith is sorted with extra values added as they are.
+func (s secrets) sortedWith(extra []string) secrets {
 	for _, v := range s.vals[:len(s.vals):len(s.vals)] {
 		if e := jsonEscape(v); e != v {
 			s = s.add(e)
@@ -172,6 +175,9 @@ func (s secrets) sorted() secrets {
 		if !utf8.ValidString(v) {
 			s = s.add(replaceInvalidUTF8(v))
 		}
+	}
+	for _, v := range extra {
+		s = s.add(v)
 	}
 	sort.SliceStable(s.vals, func(i, j int) bool { return len(s.vals[i]) > len(s.vals[j]) })
 	s.search = searchForms(s.vals)
@@ -203,6 +209,74 @@ func searchForms(vals []string) [][]byte {
 		out = append(out, buf[start:len(buf):len(buf)])
 	}
 	return out
+}
+
+// minBase64Secret and maxBase64Secret bound the secrets looked for
+// base64-encoded: from 6 bytes, the encoding has at least 6 characters of
+// its own, which random base64 text (an image, a signature) seldom holds by
+// chance; up to 64, the personal data and passwords a client may also send
+// encoded (a token longer than that is opaque already, and three more
+// searches of its length per text would cost more than they find).
+const (
+	minBase64Secret = 6
+	maxBase64Secret = 64
+)
+
+// addBase64Cores adds the base64 cores of v (see base64Cores).
+func (s secrets) addBase64Cores(v string) secrets {
+	var buf [2 + maxBase64Secret]byte
+	var enc [(2+maxBase64Secret)*4/3 + 4]byte
+	for o := 0; o < 3; o++ {
+		for c, ok := base64Core(v, o, buf[:0], enc[:0]); ok; ok = false {
+			s = s.add(c)
+			if strings.ContainsAny(c, "+/") {
+				u := []byte(c)
+				for i, b := range u {
+					switch b {
+					case '+':
+						u[i] = '-'
+					case '/':
+						u[i] = '_'
+					}
+				}
+				s = s.add(string(u))
+			}
+		}
+	}
+	return s
+}
+
+// base64Cores returns the characters that v encodes to in base64 text
+// wherever it lies in the encoded bytes (three alignments), in the
+// standard alphabet: a base64 header, JWT segment or field holding v among
+// other bytes holds one of them (or its URL-alphabet form).
+func base64Cores(v string) []string {
+	var out []string
+	for o := 0; o < 3; o++ {
+		if c, ok := base64Core(v, o, nil, nil); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// base64Core returns the characters v encodes to when o bytes come before
+// it in its group of three; false when fewer than minSubstring.
+func base64Core(v string, o int, buf, enc []byte) (string, bool) {
+	for range o {
+		buf = append(buf, 0)
+	}
+	buf = append(buf, v...)
+	enc = base64.RawStdEncoding.AppendEncode(enc, buf)
+	skip := 0
+	if o > 0 {
+		skip = o + 1 // characters that hold bits of the bytes before
+	}
+	end := 8 * len(buf) / 6 // the last one holds bits of the bytes after
+	if end-skip < minSubstring {
+		return "", false
+	}
+	return string(enc[skip:end]), true
 }
 
 // replaceInvalidUTF8 replaces each invalid byte of v with U+FFFD, as the
@@ -314,7 +388,18 @@ func (s *Sessionizer) secretsOf(ex *apisessions.Exchange, prot *protected, keyRa
 	} else {
 		sec = s.mask.patternSecrets(body[:maxMaskParse], sec)
 	}
-	return sec.sorted()
+	// What mask rules and hashed parameters select is also looked for
+	// base64-encoded (as is: those forms are not escaped again); the
+	// default secrets are masked where they are sent, and sent that way.
+	var enc secrets
+	for _, l := range [...][]string{prot.masked, prot.hashed, prot.conts} {
+		for _, v := range l {
+			if len(v) >= minBase64Secret && len(v) <= maxBase64Secret {
+				enc = enc.addBase64Cores(v)
+			}
+		}
+	}
+	return sec.sortedWith(enc.vals)
 }
 
 // minCookieSecret is the shortest value of a cookie other than the session

@@ -222,3 +222,24 @@ func TestReviewGraphQLVariables(t *testing.T) {
 			det: reviewAttack(), raw: []string{"123-45-6789", "987-65-4321"}, kept: "p-77"},
 	})
 }
+
+// TestReviewBase64: a protected value base64-encoded elsewhere in the
+// request, alone or inside a longer encoded text (a JWT claim, base64 JSON),
+// in the standard or the URL alphabet, is masked there.
+func TestReviewBase64(t *testing.T) {
+	cfg := apisessions.Config{Parameters: []apisessions.Parameter{prm("E", "request.header.X-Email", hashed)}}
+	const email = "bob@example.com"
+	var cases []reviewCase
+	for i, prefix := range []string{"", `{"e":"`, `{"em":"`, `{"ema":"`} {
+		enc := b64(prefix + email + `"}`)
+		jwt := mkJWT(map[string]any{strings.Repeat("k", i+1): email})
+		cases = append(cases, reviewCase{name: "alignment " + prefix, cfg: cfg,
+			ex:  mkEx(hdr("X-Email", email), hdr("X-State", enc), hdr("X-Jwt", jwt), target("https://api.example.com/a?s="+enc+"&q=%27")),
+			det: reviewAttack(reviewSQLi("request.header.X-State", enc), reviewSQLi("request.header.X-Jwt", jwt)),
+			raw: []string{enc, jwt}, kept: "q=%27"})
+	}
+	runReview(t, cases)
+	if got := base64Cores(email); len(got) < 3 {
+		t.Errorf("base64Cores(%q) = %q, want a core per alignment", email, got)
+	}
+}
