@@ -88,7 +88,8 @@ func New(opts Options) (*Engine, error) {
 		}
 		e.screen = s
 		hook.s = s
-		log.Debug("detect: screen built", "rules", len(metas), "screened", len(s.rules), "always", s.always)
+		log.Debug("detect: screen built", "rules", len(metas), "screened", len(s.rules), "always", s.always,
+			"native", len(s.natives[1])+len(s.natives[2]))
 	}
 	return e, nil
 }
@@ -397,6 +398,9 @@ func (o hookOp) Evaluate(tx plugintypes.TransactionState, _ string) bool {
 	}
 	skip, cuts := o.h.s.skippable(tx, o.phase)
 	for _, id := range skip {
+		rr.RemoveRuleByID(id)
+	}
+	for _, id := range o.h.s.nativeSkips(tx, o.phase) {
 		rr.RemoveRuleByID(id)
 	}
 	if tr, ok := tx.(targetRemover); ok {

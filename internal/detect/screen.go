@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"io/fs"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/apisessions/apisessions/internal/detect/crstransform"
@@ -56,7 +58,31 @@ type screen struct {
 	every     []int32  // rules decided on every value they read
 	always    int      // rules that always run
 	variables map[string]bool
-	cache     *verdictCache
+	// varBit numbers the screened collections (fewer than 64).
+	varBit map[string]uint64
+	cache  *verdictCache
+	// natives are the rules that always run but that the hook can decide
+	// natively, per phase (native.go).
+	natives [6][]*nativeRule
+}
+
+// addNative records the rule as natively decided when it can be.
+func (s *screen) addNative(id int, r secRule) {
+	if n, ok := newNativeRule(id, r); ok {
+		s.natives[n.phase] = append(s.natives[n.phase], n)
+	}
+}
+
+// nativeSkips returns the natively decided rules of the phase whose first
+// link matches no value of the transaction.
+func (s *screen) nativeSkips(tx plugintypes.TransactionState, phase int) []int {
+	var skip []int
+	for _, n := range s.natives[phase] {
+		if !n.matches(tx) {
+			skip = append(skip, n.id)
+		}
+	}
+	return skip
 }
 
 type screenRule struct {
@@ -203,6 +229,7 @@ type chainGroup struct {
 	trigger   [256]bool
 	always    bool
 	variables map[string]bool // union of what its rules read
+	mask      uint64          // the same as varBit bits
 	phases    [6]bool
 }
 
@@ -284,6 +311,9 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 		}
 		if !ok || !screenable(r) || r.phase > 2 {
 			s.always++
+			if ok {
+				s.addNative(m.ID(), r)
+			}
 			continue
 		}
 		atoms, ok, err := operatorAtoms(r)
@@ -304,6 +334,7 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 		}
 		if !ok {
 			s.always++
+			s.addNative(m.ID(), r)
 			continue
 		}
 		full, err := chainFuncs(r.transform)
@@ -369,6 +400,19 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 		}
 	}
 	s.ac = newACMatcher(patterns, patRules)
+	names := slices.Sorted(maps.Keys(s.variables))
+	if len(names) > 64 {
+		return nil, fmt.Errorf("%d screened collections: at most 64", len(names))
+	}
+	s.varBit = map[string]uint64{}
+	for i, n := range names {
+		s.varBit[n] = 1 << i
+	}
+	for _, g := range s.groups {
+		for v := range g.variables {
+			g.mask |= s.varBit[v]
+		}
+	}
 	return s, nil
 }
 
@@ -512,6 +556,7 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 	idx := map[string]int{}
 	var values []string
 	var owners [][]owner
+	var masks []uint64 // per value, the collections it was seen in
 	add := func(v, key, x string) {
 		if x == "" {
 			return
@@ -522,8 +567,10 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 			idx[x] = i
 			values = append(values, x)
 			owners = append(owners, nil)
+			masks = append(masks, 0)
 		}
 		owners[i] = append(owners[i], owner{v, key})
+		masks[i] |= s.varBit[v]
 	}
 	tx.Variables().All(func(v variables.RuleVariable, col collection.Collection) bool {
 		name := v.Name()
@@ -614,14 +661,7 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 		vs := &valueSet{}
 		for i, v := range values {
 			own := owners[i]
-			readByGroup := false
-			for _, o := range own {
-				if g.variables[o.variable] {
-					readByGroup = true
-					break
-				}
-			}
-			if !readByGroup || !g.mayChange(v) {
+			if masks[i]&g.mask == 0 || !g.mayChange(v) {
 				continue
 			}
 			cur, changedAny, failed := v, false, false

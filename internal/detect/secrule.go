@@ -20,6 +20,9 @@ type secRule struct {
 	skip      int      // skip:N
 	// negations counts the exclusions (!VAR:key) per collection.
 	negations map[string]int
+	// countVars and countKeys are the counted collections (&VAR:key), keys
+	// as written ("/.../" for a regex).
+	countVars, countKeys []string
 }
 
 // parseSecRule reads `SecRule VARIABLES "OPERATOR" "ACTIONS"` (the raw text
@@ -55,6 +58,9 @@ func parseSecRule(raw string) (r secRule, ok bool) {
 			r.negations[strings.ToUpper(name)]++
 		case strings.HasPrefix(v, "&"):
 			r.counts = true
+			name, key, _ := strings.Cut(v[1:], ":")
+			r.countVars = append(r.countVars, strings.ToUpper(name))
+			r.countKeys = append(r.countKeys, strings.Trim(key, "'"))
 		default:
 			name, key, _ := strings.Cut(v, ":")
 			key = strings.Trim(key, "'")

@@ -1,0 +1,253 @@
+package detect
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/apisessions/apisessions/internal/detect/crstransform"
+	"github.com/corazawaf/coraza/v3/collection"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+	"github.com/corazawaf/coraza/v3/types"
+	"github.com/corazawaf/coraza/v3/types/variables"
+)
+
+// Natively decided rules. Many rules the atom screen cannot skip (negated
+// operators, counts, byte ranges, patterns without literals such as ^$)
+// read only request variables with constant operators. For those the hook
+// evaluates the first link as Coraza would, on the transaction's own
+// collections, and skips the rule when no value matches. Rule exclusions
+// (!VAR:key) are ignored, which can only make the hook see more values and
+// keep the rule; counts are decided only in rules without exclusions.
+
+// nativeVariables are the collections a natively decided rule may read:
+// fixed when the phase starts, and read by Coraza through FindAll and
+// FindString.
+var nativeVariables = map[string]bool{
+	"ARGS": true, "ARGS_GET": true, "ARGS_POST": true, "ARGS_NAMES": true, "ARGS_GET_NAMES": true,
+	"ARGS_POST_NAMES": true, "REQUEST_HEADERS": true, "REQUEST_HEADERS_NAMES": true,
+	"REQUEST_COOKIES": true, "REQUEST_COOKIES_NAMES": true, "REQUEST_URI": true,
+	"REQUEST_URI_RAW": true, "REQUEST_LINE": true, "REQUEST_FILENAME": true,
+	"REQUEST_BASENAME": true, "REQUEST_METHOD": true, "REQUEST_PROTOCOL": true,
+	"QUERY_STRING": true, "FILES": true, "FILES_NAMES": true,
+}
+
+type nativeRule struct {
+	id, phase int
+	targets   []nativeTarget
+	full      []crstransform.Func
+	multi     bool
+	negated   bool
+	// op is the operator, before negation.
+	op func(string) bool
+	// asciiOnly: op is exact on ASCII values only (a pattern of raw
+	// bytes, which Coraza matches with a byte matcher); another value
+	// keeps the rule.
+	asciiOnly bool
+}
+
+type nativeTarget struct {
+	variable variables.RuleVariable
+	key      string // "" for the whole collection
+	count    bool
+}
+
+// newNativeRule returns the native form of a rule, ok=false when the rule
+// cannot be decided natively.
+func newNativeRule(id int, r secRule) (*nativeRule, bool) {
+	if r.phase < 1 || r.phase > 2 || strings.Contains(r.argument, "%{") {
+		return nil, false
+	}
+	n := &nativeRule{id: id, phase: r.phase, multi: r.multi, negated: r.negated}
+	for i, name := range r.variables {
+		if !nativeVariables[name] {
+			return nil, false
+		}
+		v, err := variables.Parse(name)
+		if err != nil {
+			return nil, false
+		}
+		// A regex or XPath key was read as "" (all keys): a superset.
+		n.targets = append(n.targets, nativeTarget{variable: v, key: r.keys[i]})
+	}
+	for i, name := range r.countVars {
+		key := r.countKeys[i]
+		if !nativeVariables[name] || len(r.negations) > 0 || strings.HasPrefix(key, "/") {
+			return nil, false
+		}
+		v, err := variables.Parse(name)
+		if err != nil {
+			return nil, false
+		}
+		n.targets = append(n.targets, nativeTarget{variable: v, key: key, count: true})
+	}
+	if len(n.targets) == 0 {
+		return nil, false
+	}
+	full, err := chainFuncs(r.transform)
+	if err != nil {
+		return nil, false
+	}
+	n.full = full
+	op, ascii, ok := nativeOperator(r.operator, r.argument)
+	if !ok {
+		return nil, false
+	}
+	n.op, n.asciiOnly = op, ascii
+	return n, true
+}
+
+// nativeOperator returns Coraza's operator as a function, for the
+// operators whose code was read for this (internal/operators).
+func nativeOperator(name, arg string) (op func(string) bool, asciiOnly, ok bool) {
+	switch name {
+	case "rx":
+		re, err := regexp.Compile("(?sm)" + arg)
+		if err != nil {
+			return nil, false, false
+		}
+		sm := dfaOrRegexp(re)
+		if !strings.Contains(arg, `\x`) {
+			return sm, false, true
+		}
+		// Coraza compiles a pattern it finds raw bytes in (a \x escape
+		// over 0x7f, by its own reading) without (?sm) for a byte matcher.
+		// On ASCII both read the same, so either form matching keeps the
+		// rule; other values keep it anyway.
+		plainRe, err := regexp.Compile(arg)
+		if err != nil {
+			return nil, false, false
+		}
+		plain := dfaOrRegexp(plainRe)
+		return func(v string) bool { return sm(v) || plain(v) }, true, true
+	case "validateByteRange":
+		valid, err := byteRanges(arg)
+		if err != nil {
+			return nil, false, false
+		}
+		return func(v string) bool {
+			if v == "" {
+				return false
+			}
+			for i := 0; i < len(v); i++ {
+				if !valid[v[i]] {
+					return true
+				}
+			}
+			return false
+		}, false, true
+	case "eq", "gt", "lt", "ge", "le":
+		k, _ := strconv.Atoi(arg)
+		cmp := map[string]func(v int) bool{
+			"eq": func(v int) bool { return v == k },
+			"gt": func(v int) bool { return v > k },
+			"lt": func(v int) bool { return v < k },
+			"ge": func(v int) bool { return v >= k },
+			"le": func(v int) bool { return v <= k },
+		}[name]
+		return func(v string) bool { n, _ := strconv.Atoi(v); return cmp(n) }, false, true
+	}
+	return nil, false, false
+}
+
+// byteRanges parses a @validateByteRange argument as Coraza does.
+func byteRanges(arg string) (valid [256]bool, err error) {
+	if arg == "" {
+		return valid, fmt.Errorf("empty byte range")
+	}
+	for _, br := range strings.Split(arg, ",") {
+		start, end, isRange := strings.Cut(strings.TrimSpace(br), "-")
+		s, err := strconv.Atoi(start)
+		if err != nil || s < 0 || s > 255 {
+			return valid, fmt.Errorf("bad byte range %q", br)
+		}
+		e := s
+		if isRange {
+			if e, err = strconv.Atoi(end); err != nil || e < 0 || e > 255 {
+				return valid, fmt.Errorf("bad byte range %q", br)
+			}
+		}
+		for i := s; i <= e; i++ {
+			valid[i] = true
+		}
+	}
+	return valid, nil
+}
+
+// matches reports whether the rule's first link may match the
+// transaction's current variables.
+func (n *nativeRule) matches(tx plugintypes.TransactionState) bool {
+	for _, t := range n.targets {
+		col := tx.Collection(t.variable)
+		if col == nil {
+			continue // Coraza reads no value, not even a count
+		}
+		var mds []types.MatchData
+		switch c := col.(type) {
+		case collection.Keyed:
+			if t.key != "" {
+				mds = c.FindString(t.key)
+			} else {
+				mds = c.FindAll()
+			}
+		default:
+			if t.key != "" {
+				return true
+			}
+			mds = col.FindAll()
+		}
+		if t.count {
+			if n.test(strconv.Itoa(len(mds))) {
+				return true
+			}
+			continue
+		}
+		for _, md := range mds {
+			if n.test(md.Value()) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// test applies the rule's transformations and operator to one value as
+// Coraza does: a failing transformation is skipped; under multiMatch the
+// value and every changed form are tested.
+func (n *nativeRule) test(v string) bool {
+	if n.multi && n.eval(v) {
+		return true
+	}
+	for _, f := range n.full {
+		out, changed, err := f(v)
+		if err != nil {
+			continue
+		}
+		if n.multi {
+			if changed {
+				v = out
+				if n.eval(v) {
+					return true
+				}
+			}
+			continue
+		}
+		v = out
+	}
+	return !n.multi && n.eval(v)
+}
+
+func (n *nativeRule) eval(v string) bool {
+	if n.asciiOnly && !isASCII(v) {
+		return true
+	}
+	return n.op(v) != n.negated
+}
+
+func dfaOrRegexp(re *regexp.Regexp) func(string) bool {
+	if d := newLazyDFA(re); d != nil {
+		return d.MatchString
+	}
+	return re.MatchString
+}

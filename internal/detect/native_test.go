@@ -1,0 +1,95 @@
+package detect
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/apisessions/apisessions"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+)
+
+// nativeCases are requests that make natively decided rules fire or not,
+// each with a rule the full engine must report (0 for none).
+var nativeCases = []struct {
+	name string
+	ex   apisessions.Exchange
+	rule int
+}{
+	{"benign", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/api/users?id=1&sort=name", Headers: hdrs()}}, 0},
+	{"no host", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/", Headers: apisessions.Headers{{Name: "User-Agent", Value: "x"}, {Name: "Accept", Value: "*/*"}}}}, 920280},
+	{"empty accept", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/", Headers: apisessions.Headers{{Name: "Host", Value: "a"}, {Name: "User-Agent", Value: "x"}, {Name: "Accept", Value: ""}}}}, 920310},
+	{"empty user agent", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/", Headers: apisessions.Headers{{Name: "Host", Value: "a"}, {Name: "User-Agent", Value: ""}, {Name: "Accept", Value: "*/*"}}}}, 920330},
+	{"bad content length", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/", Headers: hdrs(apisessions.Header{Name: "Content-Length", Value: "abc"})}}, 920160},
+	{"null byte", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/a?x=a%00b", Headers: hdrs()}}, 920270},
+	{"illegal content type", apisessions.Exchange{Request: apisessions.Request{Method: "POST", URL: "/a", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "text/plain;;;;x"}), Body: []byte("a=1")}}, 920470},
+	{"two content types", apisessions.Exchange{Request: apisessions.Request{Method: "POST", URL: "/a", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/json"}, apisessions.Header{Name: "Content-Type", Value: "application/json"}), Body: []byte(`{"a":1}`)}}, 920620},
+	{"transfer encoding and length", apisessions.Exchange{Request: apisessions.Request{Method: "POST", URL: "/a", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/json"}, apisessions.Header{Name: "Content-Length", Value: "7"}, apisessions.Header{Name: "Transfer-Encoding", Value: "chunked"}), Body: []byte(`{"a":1}`)}}, 920181},
+	{"accept with quotes", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/", Headers: apisessions.Headers{{Name: "Host", Value: "a"}, {Name: "User-Agent", Value: "x"}, {Name: "Accept", Value: `"text/html"`}}}}, 920600},
+	{"non-ascii argument", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/a?name=Ren%C3%A9e&q=%FF", Headers: hdrs()}}, 0},
+	{"request line", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/a b", Headers: hdrs()}}, 0},
+}
+
+// TestNativeRules checks each native decision against Coraza: the fast
+// engine, which skips natively decided rules, reports the full engine's
+// rules on requests made to fire them.
+func TestNativeRules(t *testing.T) {
+	fast := sharedEngine(t, "pl1-fast", DefaultOptions())
+	o := DefaultOptions()
+	o.Mode = ModeFull
+	full := sharedEngine(t, "pl1-full", o)
+	ids := map[int]bool{}
+	for _, ph := range fast.screen.natives {
+		for _, n := range ph {
+			ids[n.id] = true
+		}
+	}
+	for _, id := range []int{920100, 920160, 920270, 920280, 920290, 920310, 920330, 920470, 920600, 920620, 920181} {
+		if !ids[id] {
+			t.Errorf("rule %d is not decided natively", id)
+		}
+	}
+	for _, c := range nativeCases {
+		t.Run(c.name, func(t *testing.T) {
+			if d := comparePair(t, full, fast, &c.ex, "HTTP/1.1"); d != "" {
+				t.Fatal(d)
+			}
+			rf, err := full.run(&c.ex, "HTTP/1.1", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.rule != 0 && !slices.Contains(ruleIDs(rf), c.rule) {
+				t.Errorf("full engine did not report %d: %v", c.rule, ruleIDs(rf))
+			}
+		})
+	}
+	// On a benign request most native rules are skipped.
+	tx := fast.waf.NewTransaction()
+	defer tx.Close()
+	tx.ProcessURI("/api/users?id=1", "GET", "HTTP/1.1")
+	for _, h := range hdrs() {
+		tx.AddRequestHeader(h.Name, h.Value)
+	}
+	tx.ProcessRequestHeaders()
+	st := tx.(plugintypes.TransactionState)
+	skip := fast.screen.nativeSkips(st, 1)
+	if len(skip) < len(fast.screen.natives[1])/2 {
+		t.Errorf("benign request: %d of %d phase-1 native rules skipped", len(skip), len(fast.screen.natives[1]))
+	}
+}
+
+func TestByteRanges(t *testing.T) {
+	v, err := byteRanges("1-3, 10,255")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b, want := range map[int]bool{0: false, 1: true, 3: true, 4: false, 10: true, 255: true} {
+		if v[b] != want {
+			t.Errorf("byte %d: %v", b, v[b])
+		}
+	}
+	for _, bad := range []string{"", "a", "1-x", "300", "-1"} {
+		if _, err := byteRanges(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
