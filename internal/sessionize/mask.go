@@ -733,12 +733,22 @@ func (m *masker) formSecrets(q string, sec secrets) secrets {
 		if !ok || v == "" {
 			continue
 		}
+		dv := point.UnescapeForm(v)
 		if m.isSecretName(point.UnescapeForm(k)) {
-			sec = sec.add(point.UnescapeForm(v))
+			sec = sec.add(dv)
 			sec = sec.add(v)
+		} else if nestedText(dv) {
+			// JSON or a form sent as one value: its secret fields.
+			sec = m.patternSecrets([]byte(dv), sec)
 		}
 	}
 	return sec
+}
+
+// nestedText reports whether a value may hold secret-named fields of its
+// own: JSON or an urlencoded list sent as one form value or JSON string.
+func nestedText(v string) bool {
+	return len(v) > 4 && (strings.ContainsRune(v, '=') || (strings.ContainsRune(v, ':') && strings.ContainsAny(v, "{[")))
 }
 
 // maxPartValue bounds what is read of one multipart field's value.
@@ -779,6 +789,21 @@ func (m *masker) patternSecrets(body []byte, sec secrets) secrets {
 		sec = sec.add(v)
 	}
 	return sec
+}
+
+// nestedSecrets reports the secret-named field values found by pattern in
+// v, JSON-unquoted.
+func (m *masker) nestedSecrets(v string, report func(string)) {
+	b := []byte(v)
+	for _, f := range m.scanFields(b) {
+		fv := string(b[f.start:f.end])
+		if f.quoted {
+			if uq, err := jsonUnquote(fv); err == nil {
+				fv = uq
+			}
+		}
+		report(fv)
+	}
 }
 
 // jsonUnquote returns the value of a JSON string literal; text that is not
@@ -1259,8 +1284,14 @@ func jsonNumber(b []byte) int {
 // leaf writes a scalar: "***" when secret or one of the secrets, else as
 // read (a string quoted again).
 func (w *jsonWalker) leaf(secret bool, v string, quoted bool) {
-	if secret && w.onSecret != nil {
-		w.onSecret(v)
+	if w.onSecret != nil {
+		switch {
+		case secret:
+			w.onSecret(v)
+		case quoted && nestedText(v):
+			// JSON or a form sent as a string: its secret fields.
+			w.m.nestedSecrets(v, w.onSecret)
+		}
 	}
 	switch {
 	case secret || w.sec.is(v):

@@ -84,24 +84,29 @@ func (w *decoderWalker) value(secret bool, depth int) error {
 		_, err := w.dec.Token()
 		return err
 	case string:
-		w.leaf(secret, t, func() { w.str(t) })
+		w.leaf(secret, true, t, func() { w.str(t) })
 	case json.Number:
-		w.leaf(secret, t.String(), func() { w.out.WriteString(t.String()) })
+		w.leaf(secret, false, t.String(), func() { w.out.WriteString(t.String()) })
 	case bool:
 		v := "false"
 		if t {
 			v = "true"
 		}
-		w.leaf(secret, v, func() { w.out.WriteString(v) })
+		w.leaf(secret, false, v, func() { w.out.WriteString(v) })
 	case nil:
 		w.out.WriteString("null")
 	}
 	return nil
 }
 
-func (w *decoderWalker) leaf(secret bool, v string, write func()) {
-	if secret && w.onSecret != nil {
-		w.onSecret(v)
+func (w *decoderWalker) leaf(secret, quoted bool, v string, write func()) {
+	if w.onSecret != nil {
+		switch {
+		case secret:
+			w.onSecret(v)
+		case quoted && nestedText(v):
+			w.m.nestedSecrets(v, w.onSecret)
+		}
 	}
 	if secret || w.sec.is(v) {
 		w.str(maskedValue)
@@ -124,7 +129,7 @@ func (w *decoderWalker) str(s string) {
 // secret-named values.
 func FuzzMaskJSONSame(f *testing.F) {
 	for _, s := range []string{`{"user":"a","password":"p"}`, `[{"token":{"x":[1,true,null]}}]`, `{"a":`, `"s"`, `1`,
-		`{"pwd":"\u0041\n"}`, `{"note":"<b>&</b>","n":1.50e3}`, " [ -0.5e+7 , \"\\u2028\\ud83d\\ude00\" ] ", `{"a":01}`, `{"a":1.}`,
+		`{"pwd":"\u0041\n"}`, `{"d":"{\"password\":\"p1\"}","f":"a=1&token=t2"}`, `{"note":"<b>&</b>","n":1.50e3}`, " [ -0.5e+7 , \"\\u2028\\ud83d\\ude00\" ] ", `{"a":01}`, `{"a":1.}`,
 		"{\"a\":\"\xff\x01\"}", `{"secret":{"a":[false,"x"]},"k":"4111"}`, `{"a":1,}`, `[1 2]`, `tru`, `nul`, `{"a" "b"}`} {
 		f.Add(s, "4111")
 	}

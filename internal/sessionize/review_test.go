@@ -243,3 +243,20 @@ func TestReviewBase64(t *testing.T) {
 		t.Errorf("base64Cores(%q) = %q, want a core per alignment", email, got)
 	}
 }
+
+// TestReviewNestedSecrets: a password field inside JSON or a form sent as
+// one form value, query value or JSON string is masked by default too.
+func TestReviewNestedSecrets(t *testing.T) {
+	runReview(t, []reviewCase{
+		{name: "JSON in a form value",
+			ex:  mkEx(method("POST"), body("application/x-www-form-urlencoded", "data="+url.QueryEscape(`{"user":"al","password":"hunter2 xyz"}`)+"&q=%27")),
+			det: reviewAttack(reviewSQLi("request.body|form.data", `{"user":"al","password":"hunter2 xyz"}`)),
+			raw: []string{"hunter2 xyz", "hunter2+xyz", "hunter2%20xyz"}, kept: "q=%27"},
+		{name: "form in a query value",
+			ex:  mkEx(target("https://api.example.com/a?next=" + url.QueryEscape("/login?user=al&password=hunter2xyz") + "&q=%27")),
+			det: reviewAttack(), raw: []string{"hunter2xyz"}, kept: "q=%27"},
+		{name: "JSON in a JSON string",
+			ex:  mkEx(method("POST"), body("application/json", `{"payload":"{\"password\":\"hunter2xyz\"}","q":"'"}`)),
+			det: reviewAttack(reviewSQLi("request.body|json.payload", `{"password":"hunter2xyz"}`)), raw: []string{"hunter2xyz"}, kept: `payload`},
+	})
+}
