@@ -179,13 +179,23 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 }
 
 // preparedBatch is the part of a Write done before it takes the writer:
-// the records' IDs without repeats, and their encoded blobs.
+// the records' IDs without repeats, the parts they go to, and their
+// encoded blobs. The writer then hashes no ID or part key per record.
 type preparedBatch struct {
-	// ids lists the batch's record IDs once each, in batch order; fresh
-	// maps each to its first record; repeats counts the others.
+	// ids lists the batch's record IDs once each, in batch order, and
+	// first the index of the record of each; fresh maps each ID to that
+	// record; repeats counts the other records.
 	ids     []string
+	first   []int
 	fresh   map[string]int
 	repeats int
+	// stored marks, by record index, the records the tenant has already
+	// (found in the transaction).
+	stored []bool
+	// keys lists the batch's parts; group gives the index in keys of each
+	// record's part, by record index.
+	keys  []partKey
+	group []int
 	// blobs holds the encoded records back to back: record i is
 	// blobs[ends[i-1]:ends[i]] (from 0 for the first).
 	blobs []byte
@@ -194,17 +204,31 @@ type preparedBatch struct {
 
 func prepareBatch(recs []apisessions.Record) *preparedBatch {
 	pre := &preparedBatch{
-		ids:   make([]string, 0, len(recs)),
-		fresh: make(map[string]int, len(recs)),
-		ends:  make([]int, len(recs)),
+		ids:    make([]string, 0, len(recs)),
+		first:  make([]int, 0, len(recs)),
+		fresh:  make(map[string]int, len(recs)),
+		stored: make([]bool, len(recs)),
+		group:  make([]int, len(recs)),
+		ends:   make([]int, len(recs)),
 	}
+	groups := map[partKey]int{}
 	for i := range recs {
-		if _, ok := pre.fresh[recs[i].ID]; ok {
+		r := &recs[i]
+		if _, ok := pre.fresh[r.ID]; ok {
 			pre.repeats++
 			continue
 		}
-		pre.fresh[recs[i].ID] = i
-		pre.ids = append(pre.ids, recs[i].ID)
+		pre.fresh[r.ID] = i
+		pre.ids = append(pre.ids, r.ID)
+		pre.first = append(pre.first, i)
+		k := partKey{r.SessionID, r.Day}
+		g, ok := groups[k]
+		if !ok {
+			g = len(pre.keys)
+			groups[k] = g
+			pre.keys = append(pre.keys, k)
+		}
+		pre.group[i] = g
 	}
 	for i := range recs {
 		pre.blobs = appendRecord(pre.blobs, &recs[i])
@@ -235,57 +259,59 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record, pre *pr
 	// Records new to the batch, by ID; a repeat inside the batch is a
 	// duplicate like one stored before. fresh is the batch's own: the
 	// store's IDs leave it.
-	fresh, ids := pre.fresh, pre.ids
+	fresh := pre.fresh
 	st.Duplicates = pre.repeats
-	if err := w.dropStored(ctx, ids, fresh); err != nil {
+	if err := w.dropStored(ctx, pre); err != nil {
 		return st, err
 	}
-	st.Duplicates += len(ids) - len(fresh)
+	st.Duplicates += len(pre.ids) - len(fresh)
 	st.Stored = len(fresh)
 	if len(fresh) == 0 {
 		return st, nil
 	}
 
-	// The batch's parts: from the cache, else stored, else new.
+	// The batch's parts, by index in pre.keys: from the cache, else
+	// stored, else new.
 	c := &w.s.cache
 	c.stamp++
-	parts := map[partKey]*part{}
-	var missing []string
-	for _, id := range ids {
-		i, ok := fresh[id]
-		if !ok {
+	parts := make([]*part, len(pre.keys))
+	cached := make([]bool, len(pre.keys))
+	looked := make([]bool, len(pre.keys))
+	missing := map[partKey]int{}
+	var sessions []string
+	for _, i := range pre.first {
+		g := pre.group[i]
+		if pre.stored[i] || looked[g] {
 			continue
 		}
-		k := partKey{recs[i].SessionID, recs[i].Day}
-		if _, ok := parts[k]; ok {
-			continue
-		}
+		looked[g] = true
+		k := pre.keys[g]
 		p := c.parts[cacheKey{w.tenant, k.session, k.day}]
-		parts[k] = p
+		parts[g], cached[g] = p, p != nil
 		if p == nil {
-			missing = append(missing, k.session)
+			missing[k] = g
+			sessions = append(sessions, k.session)
 		}
 	}
-	if err := w.loadParts(ctx, missing, parts); err != nil {
+	if err := w.loadParts(ctx, sessions, missing, parts); err != nil {
 		return st, err
 	}
 	order := make([]*part, 0, len(parts))
-	for _, id := range ids {
-		i, ok := fresh[id]
-		if !ok {
+	for _, i := range pre.first {
+		if pre.stored[i] {
 			continue
 		}
 		r := &recs[i]
-		k := partKey{r.SessionID, r.Day}
-		p := parts[k]
+		g := pre.group[i]
+		p := parts[g]
 		if p == nil {
-			p = newPart(k.session, k.day)
-			parts[k] = p
+			p = newPart(pre.keys[g].session, pre.keys[g].day)
+			parts[g] = p
 		}
 		if p.stamp != c.stamp {
 			p.stamp = c.stamp
 			order = append(order, p)
-			if _, cached := c.parts[cacheKey{w.tenant, k.session, k.day}]; cached {
+			if cached[g] {
 				c.bytes -= p.bytes
 			}
 		}
@@ -353,8 +379,10 @@ func chunks(n, size int, fn func(lo, hi int) error) error {
 	return nil
 }
 
-// dropStored removes from fresh the IDs the tenant has stored already.
-func (w *batchWrite) dropStored(ctx context.Context, ids []string, fresh map[string]int) error {
+// dropStored removes from pre.fresh the IDs the tenant has stored already,
+// and marks their records stored.
+func (w *batchWrite) dropStored(ctx context.Context, pre *preparedBatch) error {
+	ids := pre.ids
 	return chunks(len(ids), lookupChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, existingIDsSQL(hi-lo))
 		if err != nil {
@@ -375,14 +403,18 @@ func (w *batchWrite) dropStored(ctx context.Context, ids []string, fresh map[str
 			if err := rows.Scan(&id); err != nil {
 				return err
 			}
-			delete(fresh, id)
+			if i, ok := pre.fresh[id]; ok {
+				pre.stored[i] = true
+				delete(pre.fresh, id)
+			}
 		}
 		return rows.Err()
 	})
 }
 
-// loadParts reads the stored parts among the keys of parts.
-func (w *batchWrite) loadParts(ctx context.Context, sessions []string, parts map[partKey]*part) error {
+// loadParts reads the stored parts among the keys of missing (of sessions)
+// into parts, at the index missing gives.
+func (w *batchWrite) loadParts(ctx context.Context, sessions []string, missing map[partKey]int, parts []*part) error {
 	return chunks(len(sessions), lookupChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, loadPartsSQL(hi-lo))
 		if err != nil {
@@ -401,14 +433,14 @@ func (w *batchWrite) loadParts(ctx context.Context, sessions []string, parts map
 		for rows.Next() {
 			// Only the parts not cached already: the cache is newer.
 			p, err := scanPart(rows, func(k partKey) bool {
-				p, want := parts[k]
-				return want && p == nil
+				g, want := missing[k]
+				return want && parts[g] == nil
 			})
 			if err != nil {
 				return err
 			}
 			if p != nil {
-				parts[partKey{p.session, p.day}] = p
+				parts[missing[partKey{p.session, p.day}]] = p
 			}
 		}
 		return rows.Err()
@@ -556,11 +588,12 @@ func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow) error {
 	})
 }
 
-// saveRequests inserts the new records, encoded before the transaction.
-func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record, pre *preparedBatch, parts map[partKey]*part) error {
+// saveRequests inserts the new records, encoded before the transaction;
+// parts are the batch's by index in pre.keys.
+func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record, pre *preparedBatch, parts []*part) error {
 	idx := make([]int, 0, len(pre.fresh))
-	for _, id := range pre.ids {
-		if i, ok := pre.fresh[id]; ok {
+	for _, i := range pre.first {
+		if !pre.stored[i] {
 			idx = append(idx, i)
 		}
 	}
@@ -572,7 +605,7 @@ func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record
 		args := w.args[:0]
 		for _, i := range idx[lo:hi] {
 			r := &recs[i]
-			args = append(args, parts[partKey{r.SessionID, r.Day}].pid, r.Time.UnixNano(), r.ID, w.tenant, pre.blob(i))
+			args = append(args, parts[pre.group[i]].pid, r.Time.UnixNano(), r.ID, w.tenant, pre.blob(i))
 		}
 		w.args = args
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
