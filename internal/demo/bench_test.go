@@ -1,6 +1,8 @@
 package demo
 
 import (
+	"github.com/apisessions/apisessions/internal/cputime"
+
 	"encoding/json"
 	"io"
 	"testing"
@@ -17,7 +19,7 @@ func BenchmarkWriteJSONL(b *testing.B) {
 	cw := &countWriter{}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	if _, err := WriteJSONL(cw, o); err != nil {
 		b.Fatal(err)
 	}
@@ -32,7 +34,7 @@ func BenchmarkGenerate(b *testing.B) {
 	o.Sessions = max(b.N/20, 1)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	if err := Generate(o, func(*apisessions.Exchange) error { return nil }); err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func BenchmarkEncodingJSONBaseline(b *testing.B) {
 	enc := json.NewEncoder(cw)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	err := Generate(o, func(ex *apisessions.Exchange) error {
 		var l line
 		l.ID, l.ClientIP = &ex.ID, &ex.ClientIP
@@ -87,7 +89,7 @@ func BenchmarkEncodingJSONBaseline(b *testing.B) {
 // the process's CPU time (GC included), which a busy machine disturbs less.
 func reportRates(b *testing.B, cpu0 time.Duration) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "exchanges/s")
-	if cpu := processCPU() - cpu0; cpu > 0 {
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "exchanges/cpu-s")
 	}
 }

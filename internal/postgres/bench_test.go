@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"github.com/apisessions/apisessions/internal/cputime"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -73,7 +75,7 @@ func runWriters(b *testing.B, s *Store, batches [][][]apisessions.Record, write 
 	ctx := context.Background()
 	b.ResetTimer()
 	start := time.Now()
-	cpu0, srv0 := processCPU(), readServerCPU()
+	cpu0, srv0 := cputime.Process(), readServerCPU()
 	var wg sync.WaitGroup
 	for w := range batches {
 		wg.Go(func() {
@@ -87,7 +89,7 @@ func runWriters(b *testing.B, s *Store, batches [][][]apisessions.Record, write 
 	}
 	wg.Wait()
 	b.StopTimer()
-	cpu, srv := processCPU()-cpu0, srv0.since(s)
+	cpu, srv := cputime.Process()-cpu0, srv0.since(s)
 	total := 0
 	for _, ws := range batches {
 		for _, recs := range ws {

@@ -1,8 +1,0 @@
-//go:build !unix
-
-package demo
-
-import "time"
-
-// processCPU is unknown here: benchmarks report no CPU figure.
-func processCPU() time.Duration { return 0 }
