@@ -247,3 +247,99 @@ func jwtKey(claims jwtClaims) (value, pt string) {
 	}
 	return "", ""
 }
+
+// credentialPoint reports whether a point reads where requests carry
+// credentials: the Authorization and Proxy-Authorization headers, the Cookie
+// header, a built-in session header, a request cookie.
+func credentialPoint(p *point.Point) bool {
+	if p.Response() {
+		return false
+	}
+	switch p.Source() {
+	case point.SourceCookie:
+		return true
+	case point.SourceHeader:
+		for _, h := range [...]string{"Authorization", "Proxy-Authorization", "Cookie"} {
+			if strings.EqualFold(p.Name(), h) {
+				return true
+			}
+		}
+		for _, h := range sessionHeaders {
+			if strings.EqualFold(p.Name(), h) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// secretPoint reports whether a point reads a field whose name says it is a
+// secret: its last name (a header, a query or body field).
+func (s *Sessionizer) secretPoint(p *point.Point) bool {
+	if p.Response() {
+		return false
+	}
+	name := p.Name()
+	steps := p.Steps()
+	for i := len(steps) - 1; i >= 0; i-- {
+		if steps[i].Kind == point.StepName {
+			name = steps[i].Name
+			break
+		}
+	}
+	return name != "" && s.mask.isSecretName(name)
+}
+
+// credentials returns the credentials a request carries, made once per
+// Process call: the Authorization and Proxy-Authorization values and their
+// credentials, the values of the built-in session headers and of every
+// session cookie.
+func (s *Sessionizer) credentials(w *worker, ex *apisessions.Exchange) []string {
+	if w.credsDone {
+		return w.creds
+	}
+	w.credsDone = true
+	c := w.creds[:0]
+	for _, h := range ex.Request.Headers {
+		switch {
+		case strings.EqualFold(h.Name, "Authorization"), strings.EqualFold(h.Name, "Proxy-Authorization"):
+			v := strings.TrimSpace(h.Value)
+			c = append(c, v)
+			if _, cred, ok := strings.Cut(v, " "); ok {
+				c = append(c, strings.TrimSpace(cred))
+			}
+		case strings.EqualFold(h.Name, "Cookie"):
+			for line := h.Value; line != ""; {
+				var part string
+				part, line, _ = strings.Cut(line, ";")
+				k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+				if !ok {
+					continue
+				}
+				for _, name := range sessionCookies {
+					if strings.TrimSpace(k) == name {
+						v = strings.Trim(strings.TrimSpace(v), `"`)
+						c = append(c, v)
+						break
+					}
+				}
+			}
+		default:
+			for _, name := range sessionHeaders {
+				if strings.EqualFold(h.Name, name) {
+					c = append(c, strings.TrimSpace(h.Value))
+					break
+				}
+			}
+		}
+	}
+	// Empty values match nothing.
+	out := c[:0]
+	for _, v := range c {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	w.creds = out
+	return out
+}

@@ -260,3 +260,42 @@ func TestReviewNestedSecrets(t *testing.T) {
 			det: reviewAttack(reviewSQLi("request.body|json.payload", `{"password":"hunter2xyz"}`)), raw: []string{"hunter2xyz"}, kept: `payload`},
 	})
 }
+
+// TestReviewCredentialParams: a parameter configured, unhashed, where
+// requests carry credentials (Authorization, the Cookie header, a session
+// cookie) or on a field named as a secret leaves "***" when it holds one,
+// whichever key won the session; such a grouping key leaves hashed (same
+// session ID). Other values there are kept.
+func TestReviewCredentialParams(t *testing.T) {
+	bank := prm("Bank", "request.header.X-Bank-Session", group)
+	runReview(t, []reviewCase{
+		{name: "Cookie header parameter beside a custom key",
+			cfg: apisessions.Config{Parameters: []apisessions.Parameter{bank, prm("Cookies", "request.header.Cookie")}},
+			ex:  mkEx(hdr("X-Bank-Session", "bank-1"), hdr("Cookie", "theme=dark; PHPSESSID=cookie-raw-1")),
+			raw: []string{"cookie-raw-1"}, kept: `"value":"bank-1"`},
+		{name: "Cookie header parameter without a session cookie is kept",
+			cfg:  apisessions.Config{Parameters: []apisessions.Parameter{bank, prm("Cookies", "request.header.Cookie")}},
+			ex:   mkEx(hdr("X-Bank-Session", "bank-1"), hdr("Cookie", "theme=dark")),
+			kept: `"value":"theme=dark"`},
+		{name: "Authorization parameter beside a custom key",
+			cfg: apisessions.Config{Parameters: []apisessions.Parameter{bank, prm("Auth", "request.header.Authorization")}},
+			ex:  mkEx(hdr("X-Bank-Session", "bank-1"), hdr("Authorization", "Bearer tok-raw-123456")),
+			raw: []string{"tok-raw-123456"}, kept: `"value":"bank-1"`},
+		{name: "grouping key on Authorization",
+			cfg: apisessions.Config{Parameters: []apisessions.Parameter{prm("Auth", "request.header.Authorization", group)}},
+			ex:  mkEx(hdr("Authorization", "Bearer tok-raw-123456")),
+			raw: []string{"tok-raw-123456"}, kept: md5hex("Bearer tok-raw-123456")},
+		{name: "grouping key on a session cookie",
+			cfg: apisessions.Config{Parameters: []apisessions.Parameter{prm("S", "request.cookie.sid", group)}},
+			ex:  mkEx(hdr("Cookie", "sid=sid-raw-123456")),
+			raw: []string{"sid-raw-123456"}, kept: sid("sid-raw-123456")},
+		{name: "parameter on a password field",
+			cfg: apisessions.Config{Parameters: []apisessions.Parameter{prm("P", "request.body|json.password"), prm("U", "request.body|json.user")}},
+			ex:  mkEx(method("POST"), body("application/json", `{"user":"al","password":"hunter2xyz"}`)),
+			raw: []string{"hunter2xyz"}, kept: `"value":"al"`},
+		{name: "grouping key on a token query field",
+			cfg: apisessions.Config{Parameters: []apisessions.Parameter{prm("T", "request.query.token", group)}},
+			ex:  mkEx(target("https://api.example.com/a?token=qtok-123456")),
+			raw: []string{"qtok-123456"}, kept: md5hex("qtok-123456")},
+	})
+}

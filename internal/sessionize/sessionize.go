@@ -105,6 +105,14 @@ type param struct {
 	// on lists the shields (of other points) whose path the parameter's
 	// point lies on: its value holds their protected value.
 	on []int
+	// cred: the point reads where requests carry credentials (see
+	// credentialPoint); unhashed, its value leaves as "***" when it is or
+	// holds one, and as a key it leaves hashed.
+	cred bool
+	// secretName: the point reads a field whose name says it is a secret
+	// (password, token ...): unhashed, its value leaves as "***", and as a
+	// key it leaves hashed.
+	secretName bool
 }
 
 // Sessionizer turns exchanges into records. It is safe for concurrent use:
@@ -153,7 +161,11 @@ type worker struct {
 	raw []string             // raw parameter values, by parameter
 	// Scratch lists of one Process call.
 	maskVals, hashedRaw, contVals []string
-	present                       []bool // by shield: its point yielded a value
+	// creds are the credentials of the request (credentials), made once
+	// per call when a parameter needs them.
+	creds     []string
+	credsDone bool
+	present   []bool // by shield: its point yielded a value
 	// check reads protected points back from stored content (verifyBody);
 	// made on first use.
 	check *point.Evaluator
@@ -231,7 +243,7 @@ func New(opts Options) (*Sessionizer, error) {
 			return nil, fmt.Errorf("parameters[%d].point: %s cannot be hashed: it is metadata every record keeps, with too few values for a hash to hide", i, p.String())
 		}
 		m := s.maskedBy(p)
-		pr := param{Parameter: cp, pt: p, masked: m >= 0, shield: -1}
+		pr := param{Parameter: cp, pt: p, masked: m >= 0, shield: -1, cred: credentialPoint(p), secretName: s.secretPoint(p)}
 		if pr.Group && m >= 0 {
 			return nil, fmt.Errorf("parameters[%d]: grouping key %s is masked by mask[%d] %s", i, p.String(), m, s.maskStrs[m])
 		}
@@ -412,6 +424,8 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		clear(w.maskVals[:cap(w.maskVals)])
 		clear(w.hashedRaw[:cap(w.hashedRaw)])
 		clear(w.contVals[:cap(w.contVals)])
+		clear(w.creds[:cap(w.creds)])
+		w.creds, w.credsDone = w.creds[:0], false
 		s.pool.Put(w)
 	}()
 	w.ex = *ex
@@ -493,7 +507,8 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 		// An unhashed key that is or holds a protected value (the JWT a
 		// hashed claim is read from) leaves hashed: it still names the
 		// session, and reveals nothing.
-		if p.Hash || s.onPresent(p.pt, present) || prot.holds(keyRaw) {
+		if p.Hash || s.onPresent(p.pt, present) || prot.holds(keyRaw) || p.secretName ||
+			(p.cred && matchesSecret(keyRaw, s.credentials(w, ex))) {
 			rec.Key.Value = s.hashParam(w, keyRaw)
 			keyHashed = true
 		} else {
@@ -568,6 +583,10 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 			out.Value = s.hashParam(w, v)
 			out.Hashed = true
 		case matchesSecret(v, hashedRaw) || matchesSecret(v, contVals) || onAny(p.on, present):
+			out.Value = maskedValue
+		case p.secretName || (p.cred && matchesSecret(v, s.credentials(w, ex))):
+			// A credential configured as a parameter, not hashed: it must
+			// not leave raw (a key on it leaves hashed).
 			out.Value = maskedValue
 		default:
 			// Safe to keep: point.Evaluator.First copies what lies in
