@@ -542,7 +542,8 @@ func (s *Sessionizer) content(ex *apisessions.Exchange, sec secrets, bodyMasked 
 		if !slices.ContainsFunc(s.mask.headers, func(n string) bool { return strings.EqualFold(n, h.Name) }) {
 			v = s.maskHeader(h.Name, h.Value, sec)
 		}
-		c.Headers = append(c.Headers, apisessions.Header{Name: h.Name, Value: v})
+		// A name is kept as sent unless it holds a protected value.
+		c.Headers = append(c.Headers, apisessions.Header{Name: sec.scrub(h.Name), Value: v})
 	}
 	if bodyMasked || encodedBody(ex) {
 		if len(ex.Request.Body) > 0 {
@@ -590,7 +591,7 @@ func (s *Sessionizer) maskHeader(name, v string, sec secrets) string {
 		}
 		return maskedValue
 	case strings.EqualFold(name, "Cookie"):
-		return maskCookies(v)
+		return sec.scrub(maskCookies(v)) // a name may hold a protected value
 	}
 	for _, h := range sessionHeaders {
 		if strings.EqualFold(name, h) {

@@ -299,3 +299,20 @@ func TestReviewCredentialParams(t *testing.T) {
 			raw: []string{"qtok-123456"}, kept: md5hex("qtok-123456")},
 	})
 }
+
+// TestReviewNames: a protected value sent as a header name, a cookie name,
+// a JSON key or a query name is masked there too.
+func TestReviewNames(t *testing.T) {
+	cfg := apisessions.Config{Parameters: []apisessions.Parameter{prm("E", "request.header.X-Email", hashed)}}
+	const email = "bob@example.com"
+	runReview(t, []reviewCase{
+		{name: "header name", cfg: cfg, ex: mkEx(hdr("X-Email", email), hdr("X-"+email, "1")), det: reviewAttack(),
+			raw: []string{email}, kept: `"Name":"X-***"`},
+		{name: "cookie name", cfg: cfg, ex: mkEx(hdr("X-Email", email), hdr("Cookie", email+"=1; theme=dark")), det: reviewAttack(),
+			raw: []string{email}, kept: "theme=***"},
+		{name: "JSON key", cfg: cfg, ex: mkEx(method("POST"), hdr("X-Email", email), body("application/json", `{"`+email+`":1}`)),
+			det: reviewAttack(reviewSQLi("request.body", `{"`+email+`":1}`)), raw: []string{email}},
+		{name: "query name", cfg: cfg, ex: mkEx(hdr("X-Email", email), target("https://api.example.com/a?bob%40example.com=1&q=%27")),
+			det: reviewAttack(), raw: []string{email, "bob%40example.com"}, kept: "q=%27"},
+	})
+}
