@@ -2,27 +2,23 @@ package detect
 
 import (
 	"hash/maphash"
-	"sync"
+	"sync/atomic"
 )
 
 // verdictCache remembers whether a rule's first-link operator matched a
 // value (after the rule's transformations): API traffic repeats enum
-// values, sort keys, cookies and tokens. It is bounded: a full shard is
-// emptied, which only costs a recomputation.
+// values, sort keys, cookies and tokens. It is direct-mapped and lock-free:
+// a slot holds the last entry hashed to it, so the cache is bounded by its
+// slot count and a collision only costs a recomputation.
 type verdictCache struct {
-	seed   maphash.Seed
-	shards [16]cacheShard
-	// perShard is the most entries a shard holds.
-	perShard int
+	seed  maphash.Seed
+	slots []atomic.Pointer[cacheEntry]
+	mask  uint64
 }
 
-type cacheShard struct {
-	mu sync.Mutex
-	m  map[cacheKey]bool
-}
-
-type cacheKey struct {
+type cacheEntry struct {
 	rule  int32
+	match bool
 	value string
 }
 
@@ -30,16 +26,17 @@ type cacheKey struct {
 // would make the cache's memory depend on request sizes.
 const maxCachedValue = 256
 
+// newVerdictCache returns a cache of about entries slots (a power of two);
+// nil when entries < 1.
 func newVerdictCache(entries int) *verdictCache {
-	c := &verdictCache{seed: maphash.MakeSeed(), perShard: max(entries/16, 1)}
-	for i := range c.shards {
-		c.shards[i].m = map[cacheKey]bool{}
+	if entries < 1 {
+		return nil
 	}
-	return c
-}
-
-func (c *verdictCache) shard(k cacheKey) *cacheShard {
-	return &c.shards[maphash.String(c.seed, k.value)%uint64(len(c.shards))]
+	n := 1
+	for n < entries {
+		n <<= 1
+	}
+	return &verdictCache{seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[cacheEntry], n), mask: uint64(n - 1)}
 }
 
 // match returns the cached verdict of rule on value, computing it with f
@@ -48,21 +45,12 @@ func (c *verdictCache) match(rule int32, value string, f func(string) bool) bool
 	if c == nil || len(value) > maxCachedValue {
 		return f(value)
 	}
-	k := cacheKey{rule, value}
-	sh := c.shard(k)
-	sh.mu.Lock()
-	v, ok := sh.m[k]
-	sh.mu.Unlock()
-	if ok {
-		return v
+	slot := &c.slots[(maphash.String(c.seed, value)^uint64(rule)*0x9E3779B97F4A7C15)&c.mask]
+	if e := slot.Load(); e != nil && e.rule == rule && e.value == value {
+		return e.match
 	}
-	v = f(value)
-	sh.mu.Lock()
-	if len(sh.m) >= c.perShard {
-		clear(sh.m)
-	}
-	// The key must not alias a buffer the caller reuses.
-	sh.m[cacheKey{rule, string([]byte(value))}] = v
-	sh.mu.Unlock()
-	return v
+	m := f(value)
+	// The entry must not alias a buffer the caller reuses.
+	slot.Store(&cacheEntry{rule: rule, match: m, value: string([]byte(value))})
+	return m
 }

@@ -103,9 +103,6 @@ type screenRule struct {
 	// value that can match are taken out of the rule's targets for the
 	// transaction when the rule runs (see cuttable).
 	cut []variables.RuleVariable
-	// cached is set for the rules whose verdicts the cache keeps: the
-	// libinjection ones; a lookup costs more than a warm DFA.
-	cached bool
 }
 
 // cuttableVariables are the collections whose keys the screen may take
@@ -383,7 +380,7 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 		}
 		ri := int32(len(s.rules))
 		s.rules = append(s.rules, screenRule{id: m.ID(), phase: r.phase, group: gi, targets: targets, full: full, multi: r.multi, match: match,
-			cut: cuttable(r, m.ID(), chains), cached: every})
+			cut: cuttable(r, m.ID(), chains)})
 		if every {
 			s.every = append(s.every, ri)
 		}
@@ -596,13 +593,7 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 		if !r.readsAny(own) {
 			return
 		}
-		var m bool
-		if r.cached {
-			m = s.cache.match(ri, raw, r.eval)
-		} else {
-			m = r.eval(raw)
-		}
-		if m {
+		if s.cache.match(ri, raw, r.eval) {
 			hit[ri] = true
 			if len(r.cut) > 0 {
 				hitOwners[ri] = append(hitOwners[ri], own...)
