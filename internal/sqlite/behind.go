@@ -163,8 +163,12 @@ func (s *Store) flushTx(ctx context.Context, tx *sql.Tx, dirty []*part) error {
 		if _, err := update.ExecContext(quiet, p.first, p.last, p.requests, p.attacks, p.blocked, buf, p.pid); err != nil {
 			return fmt.Errorf("save part: %w", err)
 		}
-		for _, kv := range p.added {
-			values = append(values, valueRow{kv.kind, kv.value, p.pid, p.tenant})
+		if p.unsaved > 0 {
+			for _, pv := range p.values {
+				if !pv.saved {
+					values = append(values, valueRow{pv.kind, pv.value, p.pid, p.tenant})
+				}
+			}
 		}
 	}
 	w := batchWrite{s: s, tx: tx}
@@ -180,7 +184,7 @@ func (s *Store) flushTx(ctx context.Context, tx *sql.Tx, dirty []*part) error {
 // markClean records that the parts of dirty are stored.
 func markClean(dirty []*part) {
 	for _, p := range dirty {
-		p.added = p.added[:0]
+		p.markSaved()
 		p.dirty = false
 	}
 }

@@ -120,8 +120,8 @@ func TestAggregateCodec(t *testing.T) {
 	if !reflect.DeepEqual(q.toSession(), p.toSession()) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", q.toSession(), p.toSession())
 	}
-	if len(q.added) != 0 {
-		t.Fatalf("decoding marked %d values as added", len(q.added))
+	if q.unsaved != 0 {
+		t.Fatalf("decoding marked %d values unsaved", q.unsaved)
 	}
 	for i := range len(b) {
 		if err := newPart("s", "d").decodeAggregate(b[:i]); err == nil {

@@ -42,12 +42,6 @@ func (e earliest) before(o earliest) bool {
 	return !o.set() || e.t < o.t || (e.t == o.t && e.id < o.id)
 }
 
-// kindValue is one value of one kind.
-type kindValue struct {
-	kind  int
-	value string
-}
-
 // part is a session day part as the write path merges it: the stored
 // aggregate plus the records of a batch.
 type part struct {
@@ -66,9 +60,9 @@ type part struct {
 	// kind: a slice rather than maps, so that a cached part costs a third
 	// of the memory and little work for the GC.
 	values []partValue
-	// added lists filter values the part gained since it was last stored:
-	// the part_values rows to insert.
-	added []kindValue
+	// unsaved counts the filter values the part gained since it was last
+	// stored (values not marked saved): the part_values rows to insert.
+	unsaved int
 	// tenant, upto, dirty, stamp and bytes serve the write-behind cache
 	// (behind.go): the part's tenant ID; the last requests rowid stored with
 	// the part when its batch created it; whether it changed since it was
@@ -82,18 +76,19 @@ type part struct {
 }
 
 // partValue is one value of a part and the number of its requests that
-// carried it.
+// carried it; saved says it has its part_values row (or needs none).
 type partValue struct {
 	value string
 	n     int
 	kind  int
+	saved bool
 }
 
 // Estimates of the memory a part holds: its fields, and each value it
-// counts (the string, its slot in values and in added).
+// counts (the string and its slot in values).
 const (
 	partBytes  = 320
-	valueBytes = 80
+	valueBytes = 64
 )
 
 func newPart(session, day string) *part {
@@ -133,22 +128,35 @@ func (p *part) count(kind int, v string) {
 	// A new value is copied: it may share the memory of a larger string of
 	// the record, which the cached part would keep alive.
 	v = strings.Clone(v)
-	p.values = slices.Insert(p.values, at, partValue{value: v, n: 1, kind: kind})
+	saved := kind >= kindUserAgent
+	p.values = slices.Insert(p.values, at, partValue{value: v, n: 1, kind: kind, saved: saved})
 	p.bytes += len(v) + valueBytes
-	if kind < kindUserAgent {
-		p.added = append(p.added, kindValue{kind, v})
+	if !saved {
+		p.unsaved++
 	}
 }
 
-// addAllValues lists every filter value of the part as added, so the next
+// addAllValues marks every filter value of the part unsaved, so the next
 // flush inserts (or finds) all its part_values rows.
 func (p *part) addAllValues() {
-	p.added = p.added[:0]
-	for _, pv := range p.values {
-		if pv.kind < kindUserAgent {
-			p.added = append(p.added, kindValue{pv.kind, pv.value})
+	p.unsaved = 0
+	for i := range p.values {
+		if pv := &p.values[i]; pv.kind < kindUserAgent {
+			pv.saved = false
+			p.unsaved++
 		}
 	}
+}
+
+// markSaved records that the part's values have their part_values rows.
+func (p *part) markSaved() {
+	if p.unsaved == 0 {
+		return
+	}
+	for i := range p.values {
+		p.values[i].saved = true
+	}
+	p.unsaved = 0
 }
 
 // add merges one new record into the part.
@@ -243,7 +251,7 @@ func (p *part) decodeAggregate(b []byte) error {
 			if c > 1<<40 {
 				d.fail()
 			}
-			p.values = append(p.values, partValue{value: v, n: int(c), kind: k})
+			p.values = append(p.values, partValue{value: v, n: int(c), kind: k, saved: true})
 			p.bytes += len(v) + valueBytes
 		}
 	}

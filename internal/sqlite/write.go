@@ -356,7 +356,7 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record, pre *pr
 	// complete but for their filter values, which wait too.
 	for _, p := range order {
 		// Only the parts this batch created have its upto.
-		if (p.upto != upto || len(p.added) > 0) && !p.dirty {
+		if (p.upto != upto || p.unsaved > 0) && !p.dirty {
 			if len(c.dirty) == 0 {
 				c.since = time.Now()
 			}
