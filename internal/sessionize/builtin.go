@@ -248,11 +248,13 @@ func jwtKey(claims jwtClaims) (value, pt string) {
 	return "", ""
 }
 
-// credentialPoint reports whether a point reads where requests carry
+// credentialPoint reports whether a point reads, whole, where requests carry
 // credentials: the Authorization and Proxy-Authorization headers, the Cookie
 // header, a built-in session header, a request cookie.
 func credentialPoint(p *point.Point) bool {
-	if p.Response() {
+	if p.Response() || len(p.Steps()) > 0 {
+		// What a decoder reads (a JWT claim, a cookie's JSON) is not
+		// the credential itself.
 		return false
 	}
 	switch p.Source() {

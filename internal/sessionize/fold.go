@@ -48,13 +48,37 @@ func indexFold(s, sub string, from int) int {
 	if n == 0 {
 		return from
 	}
-	c0 := lowerASCII(sub[0])
-	for i := from; i+n <= len(s); i++ {
-		if lowerASCII(s[i]) == c0 && equalFoldASCII(s[i:i+n], sub) {
+	// Candidates start with the first byte in either case: found with
+	// IndexByte (fast), each kept until passed, so the walk stays linear.
+	lo := lowerASCII(sub[0])
+	up := lo
+	if lo >= 'a' && lo <= 'z' {
+		up = lo - 'a' + 'A'
+	}
+	next := func(c byte, i int) int {
+		if k := strings.IndexByte(s[i:], c); k >= 0 {
+			return i + k
+		}
+		return len(s)
+	}
+	nl, nu := next(lo, from), len(s)
+	if up != lo {
+		nu = next(up, from)
+	}
+	for {
+		i := min(nl, nu)
+		if i+n > len(s) {
+			return -1
+		}
+		if equalFoldASCII(s[i:i+n], sub) {
 			return i
 		}
+		if i == nl {
+			nl = next(lo, i+1)
+		} else {
+			nu = next(up, i+1)
+		}
 	}
-	return -1
 }
 
 // replaceFold replaces in text every occurrence of lsub (lower-cased),

@@ -146,7 +146,7 @@ func (s secrets) add(v string) secrets {
 		return s
 	}
 	if s.seen == nil {
-		s.seen = make(map[string]struct{})
+		s.seen = make(map[string]struct{}, 32)
 	}
 	s.seen[v] = struct{}{}
 	s.vals = append(s.vals, v)
@@ -293,6 +293,14 @@ func replaceInvalidUTF8(v string) string {
 
 // jsonEscape returns v as it appears inside a JSON string.
 func jsonEscape(v string) string {
+	plain := true
+	for i := 0; i < len(v) && plain; i++ {
+		c := v[i]
+		plain = c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	if plain {
+		return v // nothing json.Marshal would escape
+	}
 	b, err := json.Marshal(v)
 	if err != nil || len(b) < 2 {
 		return v

@@ -316,3 +316,27 @@ func TestReviewNames(t *testing.T) {
 			det: reviewAttack(), raw: []string{email, "bob%40example.com"}, kept: "q=%27"},
 	})
 }
+
+// TestIndexFold: the ASCII case-insensitive search finds the first match
+// at or after from, whatever the case of either side, and nothing else.
+func TestIndexFold(t *testing.T) {
+	for _, tc := range []struct {
+		s, sub string
+		from   int
+		want   int
+	}{
+		{"Tenant-X.Example.com", "tenant-x.example.com", 0, 0},
+		{"host: TENANT-x.example.COM:443", "tenant-x.example.com", 0, 6},
+		{"aAaAb", "AAB", 0, 2},
+		{"aAaAb", "aab", 3, -1},
+		{"xx9F86D0", "9f86d0", 0, 2},
+		{"tenant", "tenant-x", 0, -1},
+		{"äbcABC", "abc", 0, 4}, // ä is two bytes
+		{"", "a", 0, -1},
+		{"abc", "", 1, 1},
+	} {
+		if got := indexFold(tc.s, tc.sub, tc.from); got != tc.want {
+			t.Errorf("indexFold(%q, %q, %d) = %d, want %d", tc.s, tc.sub, tc.from, got, tc.want)
+		}
+	}
+}
