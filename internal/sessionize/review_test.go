@@ -340,3 +340,17 @@ func TestIndexFold(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewFindingPoint: a finding's point names where the payload was
+// found; a protected value used as a name there (a JSON key, a query name)
+// is masked in the exported point too.
+func TestReviewFindingPoint(t *testing.T) {
+	cfg := apisessions.Config{Parameters: []apisessions.Parameter{prm("E", "request.header.X-Email", hashed)}}
+	const email = "bob@example.com"
+	runReview(t, []reviewCase{
+		{name: "JSON key", cfg: cfg, ex: mkEx(method("POST"), hdr("X-Email", email), body("application/json", `{"`+email+`":"' OR 1=1"}`)),
+			det: reviewAttack(reviewSQLi(`request.body|json["`+email+`"]`, "' OR 1=1")), raw: []string{email}, kept: `request.body|json[\"***\"]`},
+		{name: "query name", cfg: cfg, ex: mkEx(hdr("X-Email", email), target("https://api.example.com/a?bob%40example.com=%27")),
+			det: reviewAttack(reviewSQLi(`request.query["`+email+`"]`, "'")), raw: []string{email}},
+	})
+}

@@ -640,6 +640,9 @@ func (s *Sessionizer) Process(ex *apisessions.Exchange, det apisessions.Detectio
 				if f.Point == bodyPoint && f.Payload != maskedValue {
 					f.Payload = s.maskBodyPayload(w, ex, f.Payload, sec, &prot)
 				}
+				// The point names where the payload lay: a protected value
+				// used as a name there (a JSON key, a query name) is masked.
+				f.Point = sec.scrub(f.Point)
 				rec.Findings[i] = f
 			}
 		}
