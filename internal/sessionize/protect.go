@@ -45,6 +45,17 @@ import (
 // Metadata (client IP, host, User-Agent, path) that is or holds a protected
 // value follows its protection (meta, protectPath): request.ip hashed
 // leaves client_ip hashed. The method and status cannot be protected.
+//
+// Values are looked for in other places in the forms a request may carry
+// them: in any ASCII case (fold.go), JSON-escaped, percent-encoded (+ or
+// %20 for a space; parameters and path segments are also compared
+// decoded), with invalid UTF-8 as JSON decodes it, and, for what mask rules
+// and hashed parameters select (6 to 64 bytes), base64-encoded at any
+// alignment (mask.go: base64Cores). Masking by structure backs masking by
+// value where a point reads one value of several: every member at a JSON
+// path a protected point reads (duplicate keys, every operation of a
+// GraphQL batch), and every request header a protected point reads, even
+// one past the evaluator's header bound.
 
 // structural reports whether a decoder reads a structured text in which the
 // values it yields appear as text, rather than an encoding that hides them.
