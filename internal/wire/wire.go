@@ -292,9 +292,12 @@ func fieldError(where string, err error) error {
 		return err
 	case errors.As(err, &se):
 		return newError(ReasonDecode, "%s: malformed JSON at byte %d: %s", where, se.Offset, se.Error())
+	case errors.As(err, &te) && te.Field == "":
+		return newError(ReasonDecode, "%s: a JSON %s cannot be a %s", where, te.Value, te.Type)
 	case errors.As(err, &te):
 		return newError(ReasonDecode, "%s: field %s: a JSON %s cannot be a %s", where, te.Field, te.Value, te.Type)
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		// Inside a value, the end of the input is always early.
 		return newError(ReasonDecode, "%s: the JSON ends early", where)
 	}
 	// encoding/json reports unknown fields and bad times only as text.
