@@ -20,6 +20,10 @@ func TestExchangeURLParts(t *testing.T) {
 		{"", "", "", "", "/", ""},
 		{"/login?next=https://evil.example/x", "shop.example.com", "shop.example.com", "/login?next=https://evil.example/x", "/login", "next=https://evil.example/x"},
 		{"https://h.example/r?u=http://x/y", "", "h.example", "/r?u=http://x/y", "/r", "u=http://x/y"},
+		{"https://[2001:db8::1]:8443/a", "", "[2001:db8::1]:8443", "/a", "/a", ""},
+		{"https://[2001:db8::1]/a", "", "[2001:db8::1]", "/a", "/a", ""},
+		// An authority cut by a '?' in its userinfo: "u:secret" is no host.
+		{"https://u:secret?x@h.example/a", "h.example", "h.example", "/?x@h.example/a", "/", "x@h.example/a"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {

@@ -98,12 +98,29 @@ func (e *Exchange) Host() string {
 		if k := strings.LastIndexByte(rest, '@'); k >= 0 {
 			rest = rest[k+1:]
 		}
-		if rest != "" {
+		if rest != "" && validPort(rest) {
 			return rest
 		}
 	}
 	h, _ := e.Request.Headers.Get("Host")
 	return h
+}
+
+// validPort reports whether what follows the host's last ':' (outside an
+// IPv6 literal) is a port: digits, or nothing. An authority cut short by a
+// '?' or '#' inside its userinfo ("https://u:p?ss@h/") reads as "u:p":
+// not a host, and its "port" is part of a password.
+func validPort(hostport string) bool {
+	i := strings.LastIndexByte(hostport, ':')
+	if i < 0 || strings.LastIndexByte(hostport, ']') > i {
+		return true
+	}
+	for _, c := range hostport[i+1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Target returns the origin-form request target ("/path?query"), whatever
