@@ -244,30 +244,50 @@ func decodeBody(dec *gojson.Decoder, lim Limits) (*Batch, error) {
 	return b, nil
 }
 
+// recordChunk is how many records decodeRecords allocates at a time.
+const recordChunk = 128
+
 func decodeRecords(dec *gojson.Decoder, lim Limits) ([]apisessions.Record, error) {
 	if err := expectDelim(dec, '[', "records must be a JSON list"); err != nil {
 		return nil, err
 	}
-	recs := []apisessions.Record{}
+	// Records are decoded into chunks and joined once at the end: growing
+	// one slice would copy every record about once more, through write
+	// barriers, and leave garbage twice the batch.
+	var chunks [][]apisessions.Record
+	cur := make([]apisessions.Record, 0, recordChunk)
+	n := 0
 	for dec.More() {
 		// Checked before decoding the next record, so an oversized batch
 		// costs at most one record more than the limit.
-		if len(recs) >= lim.MaxRecords {
+		if n >= lim.MaxRecords {
 			return nil, newError(ReasonTooLarge, "batch has more than %d records", lim.MaxRecords)
 		}
-		recs = append(recs, apisessions.Record{})
-		i := len(recs) - 1
-		if err := dec.Decode(&recs[i]); err != nil {
-			return nil, fieldError(fmt.Sprintf("record %d", i), err)
+		if len(cur) == cap(cur) {
+			chunks = append(chunks, cur)
+			cur = make([]apisessions.Record, 0, recordChunk)
 		}
-		if err := checkRecord(i, &recs[i], lim); err != nil {
+		cur = cur[:len(cur)+1]
+		r := &cur[len(cur)-1]
+		if err := dec.Decode(r); err != nil {
+			return nil, fieldError(fmt.Sprintf("record %d", n), err)
+		}
+		if err := checkRecord(n, r, lim); err != nil {
 			return nil, err
 		}
+		n++
 	}
 	if err := expectDelim(dec, ']', "records list is not closed"); err != nil {
 		return nil, err
 	}
-	return recs, nil
+	if len(chunks) == 0 {
+		return cur, nil
+	}
+	recs := make([]apisessions.Record, 0, n)
+	for _, c := range chunks {
+		recs = append(recs, c...)
+	}
+	return append(recs, cur...), nil
 }
 
 func expectDelim(dec *gojson.Decoder, want gojson.Delim, msg string) error {
