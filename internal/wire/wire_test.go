@@ -157,7 +157,7 @@ func sameJSON(tb testing.TB, got, want *Batch) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, n := range []int{0, 1, 10, 1000} {
+	for _, n := range []int{0, 1, 10, recordChunk, recordChunk + 1, 2 * recordChunk, 1000} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			want := sampleBatch(n)
 			got, err := Decode(bytes.NewReader(mustMarshal(t, want)), DefaultLimits())
