@@ -12,9 +12,9 @@ import (
 // chainReads maps the ID of every chained CRS rule to the collections the
 // later links of its chain read or count. Coraza applies a rule's target
 // exceptions (ctl:ruleRemoveTargetById) to its whole chain, so the screen
-// only takes out targets the chain's later links do not read. ok is false
-// for a chain whose links could not be read (then it has no entry, and the
-// caller takes out nothing).
+// only takes out targets the chain's later links do not read. A chain
+// whose links could not be read has no entry, and the caller takes out
+// nothing.
 func chainReads() (map[int]map[string]bool, error) {
 	files, err := fs.Glob(coreruleset.FS, "@owasp_crs/*.conf")
 	if err != nil {
