@@ -2,6 +2,8 @@ package demo
 
 import (
 	"strconv"
+
+	"github.com/apisessions/apisessions/internal/jsonstring"
 )
 
 // place is where an attack payload goes in a request.
@@ -94,7 +96,7 @@ func (g *generator) attack(s *session) {
 			g.setRequest(s, "POST", "/api/login", "")
 			g.header("Content-Type", "application/json")
 			g.reqBody = append(g.reqBody, `{"username":`...)
-			g.reqBody = appendString(g.reqBody, p.value)
+			g.reqBody = jsonstring.AppendQuote(g.reqBody, p.value)
 			g.reqBody = append(g.reqBody, `,"password":"x"}`...)
 			g.respond(401, `{"error":"invalid credentials"}`)
 			return
@@ -102,7 +104,7 @@ func (g *generator) attack(s *session) {
 		g.setRequest(s, "POST", "/api/cart", "")
 		g.header("Content-Type", "application/json")
 		g.reqBody = append(g.reqBody, `{"product_id":`...)
-		g.reqBody = appendString(g.reqBody, p.value)
+		g.reqBody = jsonstring.AppendQuote(g.reqBody, p.value)
 		g.reqBody = append(g.reqBody, `,"quantity":1}`...)
 	case inHeader:
 		g.setRequest(s, "GET", "/api/account/profile", "")

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/jsonstring"
 )
 
 // timeLayout is the time format of the JSON-lines import format: RFC 3339 in
@@ -24,7 +25,7 @@ func AppendJSONL(dst []byte, ex *apisessions.Exchange) []byte {
 	dst = append(dst, '{')
 	if ex.ID != "" {
 		dst = append(dst, `"id":`...)
-		dst = appendString(dst, ex.ID)
+		dst = jsonstring.AppendQuote(dst, ex.ID)
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"time":"`...)
@@ -32,12 +33,12 @@ func AppendJSONL(dst []byte, ex *apisessions.Exchange) []byte {
 	dst = append(dst, '"')
 	if ex.ClientIP != "" {
 		dst = append(dst, `,"client_ip":`...)
-		dst = appendString(dst, ex.ClientIP)
+		dst = jsonstring.AppendQuote(dst, ex.ClientIP)
 	}
 	dst = append(dst, `,"request":{"method":`...)
-	dst = appendString(dst, ex.Request.Method)
+	dst = jsonstring.AppendQuote(dst, ex.Request.Method)
 	dst = append(dst, `,"url":`...)
-	dst = appendString(dst, ex.Request.URL)
+	dst = jsonstring.AppendQuote(dst, ex.Request.URL)
 	dst = appendHeaders(dst, ex.Request.Headers)
 	dst = appendBody(dst, ex.Request.Body)
 	dst = append(dst, '}')
@@ -77,9 +78,9 @@ func appendHeaders(dst []byte, hs apisessions.Headers) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, '[')
-		dst = appendString(dst, h.Name)
+		dst = jsonstring.AppendQuote(dst, h.Name)
 		dst = append(dst, ',')
-		dst = appendString(dst, h.Value)
+		dst = jsonstring.AppendQuote(dst, h.Value)
 		dst = append(dst, ']')
 	}
 	return append(dst, ']')
@@ -91,67 +92,11 @@ func appendBody(dst []byte, b []byte) []byte {
 	}
 	dst = append(dst, `,"body":`...)
 	if utf8.Valid(b) {
-		return appendString(dst, b)
+		return jsonstring.AppendQuote(dst, b)
 	}
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, b)
 	return append(dst, `","body_base64":true`...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// plain marks the bytes a JSON string holds as they are: printable ASCII but
-// the quote and the backslash.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
-// encoding/json does, so that the line always parses.
-func appendString[S string | []byte](dst []byte, s S) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if plain[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"':
-				dst = append(dst, '\\', '"')
-			case '\\':
-				dst = append(dst, '\\', '\\')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // WriteJSONL generates the traffic of opts (see Generate) and writes it to w

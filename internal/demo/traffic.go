@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/jsonstring"
 )
 
 // TrafficOptions say what traffic Generate produces. The same options always
@@ -391,9 +392,9 @@ func (g *generator) login(s *session) {
 		s.failed = true
 	}
 	g.reqBody = append(g.reqBody, `{"username":`...)
-	g.reqBody = appendString(g.reqBody, s.user)
+	g.reqBody = jsonstring.AppendQuote(g.reqBody, s.user)
 	g.reqBody = append(g.reqBody, `,"password":`...)
-	g.reqBody = appendString(g.reqBody, pw)
+	g.reqBody = jsonstring.AppendQuote(g.reqBody, pw)
 	g.reqBody = append(g.reqBody, '}')
 	if pw != s.password {
 		g.respond(401, `{"error":"invalid credentials"}`)
@@ -413,7 +414,7 @@ func (g *generator) login(s *session) {
 	g.resBody = append(g.resBody, `{"token":"`...)
 	g.resBody = append(g.resBody, s.jwt...)
 	g.resBody = append(g.resBody, `","role":`...)
-	g.resBody = appendString(g.resBody, s.role)
+	g.resBody = jsonstring.AppendQuote(g.resBody, s.role)
 	g.resBody = append(g.resBody, `,"expires_in":900}`...)
 }
 
@@ -425,11 +426,11 @@ func (g *generator) issue(s *session) {
 	iat := g.ex.Time.Unix()
 	p := make([]byte, 0, 160)
 	p = append(p, `{"sub":`...)
-	p = appendString(p, s.user)
+	p = jsonstring.AppendQuote(p, s.user)
 	p = append(p, `,"sid":"`...)
 	p = append(p, s.sid...)
 	p = append(p, `","role":`...)
-	p = appendString(p, s.role)
+	p = jsonstring.AppendQuote(p, s.role)
 	p = append(p, `,"iat":`...)
 	p = strconv.AppendInt(p, iat, 10)
 	p = append(p, `,"exp":`...)
@@ -516,11 +517,11 @@ func (g *generator) user(s *session) {
 		g.resp.Status = 200
 		g.resHeader("Content-Type", "application/json")
 		g.resBody = append(g.resBody, `{"username":`...)
-		g.resBody = appendString(g.resBody, s.user)
+		g.resBody = jsonstring.AppendQuote(g.resBody, s.user)
 		g.resBody = append(g.resBody, `,"email":"`...)
 		g.resBody = append(g.resBody, s.user...)
 		g.resBody = append(g.resBody, `@mail.example.net","role":`...)
-		g.resBody = appendString(g.resBody, s.role)
+		g.resBody = jsonstring.AppendQuote(g.resBody, s.role)
 		g.resBody = append(g.resBody, '}')
 	case p < 94:
 		g.setRequestNum(s, "GET", "/api/orders?page=", 1+r.IntN(3), "")
@@ -678,6 +679,8 @@ func randToken(r *rand.Rand, n int) string {
 	}
 	return string(b)
 }
+
+const hexDigits = "0123456789abcdef"
 
 func randHex(r *rand.Rand, n int) string {
 	b := make([]byte, n)
