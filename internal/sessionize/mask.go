@@ -1153,7 +1153,7 @@ func (w *jsonWalker) value(secret bool, depth int) error {
 			if n > 0 {
 				w.out = append(w.out, ',')
 			}
-			w.out = appendJSONString(w.out, key)
+			w.out = jsonstring.AppendQuote(w.out, key)
 			w.out = append(w.out, ':')
 			sub := secret || w.m.isSecretName(key)
 			if len(w.paths) > 0 {
@@ -1304,66 +1304,10 @@ func (w *jsonWalker) leaf(secret bool, v string, quoted bool) {
 	}
 	switch {
 	case secret || w.sec.is(v):
-		w.out = appendJSONString(w.out, maskedValue)
+		w.out = jsonstring.AppendQuote(w.out, maskedValue)
 	case quoted:
-		w.out = appendJSONString(w.out, v)
+		w.out = jsonstring.AppendQuote(w.out, v)
 	default:
 		w.out = append(w.out, v...)
 	}
-}
-
-// appendJSONString appends s as a JSON string, as encoding/json writes it
-// without HTML escaping (the content is data, and every renderer escapes
-// it): short escapes for quote, backslash and \b \f \n \r \t, \u00XX for
-// other control bytes, \ufffd for invalid UTF-8, \u2028 and \u2029.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += n
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += n
-			start = i
-			continue
-		}
-		i += n
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
