@@ -20,10 +20,12 @@ import (
 // large patterns. Anything else (non-ASCII input, a full state cache) goes
 // to the regexp itself, so the answer is always regexp.MatchString's.
 type lazyDFA struct {
-	re    *regexp.Regexp
-	prog  *syntax.Prog
-	mu    sync.Mutex // guards states and the creation of transitions
-	start *dfaState
+	re   *regexp.Regexp
+	prog *syntax.Prog
+	mu   sync.Mutex // guards states and the creation of transitions
+	// start is read without d.mu: a reset replaces it while other
+	// goroutines match.
+	start atomic.Pointer[dfaState]
 	// class maps an ASCII byte to its byte class.
 	class  [0x80]uint8
 	nclass int
@@ -129,7 +131,7 @@ func (d *lazyDFA) classes() {
 // reset empties the state cache; d.mu is held or d is not yet shared.
 func (d *lazyDFA) reset() {
 	d.states = map[string]*dfaState{}
-	d.start = d.intern(nil, ctxText)
+	d.start.Store(d.intern(nil, ctxText))
 }
 
 func (d *lazyDFA) intern(pcs []uint32, ctx uint8) *dfaState {
@@ -153,7 +155,7 @@ func (d *lazyDFA) MatchString(s string) bool {
 			return d.re.MatchString(s)
 		}
 	}
-	st := d.start
+	st := d.start.Load()
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		n := st.next[d.class[c]].Load()

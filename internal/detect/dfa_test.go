@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
@@ -121,6 +122,41 @@ func TestLazyDFAReset(t *testing.T) {
 		if got, want := d.MatchString(string(b)), re.MatchString(string(b)); got != want {
 			t.Fatalf("%q: DFA %v, regexp %v", b, got, want)
 		}
+	}
+	if d.resets.Load() == 0 {
+		t.Fatal("the state cache never filled: the test does not cover resets")
+	}
+}
+
+// TestLazyDFAConcurrentReset matches from several goroutines while the
+// state cache fills and starts over: answers stay regexp's and the shared
+// states are accessed without data races (run with -race).
+func TestLazyDFAConcurrentReset(t *testing.T) {
+	re := regexp.MustCompile(`(?sm)a[a-z]{0,12}b$`)
+	d := newLazyDFA(re)
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 7))
+			for range 3000 {
+				b := make([]byte, 1+r.IntN(30))
+				for i := range b {
+					b[i] = "abcxyz\n"[r.IntN(7)]
+				}
+				if got, want := d.MatchString(string(b)), re.MatchString(string(b)); got != want {
+					errs <- string(b)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for s := range errs {
+		t.Errorf("%q: DFA differs from regexp", s)
 	}
 	if d.resets.Load() == 0 {
 		t.Fatal("the state cache never filled: the test does not cover resets")
