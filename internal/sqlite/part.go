@@ -56,10 +56,16 @@ type part struct {
 	user, role   string
 	userFrom     earliest
 	roleFrom     earliest
-	// values counts the requests that carried each value, ordered by
-	// kind: a slice rather than maps, so that a cached part costs a third
-	// of the memory and little work for the GC.
-	values []partValue
+	// values counts the requests that carried each value: a slice rather
+	// than maps, so that a cached part costs a third of the memory and
+	// little work for the GC. New values are appended; unsorted says they
+	// may no longer be ordered by kind, as kindValues wants them.
+	values   []partValue
+	unsorted bool
+	// index locates the values of a part that has more than indexFrom of
+	// them (a session of thousands of distinct endpoints or user agents),
+	// where a scan of values per request would make merging quadratic.
+	index map[kindValue]int
 	// unsaved counts the filter values the part gained since it was last
 	// stored (values not marked saved): the part_values rows to insert.
 	unsaved int
@@ -84,12 +90,23 @@ type partValue struct {
 	saved bool
 }
 
-// Estimates of the memory a part holds: its fields, and each value it
-// counts (the string and its slot in values).
+// kindValue is the key of a value in a part's index.
+type kindValue struct {
+	kind  int
+	value string
+}
+
+// Estimates of the memory a part holds: its fields, each value it counts
+// (the string and its slot in values) and, past indexFrom values, each
+// value's index entry.
 const (
 	partBytes  = 320
 	valueBytes = 64
+	indexBytes = 64
 )
+
+// indexFrom is the number of values above which a part indexes them.
+const indexFrom = 64
 
 func newPart(session, day string) *part {
 	return &part{session: session, day: day, bytes: partBytes + len(session) + len(day)}
@@ -97,6 +114,7 @@ func newPart(session, day string) *part {
 
 // kindValues returns the values of kind.
 func (p *part) kindValues(kind int) []partValue {
+	p.sortValues()
 	lo := 0
 	for lo < len(p.values) && p.values[lo].kind < kind {
 		lo++
@@ -108,29 +126,58 @@ func (p *part) kindValues(kind int) []partValue {
 	return p.values[lo:hi]
 }
 
+// sortValues orders the values by kind, and the index after them.
+func (p *part) sortValues() {
+	if !p.unsorted {
+		return
+	}
+	slices.SortStableFunc(p.values, func(a, b partValue) int { return cmp.Compare(a.kind, b.kind) })
+	p.unsorted = false
+	if p.index != nil {
+		for i, pv := range p.values {
+			p.index[kindValue{pv.kind, pv.value}] = i
+		}
+	}
+}
+
 // count adds a request that carried v.
 func (p *part) count(kind int, v string) {
 	if v == "" {
 		return
 	}
-	at := len(p.values)
-	for i := range p.values {
-		pv := &p.values[i]
-		if pv.kind == kind && pv.value == v {
-			pv.n++
+	if p.index == nil && len(p.values) > indexFrom {
+		p.index = make(map[kindValue]int, 2*len(p.values))
+		for i, pv := range p.values {
+			p.index[kindValue{pv.kind, pv.value}] = i
+		}
+		p.bytes += len(p.values) * indexBytes
+	}
+	if p.index != nil {
+		if i, ok := p.index[kindValue{kind, v}]; ok {
+			p.values[i].n++
 			return
 		}
-		if pv.kind > kind {
-			at = i
-			break
+	} else {
+		for i := range p.values {
+			if pv := &p.values[i]; pv.kind == kind && pv.value == v {
+				pv.n++
+				return
+			}
 		}
 	}
 	// A new value is copied: it may share the memory of a larger string of
 	// the record, which the cached part would keep alive.
 	v = strings.Clone(v)
 	saved := kind >= kindUserAgent
-	p.values = slices.Insert(p.values, at, partValue{value: v, n: 1, kind: kind, saved: saved})
+	if n := len(p.values); n > 0 && p.values[n-1].kind > kind {
+		p.unsorted = true
+	}
+	p.values = append(p.values, partValue{value: v, n: 1, kind: kind, saved: saved})
 	p.bytes += len(v) + valueBytes
+	if p.index != nil {
+		p.index[kindValue{kind, v}] = len(p.values) - 1
+		p.bytes += indexBytes
+	}
 	if !saved {
 		p.unsaved++
 	}
