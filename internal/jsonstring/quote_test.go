@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/apisessions/apisessions/internal/cputime"
 )
 
 var quoteCases = []struct {
@@ -100,4 +102,31 @@ func replaceInvalid(s string) string {
 		i += n
 	}
 	return b.String()
+}
+
+// BenchmarkAppendQuote quotes the values of a typical exchange: method, URL,
+// user agent, a JSON body, text with multibyte runes and escapes. One op is
+// the whole set.
+func BenchmarkAppendQuote(b *testing.B) {
+	in := []string{
+		"GET", "https://shop.example.com/api/products/7791?q=red%20shoes",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15",
+		`{"username":"alice","password":"s3cret","note":"leave at the door"}`,
+		"café crème — 中文 😀", "line\nbreak\tand \"quotes\"",
+	}
+	n := 0
+	for _, s := range in {
+		n += len(s)
+	}
+	b.SetBytes(int64(n))
+	var dst []byte
+	cpu0 := cputime.Process()
+	for b.Loop() {
+		for _, s := range in {
+			dst = AppendQuote(dst[:0], s)
+		}
+	}
+	if cpu := cputime.Process() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
 }
