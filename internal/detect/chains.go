@@ -96,3 +96,64 @@ func directives(text string) []string {
 	}
 	return out
 }
+
+// updatedTargets maps the ID of every CRS rule that SecRuleUpdateTargetById
+// changes to the exclusions (!VAR:key) it adds, counted per collection;
+// the key "" counts the targets it adds. Coraza appends them to the rule's
+// own exception slices, which the rule's text does not show.
+func updatedTargets() (map[int]map[string]int, error) {
+	files, err := fs.Glob(coreruleset.FS, "@owasp_crs/*.conf")
+	if err != nil {
+		return nil, fmt.Errorf("list CRS rules: %w", err)
+	}
+	out := map[int]map[string]int{}
+	for _, name := range files {
+		b, err := fs.ReadFile(coreruleset.FS, name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		for _, d := range directives(string(b)) {
+			rest, ok := strings.CutPrefix(d, "SecRuleUpdateTargetById ")
+			if !ok {
+				continue
+			}
+			ids, rest, ok1 := nextToken(rest)
+			vars, _, ok2 := nextToken(rest)
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("%s: unreadable %q", name, d)
+			}
+			var list []int
+			for _, f := range strings.Fields(strings.ReplaceAll(ids, ",", " ")) {
+				lo, hi, isRange := strings.Cut(f, "-")
+				a, err1 := strconv.Atoi(lo)
+				z := a
+				var err2 error
+				if isRange {
+					z, err2 = strconv.Atoi(hi)
+				}
+				if err1 != nil || err2 != nil || z < a || z-a > 100000 {
+					return nil, fmt.Errorf("%s: unreadable rule IDs in %q", name, d)
+				}
+				for id := a; id <= z; id++ {
+					list = append(list, id)
+				}
+			}
+			for _, id := range list {
+				if out[id] == nil {
+					out[id] = map[string]int{}
+				}
+				for _, v := range strings.Split(vars, "|") {
+					v = strings.TrimSpace(v)
+					n, isNeg := strings.CutPrefix(v, "!")
+					n, _, _ = strings.Cut(n, ":")
+					if isNeg {
+						out[id][strings.ToUpper(n)]++
+					} else if v != "" {
+						out[id][""]++
+					}
+				}
+			}
+		}
+	}
+	return out, nil
+}

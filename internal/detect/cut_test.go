@@ -2,7 +2,11 @@ package detect
 
 import (
 	"context"
+	"fmt"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apisessions/apisessions"
@@ -124,5 +128,128 @@ func TestTargetCuts(t *testing.T) {
 		if d.Findings[i].Point != df.Findings[i].Point || d.Findings[i].Payload != df.Findings[i].Payload {
 			t.Errorf("finding %d: fast %+v, full %+v", i, d.Findings[i], df.Findings[i])
 		}
+	}
+}
+
+// TestTargetCutsConcurrent runs requests whose cookies get different keys
+// taken out of the same rules from several goroutines at once. CRS adds
+// exclusions to rules such as 941100 and 942421 with
+// SecRuleUpdateTargetById, which Coraza appends to the rule's shared
+// exception slice: a transaction's cut must never reach another
+// transaction (run with -race), and each result is the full engine's.
+func TestTargetCutsConcurrent(t *testing.T) {
+	fast := sharedEngine(t, "pl1-fast", DefaultOptions())
+	o := DefaultOptions()
+	o.Mode = ModeFull
+	full := sharedEngine(t, "pl1-full", o)
+	const n = 8
+	exs := make([]*apisessions.Exchange, n)
+	want := make([][]int, n)
+	for i := range exs {
+		// The attack sits in a cookie whose name differs per request; the
+		// benign cookies of one request are named as the attack of another.
+		cookie := fmt.Sprintf("k%d=hello; k%d=%%3Cscript%%3Ealert(%d)%%3C/script%%3E; k%d=plain", i, (i+1)%n, i, (i+2)%n)
+		exs[i] = &apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/api/items?page=1",
+			Headers: hdrs(apisessions.Header{Name: "Cookie", Value: cookie})}}
+		rf, err := full.run(exs[i], "HTTP/1.1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = ruleIDs(rf)
+		if !slices.Contains(want[i], 941100) {
+			t.Fatalf("request %d: full engine did not report 941100: %v", i, want[i])
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for g := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range 40 {
+				i := (g + r) % n
+				rs, err := fast.run(exs[i], "HTTP/1.1", nil)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				if got := ruleIDs(rs); !slices.Equal(got, want[i]) {
+					errs <- fmt.Sprintf("request %d: fast %v, full %v", i, got, want[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+// TestCutsCopyExceptions checks, on Coraza's loaded rules, what taking
+// targets out relies on: for every collection the screen may cut from a
+// rule, each of the rule's targets on it has a full exception slice, so
+// that Coraza's append for a transaction copies it instead of writing into
+// the array all transactions share. CRS's SecRuleUpdateTargetById
+// exclusions (942340 has three on REQUEST_COOKIES) are in those slices but
+// not in the rule's text.
+func TestCutsCopyExceptions(t *testing.T) {
+	o := DefaultOptions()
+	o.ParanoiaLevel = 4
+	e := sharedEngine(t, "pl4-fast", o)
+	cut := map[int64]map[uint64]bool{}
+	for _, r := range e.screen.rules {
+		for _, v := range r.cut {
+			if cut[int64(r.id)] == nil {
+				cut[int64(r.id)] = map[uint64]bool{}
+			}
+			cut[int64(r.id)][uint64(v)] = true
+		}
+	}
+	if len(cut) == 0 {
+		t.Fatal("no rule has cuttable targets")
+	}
+	// The fields are Coraza v3's (internal/corazawaf): WAF.Rules.rules,
+	// Rule.variables[i].Variable and .Exceptions.
+	w := reflect.ValueOf(e.waf)
+	if w.Kind() == reflect.Struct && w.NumField() > 0 {
+		w = w.Field(0)
+	}
+	rules := reflect.Indirect(w).FieldByName("Rules").FieldByName("rules")
+	if !rules.IsValid() {
+		t.Fatal("Coraza's rule layout changed: check how it appends transaction exceptions (rule.go doEvaluate)")
+	}
+	checked := 0
+	for i := range rules.Len() {
+		r := reflect.Indirect(rules.Index(i))
+		id := r.FieldByName("RuleMetadata").FieldByName("ID_").Int()
+		vs := r.FieldByName("variables")
+		for j := range vs.Len() {
+			v := vs.Index(j).FieldByName("Variable").Uint()
+			if !cut[id][v] {
+				continue
+			}
+			checked++
+			if ex := vs.Index(j).FieldByName("Exceptions"); ex.Len() < ex.Cap() {
+				t.Errorf("rule %d: collection %d is cut but its %d exceptions have room for %d", id, v, ex.Len(), ex.Cap())
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no cut target found among Coraza's rules")
+	}
+	t.Logf("%d cut targets checked", checked)
+}
+
+func TestUpdatedTargets(t *testing.T) {
+	u, err := updatedTargets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// REQUEST-999-COMMON-EXCEPTIONS-AFTER.conf excludes 12 cookies from
+	// 942421 and 3 from 942340.
+	if u[942421]["REQUEST_COOKIES"] != 12 || u[942340]["REQUEST_COOKIES"] != 3 {
+		t.Errorf("942421: %v, 942340: %v", u[942421], u[942340])
 	}
 }

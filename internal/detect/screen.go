@@ -297,8 +297,24 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 	if err != nil {
 		return nil, err
 	}
+	updates, err := updatedTargets()
+	if err != nil {
+		return nil, err
+	}
 	for _, m := range metas {
 		r, ok := parseSecRule(m.Raw())
+		if u := updates[m.ID()]; ok && u != nil {
+			// The rule reads what its text and the updates say.
+			if u[""] > 0 {
+				ok = false
+			}
+			if r.negations == nil {
+				r.negations = map[string]int{}
+			}
+			for v, n := range u {
+				r.negations[v] += n
+			}
+		}
 		if ok && r.skip > 0 {
 			skipped[r.phase] = max(skipped[r.phase], r.skip)
 		} else if ok && skipped[r.phase] > 0 {
