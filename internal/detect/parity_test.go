@@ -116,3 +116,53 @@ func TestParityMix(t *testing.T) {
 		})
 	}
 }
+
+// TestParityEdges compares the engines on requests built around what the
+// fast path decides itself: header and argument names differing in case
+// only, a key read twice with one bad value, cookies CRS excludes from
+// some rules, empty names, many arguments, multi-line and non-ASCII values.
+func TestParityEdges(t *testing.T) {
+	xss := "%3Cscript%3Ealert(1)%3C%2Fscript%3E"
+	sqli := "1%27%20UNION%20SELECT%20password%20FROM%20users--"
+	many := "/api/a?"
+	for i := range 300 {
+		many += fmt.Sprintf("k%d=v%d&", i, i)
+	}
+	exs := []*apisessions.Exchange{
+		{Request: apisessions.Request{Method: "GET", URL: "/api/a?Q=benign&q=" + sqli, Headers: hdrs()}},
+		{Request: apisessions.Request{Method: "GET", URL: "/api/a?q=benign&q=" + xss + "&Q=x", Headers: hdrs()}},
+		{Request: apisessions.Request{Method: "GET", URL: "/api/a?=" + xss + "&b=1", Headers: hdrs()}},
+		{Request: apisessions.Request{Method: "GET", URL: many + "z=" + sqli, Headers: hdrs()}},
+		{Request: apisessions.Request{Method: "GET", URL: "/api/a?x=1", Headers: hdrs(
+			apisessions.Header{Name: "X-Foo", Value: "benign"}, apisessions.Header{Name: "x-foo", Value: "<script>alert(1)</script>"})}},
+		{Request: apisessions.Request{Method: "GET", URL: "/api/a?x=1", Headers: hdrs(
+			apisessions.Header{Name: "Cookie", Value: "_ga=1' UNION SELECT password FROM users--; __gads=<script>alert(1)</script>; sid=abc"})}},
+		{Request: apisessions.Request{Method: "GET", URL: "/api/a?x=1", Headers: hdrs(
+			apisessions.Header{Name: "Cookie", Value: "_ga=benign; SID=1' or '1'='1; sid=plain"})}},
+		{Request: apisessions.Request{Method: "POST", URL: "/api/a", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/json"}),
+			Body: []byte(`{"Name":"a","name":"x\nunion select password from users","list":[1,"<img src=x onerror=alert(1)>"],"é":"café ' or 1=1--"}`)}},
+		{Request: apisessions.Request{Method: "POST", URL: "/api/a", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/x-www-form-urlencoded"}),
+			Body: []byte("a=%0Acat%20/etc/passwd&A=ok&b=%FF%FE" + xss)}},
+		{Request: apisessions.Request{Method: "GET", URL: "/api/a?path=..%2F..%2Fetc%2Fpasswd&Path=ok", Headers: hdrs()}},
+	}
+	for _, pl := range []int{1, 4} {
+		o := DefaultOptions()
+		o.ParanoiaLevel = pl
+		o.Mode = ModeFull
+		full := sharedEngine(t, fmt.Sprintf("pl%d-full", pl), o)
+		o.Mode = ModeFast
+		fast := sharedEngine(t, fmt.Sprintf("pl%d-fast", pl), o)
+		attacks := 0
+		for i, ex := range exs {
+			if d := comparePair(t, full, fast, ex, "HTTP/1.1"); d != "" {
+				t.Errorf("PL%d exchange %d %.80q: %s", pl, i, ex.Request.URL, d)
+			}
+			if d, _ := full.Detect(context.Background(), ex); d.Malicious() {
+				attacks++
+			}
+		}
+		if attacks < len(exs)/2 {
+			t.Errorf("PL%d: full CRS flags %d of %d exchanges: the cases do not exercise detections", pl, attacks, len(exs))
+		}
+	}
+}
