@@ -144,6 +144,8 @@ func TestParityEdges(t *testing.T) {
 		{Request: apisessions.Request{Method: "POST", URL: "/api/a", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/x-www-form-urlencoded"}),
 			Body: []byte("a=%0Acat%20/etc/passwd&A=ok&b=%FF%FE" + xss)}},
 		{Request: apisessions.Request{Method: "GET", URL: "/api/a?path=..%2F..%2Fetc%2Fpasswd&Path=ok", Headers: hdrs()}},
+		{Request: apisessions.Request{Method: "POST", URL: "/api/a?q=benign&Q=" + xss, Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/x-www-form-urlencoded"}),
+			Body: []byte("q=" + sqli + "&Q=ok")}},
 	}
 	for _, pl := range []int{1, 4} {
 		o := DefaultOptions()
