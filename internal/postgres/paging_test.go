@@ -26,7 +26,7 @@ func TestListRangePaging(t *testing.T) {
 			day = "2026-11-21"
 		}
 		last := base.Add(time.Duration(i/4) * 30 * time.Minute) // four parts end at each time
-		first := last.Add(-time.Duration(i%5) * time.Hour)       // lengths 0 to 4 hours
+		first := last.Add(-time.Duration(i%5) * time.Hour)      // lengths 0 to 4 hours
 		if i == 39 {
 			first = last.Add(-13 * time.Hour) // the longest part, among the newest
 		}
