@@ -31,14 +31,24 @@ type lazyDFA struct {
 	nclass int
 	// states interns states by their key.
 	states map[string]*dfaState
+	// bytes estimates the memory the states take (stateBytes).
+	bytes int
 	// resets counts how often the state cache was emptied.
 	resets atomic.Int64
 }
 
-// maxDFAStates bounds the states one pattern keeps (a state is 8 bytes a
-// byte class, 10 to 60 classes for CRS patterns, plus its instruction
-// list); past it the cache starts over.
-const maxDFAStates = 1000
+// maxDFAStates and maxDFABytes bound the states one pattern keeps (a state
+// is 8 bytes a byte class, 10 to 60 classes for CRS patterns, plus its
+// instruction list, kept twice: in the state and in its key); past either
+// the cache starts over. The byte bound keeps all CRS patterns together
+// under about 150 MiB whatever values attackers send.
+const (
+	maxDFAStates = 1000
+	maxDFABytes  = 512 << 10
+)
+
+// stateBytes estimates the memory of a state with n instructions.
+func (d *lazyDFA) stateBytes(n int) int { return 96 + 8*d.nclass + 8*n + 64 }
 
 // Previous-byte classes: what the assertions before the next byte depend on.
 const (
@@ -131,6 +141,7 @@ func (d *lazyDFA) classes() {
 // reset empties the state cache; d.mu is held or d is not yet shared.
 func (d *lazyDFA) reset() {
 	d.states = map[string]*dfaState{}
+	d.bytes = 0
 	d.start.Store(d.intern(nil, ctxText))
 }
 
@@ -145,6 +156,7 @@ func (d *lazyDFA) intern(pcs []uint32, ctx uint8) *dfaState {
 	}
 	s := &dfaState{pcs: pcs, ctx: ctx, next: make([]atomic.Pointer[dfaState], d.nclass)}
 	d.states[string(key)] = s
+	d.bytes += d.stateBytes(len(pcs))
 	return s
 }
 
@@ -193,7 +205,7 @@ func (d *lazyDFA) step(st *dfaState, c byte) (*dfaState, bool) {
 	if n := st.next[d.class[c]].Load(); n != nil {
 		return n, true
 	}
-	if len(d.states) >= maxDFAStates {
+	if len(d.states) >= maxDFAStates || d.bytes >= maxDFABytes {
 		d.resets.Add(1)
 		d.reset()
 		return nil, false
