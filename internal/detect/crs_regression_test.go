@@ -235,6 +235,18 @@ var testEngines sync.Map // key -> *Engine
 
 // sharedEngine returns the engine for the options, built once per test
 // binary; key must name the options uniquely.
+// enginePair returns the shared full and fast engines at a paranoia level.
+func enginePair(tb testing.TB, pl int) (full, fast *Engine) {
+	tb.Helper()
+	o := DefaultOptions()
+	o.ParanoiaLevel = pl
+	o.Mode = ModeFull
+	full = sharedEngine(tb, fmt.Sprintf("pl%d-full", pl), o)
+	o.Mode = ModeFast
+	fast = sharedEngine(tb, fmt.Sprintf("pl%d-fast", pl), o)
+	return full, fast
+}
+
 func sharedEngine(tb testing.TB, key string, o Options) *Engine {
 	tb.Helper()
 	if e, ok := testEngines.Load(key); ok {

@@ -77,10 +77,7 @@ func TestCuttable(t *testing.T) {
 // TestTargetCuts checks that a rule kept for one argument runs on that
 // argument only, and that the detection is the full engine's.
 func TestTargetCuts(t *testing.T) {
-	fast := sharedEngine(t, "pl1-fast", DefaultOptions())
-	o := DefaultOptions()
-	o.Mode = ModeFull
-	full := sharedEngine(t, "pl1-full", o)
+	full, fast := enginePair(t, 1)
 	ex := &apisessions.Exchange{Request: apisessions.Request{Method: "GET",
 		URL: "/api/items?page=2&Sort=name&q=1%27%20UNION%20SELECT%20password%20FROM%20users--&lang=en&filter=active", Headers: hdrs()}}
 
@@ -138,10 +135,7 @@ func TestTargetCuts(t *testing.T) {
 // exception slice: a transaction's cut must never reach another
 // transaction (run with -race), and each result is the full engine's.
 func TestTargetCutsConcurrent(t *testing.T) {
-	fast := sharedEngine(t, "pl1-fast", DefaultOptions())
-	o := DefaultOptions()
-	o.Mode = ModeFull
-	full := sharedEngine(t, "pl1-full", o)
+	full, fast := enginePair(t, 1)
 	const n = 8
 	exs := make([]*apisessions.Exchange, n)
 	want := make([][]int, n)

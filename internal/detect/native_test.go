@@ -33,10 +33,7 @@ var nativeCases = []struct {
 // engine, which skips natively decided rules, reports the full engine's
 // rules on requests made to fire them.
 func TestNativeRules(t *testing.T) {
-	fast := sharedEngine(t, "pl1-fast", DefaultOptions())
-	o := DefaultOptions()
-	o.Mode = ModeFull
-	full := sharedEngine(t, "pl1-full", o)
+	full, fast := enginePair(t, 1)
 	ids := map[int]bool{}
 	for _, ph := range fast.screen.natives {
 		for _, n := range ph {

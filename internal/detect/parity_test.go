@@ -88,12 +88,7 @@ func TestParityMix(t *testing.T) {
 	}
 	for _, pl := range levels {
 		t.Run(fmt.Sprintf("PL%d", pl), func(t *testing.T) {
-			o := DefaultOptions()
-			o.ParanoiaLevel = pl
-			o.Mode = ModeFull
-			full := sharedEngine(t, fmt.Sprintf("pl%d-full", pl), o)
-			o.Mode = ModeFast
-			fast := sharedEngine(t, fmt.Sprintf("pl%d-fast", pl), o)
+			full, fast := enginePair(t, pl)
 			g := newCorpus(uint64(100 + pl))
 			exs := g.mix(n)
 			for i := 0; i < n/5; i++ {
@@ -148,12 +143,7 @@ func TestParityEdges(t *testing.T) {
 			Body: []byte("q=" + sqli + "&Q=ok")}},
 	}
 	for _, pl := range []int{1, 4} {
-		o := DefaultOptions()
-		o.ParanoiaLevel = pl
-		o.Mode = ModeFull
-		full := sharedEngine(t, fmt.Sprintf("pl%d-full", pl), o)
-		o.Mode = ModeFast
-		fast := sharedEngine(t, fmt.Sprintf("pl%d-fast", pl), o)
+		full, fast := enginePair(t, pl)
 		attacks := 0
 		for i, ex := range exs {
 			if d := comparePair(t, full, fast, ex, "HTTP/1.1"); d != "" {
