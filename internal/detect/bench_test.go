@@ -2,11 +2,10 @@ package detect
 
 import (
 	"context"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/cputime"
 )
 
 func benchEngine(b *testing.B, mode string, exs []*apisessions.Exchange) {
@@ -20,7 +19,7 @@ func benchEngineOpts(b *testing.B, o Options, exs ...*apisessions.Exchange) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for i := 0; b.Loop(); i++ {
 		if _, err := e.Detect(ctx, exs[i%len(exs)]); err != nil {
 			b.Fatal(err)
@@ -28,18 +27,9 @@ func benchEngineOpts(b *testing.B, o Options, exs ...*apisessions.Exchange) {
 	}
 	// The machine is shared: wall time per op counts other processes' turns,
 	// CPU time of this process per op does not.
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Process() - cpu0
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(b.N)/cpu.Seconds(), "req/cpu-s")
-}
-
-// cpuTime is the user+system CPU time of this process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkMix is the realistic API mix; run with -cpu 1 for req/s per core.

@@ -16,13 +16,13 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/cputime"
 	"github.com/apisessions/apisessions/internal/postgres"
 	"github.com/apisessions/apisessions/internal/sqlite"
 	"github.com/apisessions/apisessions/internal/wire"
@@ -129,7 +129,7 @@ func runSenders(b *testing.B, n int, send func(i int) error) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	start := time.Now()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for range 4 {
 		wg.Go(func() {
 			for {
@@ -146,7 +146,7 @@ func runSenders(b *testing.B, n int, send func(i int) error) {
 	}
 	wg.Wait()
 	el := time.Since(start)
-	cpu := processCPU() - cpu0
+	cpu := cputime.Process() - cpu0
 	close(errs)
 	for err := range errs {
 		b.Fatal(err)
@@ -157,15 +157,6 @@ func runSenders(b *testing.B, n int, send func(i int) error) {
 	// the neighbours.
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n*benchBatch), "cpu-ns/rec")
 	b.ReportMetric(float64(n*benchBatch)/cpu.Seconds(), "records/cpu-s")
-}
-
-// processCPU is the user+system CPU time of this process so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkIngest: 4 concurrent senders posting 1,000-record batches over

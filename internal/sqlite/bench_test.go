@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/apisessions/apisessions"
+	"github.com/apisessions/apisessions/internal/cputime"
 	"github.com/apisessions/apisessions/internal/store/storetest"
 )
 
@@ -30,16 +30,6 @@ func benchBatch(i, batch, sessions int) []apisessions.Record {
 		r.Day = r.Time.Format("2006-01-02")
 	}
 	return recs
-}
-
-// cpuTime is the CPU time the process has used. The machine is shared, so
-// records per CPU second is the steadier figure; records/s is wall time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // storeBytes is the size of the store's files.
@@ -76,20 +66,20 @@ func BenchmarkWrite(b *testing.B) {
 				b.StopTimer()
 				recs := benchBatch(i, min(batch, b.N-i*batch), 50000)
 				b.StartTimer()
-				t0, c0 := time.Now(), cpuTime()
+				t0, c0 := time.Now(), cputime.Process()
 				if _, err := st.Write(b.Context(), apisessions.DefaultTenant, recs); err != nil {
 					b.Fatal(err)
 				}
 				elapsed += time.Since(t0)
-				cpu += cpuTime() - c0
+				cpu += cputime.Process() - c0
 			}
 			// The parts still in memory are part of the cost: store them.
-			t0, c0 := time.Now(), cpuTime()
+			t0, c0 := time.Now(), cputime.Process()
 			if err := st.flush(b.Context()); err != nil {
 				b.Fatal(err)
 			}
 			elapsed += time.Since(t0)
-			cpu += cpuTime() - c0
+			cpu += cputime.Process() - c0
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")
 			b.ReportMetric(float64(b.N)/cpu.Seconds(), "records/cpu-s")
@@ -221,7 +211,7 @@ func BenchmarkWriteBaseline(b *testing.B) {
 		b.StopTimer()
 		recs := benchBatch(i, min(batch, b.N-i*batch), 50000)
 		b.StartTimer()
-		t0, c0 := time.Now(), cpuTime()
+		t0, c0 := time.Now(), cputime.Process()
 		tx, err := db.Begin()
 		if err != nil {
 			b.Fatal(err)
@@ -241,7 +231,7 @@ func BenchmarkWriteBaseline(b *testing.B) {
 			b.Fatal(err)
 		}
 		elapsed += time.Since(t0)
-		cpu += cpuTime() - c0
+		cpu += cputime.Process() - c0
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "records/s")

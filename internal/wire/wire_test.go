@@ -15,11 +15,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/apisessions/apisessions"
+
+	"github.com/apisessions/apisessions/internal/cputime"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -627,7 +628,7 @@ func BenchmarkEncode(b *testing.B) {
 	batch := sampleBatch(1000)
 	var size int
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		data, err := Marshal(batch)
 		if err != nil {
@@ -640,21 +641,10 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportMetric(float64(size), "bytes/batch")
 }
 
-// processCPU is the user+system CPU time of this process so far: on a
-// shared machine, CPU per record measures the work where wall time also
-// measures the neighbours.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // reportCPU reports the CPU time per record and records per CPU-second
 // since cpu0, for n records.
 func reportCPU(b *testing.B, cpu0 time.Duration, n int) {
-	cpu := processCPU() - cpu0
+	cpu := cputime.Process() - cpu0
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/rec")
 	b.ReportMetric(float64(n)/cpu.Seconds(), "records/cpu-s")
 }
@@ -664,7 +654,7 @@ func BenchmarkDecode(b *testing.B) {
 	data := mustMarshal(b, batch)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		if _, err := Decode(bytes.NewReader(data), Limits{}); err != nil {
 			b.Fatal(err)
@@ -691,7 +681,7 @@ func BenchmarkJSONBaseline(b *testing.B) {
 		b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
 	})
 	b.Run("unmarshal", func(b *testing.B) {
-		cpu0 := processCPU()
+		cpu0 := cputime.Process()
 		for b.Loop() {
 			var out []apisessions.Record
 			if err := json.Unmarshal(data, &out); err != nil {
