@@ -183,21 +183,28 @@ func benchEnvInt(name string, def int) int {
 	return def
 }
 
+// benchPartitions creates the partitions of the benchListDays days the
+// loaders spread parts over, and returns the first day.
+func benchPartitions(b testing.TB, s *Store) time.Time {
+	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	var days []string
+	for d := range benchListDays {
+		days = append(days, start.AddDate(0, 0, d).Format(time.DateOnly))
+	}
+	if err := s.ensurePartitions(context.Background(), days); err != nil {
+		b.Fatal(err)
+	}
+	return start
+}
+
 // loadParts fills the store with parts session day parts of two requests
 // each, spread over benchListDays days, by copying straight into the tables
 // (Write would take minutes at the 500,000 parts). The rows are the
 // ones Write makes, built by the same code.
 func loadParts(b *testing.B, s *Store, tenant string, parts int) (newest time.Time) {
 	ctx := context.Background()
-	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	start := benchPartitions(b, s)
 	perDay := (parts + benchListDays - 1) / benchListDays
-	var days []string
-	for d := range benchListDays {
-		days = append(days, start.AddDate(0, 0, d).Format(time.DateOnly))
-	}
-	if err := s.ensurePartitions(ctx, days); err != nil {
-		b.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	proto := storetest.Generate(5, "proto-", 1000, 1, 1)
 	var reqRows, idRows, partRows, tagRows [][]any

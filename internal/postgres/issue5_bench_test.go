@@ -171,15 +171,8 @@ const issue5Chunk = 2000
 // one core overlaps PostgreSQL's work on the other.
 func loadIssue5(b testing.TB, s *Store, tenant string, requests, parts int) issue5Load {
 	ctx := context.Background()
-	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	start := benchPartitions(b, s)
 	perDay := (parts + benchListDays - 1) / benchListDays
-	var days []string
-	for d := range benchListDays {
-		days = append(days, start.AddDate(0, 0, d).Format(time.DateOnly))
-	}
-	if err := s.ensurePartitions(ctx, days); err != nil {
-		b.Fatal(err)
-	}
 	proto := storetest.Generate(5, "proto-", 1000, 1, 1)
 	users := max(parts/20, 1) // a user has about 20 parts
 
