@@ -741,13 +741,7 @@ func testAdminIsolation(t *testing.T, st apisessions.AdminStore) {
 		{"Denylist", func() error { return wantNone(st.Denylist(ctx, b.ID, at(0))) }},
 		{"DeleteDeny", func() error { return wantErr(st.DeleteDeny(ctx, b.ID, d.ID), apisessions.ENOTFOUND) }},
 		{"Nodes", func() error { return wantNone(st.Nodes(ctx, b.ID)) }},
-		{"BatchSeen", func() error {
-			seen, err := st.BatchSeen(ctx, b.ID, "batch")
-			if err != nil || seen {
-				return fmt.Errorf("BatchSeen = %v, %v; want false", seen, err)
-			}
-			return nil
-		}},
+		{"BatchSeen", func() error { return wantUnseen(st.BatchSeen(ctx, b.ID, "batch")) }},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -781,6 +775,14 @@ func testAdminIsolation(t *testing.T, st apisessions.AdminStore) {
 func wantErr(err error, code string) error {
 	if got := apisessions.ErrorCode(err); got != code {
 		return fmt.Errorf("error %v (code %q), want code %q", err, got, code)
+	}
+	return nil
+}
+
+// wantUnseen checks a BatchSeen answer that must be false.
+func wantUnseen(seen bool, err error) error {
+	if err != nil || seen {
+		return fmt.Errorf("BatchSeen = %v, %v; want false", seen, err)
 	}
 	return nil
 }
@@ -904,13 +906,7 @@ func testAdminBadInput(t *testing.T, st apisessions.AdminStore) {
 		{"ConfigHistoryEmptyTenant", func() error { return wantNone(st.ConfigHistory(ctx, "")) }},
 		{"Denylist", func() error { return wantNone(st.Denylist(ctx, a.ID, at(0))) }},
 		{"Nodes", func() error { return wantNone(st.Nodes(ctx, a.ID)) }},
-		{"BatchSeen", func() error {
-			seen, err := st.BatchSeen(ctx, a.ID, "b")
-			if err != nil || seen {
-				return fmt.Errorf("BatchSeen = %v, %v; want false", seen, err)
-			}
-			return nil
-		}},
+		{"BatchSeen", func() error { return wantUnseen(st.BatchSeen(ctx, a.ID, "b")) }},
 	}
 	for _, c := range checks {
 		if err := c.fn(); err != nil {
