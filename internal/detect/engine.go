@@ -31,7 +31,8 @@ type Engine struct {
 	opts   Options
 	log    *slog.Logger
 	waf    coraza.WAF
-	screen *screen // nil in ModeFull
+	screen *screen   // nil in ModeFull
+	pre    *prejudge // nil in ModeFull, or when the rules cannot be pre-decided
 	rules  map[int]ruleInfo
 }
 
@@ -86,6 +87,18 @@ func New(opts Options) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("build screen: %w", err)
 		}
+		snap, err := txSnapshot(waf)
+		if err != nil {
+			return nil, fmt.Errorf("read CRS configuration: %w", err)
+		}
+		pre, residue, err := newPrejudge(metas, s, &e.opts, snap)
+		if err != nil {
+			return nil, fmt.Errorf("build pre-decision: %w", err)
+		}
+		e.pre = pre
+		if pre == nil {
+			log.Debug("detect: no pre-decision", "undecided_rules", residue)
+		}
 		e.screen = s
 		hook.s = s
 		log.Debug("detect: screen built", "rules", len(metas), "screened", len(s.rules), "always", s.always,
@@ -99,6 +112,9 @@ func New(opts Options) (*Engine, error) {
 func (e *Engine) Detect(ctx context.Context, ex *apisessions.Exchange) (apisessions.Detection, error) {
 	if err := ctx.Err(); err != nil {
 		return apisessions.Detection{}, err
+	}
+	if e.pre.clean(ex, "HTTP/1.1") {
+		return apisessions.Detection{Verdict: apisessions.VerdictClean}, nil
 	}
 	r, err := e.run(ex, "HTTP/1.1", nil)
 	if err != nil {
@@ -137,53 +153,9 @@ func (e *Engine) run(ex *apisessions.Exchange, proto string, skip []int) (result
 		}
 	}
 	var res result
-	req := &ex.Request
-	ip := ex.ClientIP
-	if ip == "" {
-		ip = "0.0.0.0"
-	}
-	tx.ProcessConnection(ip, 0, "", 0)
-	method := req.Method
-	if method == "" {
-		method = "GET"
-	}
-	tx.ProcessURI(targetOf(ex), method, proto)
-	hasHost, hasLength := false, false
-	for _, h := range req.Headers {
-		switch {
-		case strings.EqualFold(h.Name, "Host"):
-			hasHost = true
-		case strings.EqualFold(h.Name, "Content-Length"), strings.EqualFold(h.Name, "Transfer-Encoding"):
-			hasLength = true
-		}
-		tx.AddRequestHeader(h.Name, h.Value)
-	}
-	if !hasLength && len(req.Body) > 0 {
-		// A body on the wire had framing; captures often drop these headers,
-		// and CRS 920180 would otherwise flag every such POST.
-		tx.AddRequestHeader("Content-Length", strconv.Itoa(len(req.Body)))
-	}
-	if host := ex.Host(); host != "" {
-		if !hasHost {
-			// Absolute-form requests carry the host in the URL only; HTTP/1.1
-			// servers see it as Host, and CRS checks Host.
-			tx.AddRequestHeader("Host", host)
-		}
-		tx.SetServerName(hostOnly(host))
-	}
-	tx.ProcessRequestHeaders()
-	body := req.Body
-	if len(body) > e.opts.BodyLimit {
-		body = body[:e.opts.BodyLimit]
-		res.partial = true
-	}
-	if len(body) > 0 {
-		if _, _, err := tx.WriteRequestBody(body); err != nil {
-			return result{}, fmt.Errorf("coraza request body: %w", err)
-		}
-	}
-	if _, err := tx.ProcessRequestBody(); err != nil {
-		return result{}, fmt.Errorf("coraza request body: %w", err)
+	body, err := e.feedRequest(tx, ex, proto, &res)
+	if err != nil {
+		return result{}, err
 	}
 	if e.opts.Responses && ex.Response != nil {
 		resp := ex.Response
@@ -226,6 +198,60 @@ func (e *Engine) run(ex *apisessions.Exchange, proto string, skip []int) (result
 		}
 	}
 	return res, nil
+}
+
+// feedRequest gives the exchange's request to the transaction, through
+// the request body phase, and returns the body bytes inspected.
+func (e *Engine) feedRequest(tx types.Transaction, ex *apisessions.Exchange, proto string, res *result) ([]byte, error) {
+	req := &ex.Request
+	ip := ex.ClientIP
+	if ip == "" {
+		ip = "0.0.0.0"
+	}
+	tx.ProcessConnection(ip, 0, "", 0)
+	method := req.Method
+	if method == "" {
+		method = "GET"
+	}
+	tx.ProcessURI(targetOf(ex), method, proto)
+	hasHost, hasLength := false, false
+	for _, h := range req.Headers {
+		switch {
+		case strings.EqualFold(h.Name, "Host"):
+			hasHost = true
+		case strings.EqualFold(h.Name, "Content-Length"), strings.EqualFold(h.Name, "Transfer-Encoding"):
+			hasLength = true
+		}
+		tx.AddRequestHeader(h.Name, h.Value)
+	}
+	if !hasLength && len(req.Body) > 0 {
+		// A body on the wire had framing; captures often drop these headers,
+		// and CRS 920180 would otherwise flag every such POST.
+		tx.AddRequestHeader("Content-Length", strconv.Itoa(len(req.Body)))
+	}
+	if host := ex.Host(); host != "" {
+		if !hasHost {
+			// Absolute-form requests carry the host in the URL only; HTTP/1.1
+			// servers see it as Host, and CRS checks Host.
+			tx.AddRequestHeader("Host", host)
+		}
+		tx.SetServerName(hostOnly(host))
+	}
+	tx.ProcessRequestHeaders()
+	body := req.Body
+	if len(body) > e.opts.BodyLimit {
+		body = body[:e.opts.BodyLimit]
+		res.partial = true
+	}
+	if len(body) > 0 {
+		if _, _, err := tx.WriteRequestBody(body); err != nil {
+			return nil, fmt.Errorf("coraza request body: %w", err)
+		}
+	}
+	if _, err := tx.ProcessRequestBody(); err != nil {
+		return nil, fmt.Errorf("coraza request body: %w", err)
+	}
+	return body, nil
 }
 
 // detection turns matched rules into grouped findings and a verdict.

@@ -56,12 +56,18 @@ type nativeTarget struct {
 // newNativeRule returns the native form of a rule, ok=false when the rule
 // cannot be decided natively.
 func newNativeRule(id int, r secRule) (*nativeRule, bool) {
+	return newNativeRuleOver(id, r, nativeVariables)
+}
+
+// newNativeRuleOver is newNativeRule for rules reading only the allowed
+// collections.
+func newNativeRuleOver(id int, r secRule, allowed map[string]bool) (*nativeRule, bool) {
 	if r.phase < 1 || r.phase > 2 || strings.Contains(r.argument, "%{") {
 		return nil, false
 	}
 	n := &nativeRule{id: id, phase: r.phase, multi: r.multi, negated: r.negated}
 	for i, name := range r.variables {
-		if !nativeVariables[name] {
+		if !allowed[name] {
 			return nil, false
 		}
 		v, err := variables.Parse(name)
@@ -73,7 +79,7 @@ func newNativeRule(id int, r secRule) (*nativeRule, bool) {
 	}
 	for i, name := range r.countVars {
 		key := r.countKeys[i]
-		if !nativeVariables[name] || len(r.negations) > 0 || strings.HasPrefix(key, "/") {
+		if !allowed[name] || len(r.negations) > 0 || strings.HasPrefix(key, "/") {
 			return nil, false
 		}
 		v, err := variables.Parse(name)
@@ -121,6 +127,11 @@ func nativeOperator(name, arg string) (op func(string) bool, asciiOnly, ok bool)
 		}
 		plain := dfaOrRegexp(plainRe)
 		return func(v string) bool { return sm(v) || plain(v) }, true, true
+	case "within":
+		// Coraza: the argument contains the value.
+		return func(v string) bool { return strings.Contains(arg, v) }, false, true
+	case "streq":
+		return func(v string) bool { return v == arg }, false, true
 	case "validateByteRange":
 		valid, err := byteRanges(arg)
 		if err != nil {

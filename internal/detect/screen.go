@@ -228,6 +228,7 @@ type chainGroup struct {
 	variables map[string]bool // union of what its rules read
 	mask      uint64          // the same as varBit bits
 	phases    [6]bool
+	rules     []int32 // the screened rules of the group
 }
 
 // caseBlind are the transformations whose output folds the same whatever
@@ -397,6 +398,7 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 		ri := int32(len(s.rules))
 		s.rules = append(s.rules, screenRule{id: m.ID(), phase: r.phase, group: gi, targets: targets, full: full, multi: r.multi, match: match,
 			cut: cuttable(r, m.ID(), chains)})
+		g.rules = append(g.rules, ri)
 		if every {
 			s.every = append(s.every, ri)
 		}
@@ -557,6 +559,36 @@ func (vs *valueSet) add(transformed, raw string, owners []owner) {
 	vs.raws = append(vs.raws, raw)
 }
 
+// valueTable is the distinct values (and keys: _NAMES collections hold
+// keys) of a request's screened collections, each with every place it was
+// seen.
+type valueTable struct {
+	idx    map[string]int
+	values []string
+	owners [][]owner
+	masks  []uint64 // per value, the collections it was seen in
+}
+
+// add records x seen in collection v under key.
+func (t *valueTable) add(s *screen, v, key, x string) {
+	if x == "" {
+		return
+	}
+	if t.idx == nil {
+		t.idx = map[string]int{}
+	}
+	i, ok := t.idx[x]
+	if !ok {
+		i = len(t.values)
+		t.idx[x] = i
+		t.values = append(t.values, x)
+		t.owners = append(t.owners, nil)
+		t.masks = append(t.masks, 0)
+	}
+	t.owners[i] = append(t.owners[i], owner{v, key})
+	t.masks[i] |= s.varBit[v]
+}
+
 // skippable returns the IDs of the screened rules of the phase that cannot
 // match the transaction's current variables, and for the rules that run,
 // the targets whose values cannot match.
@@ -564,43 +596,46 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 	if len(s.phaseIDs[phase]) == 0 {
 		return nil, nil
 	}
-	// Every value (and key: _NAMES collections hold keys) of the screened
-	// collections, each distinct string once with all its places.
-	idx := map[string]int{}
-	var values []string
-	var owners [][]owner
-	var masks []uint64 // per value, the collections it was seen in
-	add := func(v, key, x string) {
-		if x == "" {
-			return
-		}
-		i, ok := idx[x]
-		if !ok {
-			i = len(values)
-			idx[x] = i
-			values = append(values, x)
-			owners = append(owners, nil)
-			masks = append(masks, 0)
-		}
-		owners[i] = append(owners[i], owner{v, key})
-		masks[i] |= s.varBit[v]
-	}
+	t := &valueTable{}
 	tx.Variables().All(func(v variables.RuleVariable, col collection.Collection) bool {
 		name := v.Name()
 		if !s.variables[name] {
 			return true
 		}
 		for _, md := range col.FindAll() {
-			add(name, md.Key(), md.Key())
-			add(name, md.Key(), md.Value())
+			t.add(s, name, md.Key(), md.Key())
+			t.add(s, name, md.Key(), md.Value())
 		}
 		return true
 	})
-	hit := make([]bool, len(s.rules))
+	hit, hitOwners := s.decide(t, func(ri int32) bool { return s.rules[ri].phase == phase }, false)
+	var skip []int
+	var cuts []targetCut
+	for ri := range s.rules {
+		r := &s.rules[ri]
+		switch {
+		case r.phase != phase:
+		case !hit[ri]:
+			skip = append(skip, r.id)
+		case len(r.cut) > 0:
+			cuts = r.appendCuts(cuts, tx, hitOwners[ri])
+		}
+	}
+	return skip, cuts
+}
+
+// decide runs the screen over the table's values for the rules want
+// selects: hit tells which of them match some value, and hitOwners, for a
+// rule with cuttable targets, where. With stop set it returns at the first
+// match (hit then tells only that one).
+func (s *screen) decide(t *valueTable, want func(ri int32) bool, stop bool) (hit []bool, hitOwners [][]owner) {
+	values, owners, masks := t.values, t.owners, t.masks
+	hit = make([]bool, len(s.rules))
 	// hitOwners holds, for a rule with cuttable targets, the places of
 	// every value it matched; such a rule is decided on all values.
-	hitOwners := make([][]owner, len(s.rules))
-	done := func(ri int32) bool { return hit[ri] && len(s.rules[ri].cut) == 0 }
+	hitOwners = make([][]owner, len(s.rules))
+	stopped := false
+	done := func(ri int32) bool { return stopped || hit[ri] && (stop || len(s.rules[ri].cut) == 0) }
 	checked := make([]int32, len(s.rules)) // stamp of the last value checked
 	stamp := int32(0)
 	// consider decides a rule on a value it has an atom in.
@@ -611,6 +646,9 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 		}
 		if s.cache.match(ri, raw, r.eval) {
 			hit[ri] = true
+			if stop {
+				stopped = true
+			}
 			if len(r.cut) > 0 {
 				hitOwners[ri] = append(hitOwners[ri], own...)
 			}
@@ -623,7 +661,7 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 			st := base + int32(vi) + 1
 			for _, ri := range rules {
 				r := &s.rules[ri]
-				if done(ri) || r.phase != phase || checked[ri] == st || (group >= 0 && r.group != group) {
+				if done(ri) || checked[ri] == st || (group >= 0 && r.group != group) || !want(ri) {
 					continue
 				}
 				checked[ri] = st
@@ -640,16 +678,18 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 			// Case folding of non-ASCII text around transformations is not
 			// modelled: decide every rule that reads the value directly.
 			for ri := range s.rules {
-				if r := &s.rules[ri]; !done(int32(ri)) && r.phase == phase {
+				if !done(int32(ri)) && want(int32(ri)) {
 					consider(int32(ri), v, owners[i])
 				}
 			}
 		}
 	}
+	if stopped {
+		return hit, hitOwners
+	}
 	pass(raw, -1)
 	for _, ri := range s.every {
-		r := &s.rules[ri]
-		if r.phase != phase {
+		if !want(ri) {
 			continue
 		}
 		for i, v := range values {
@@ -662,7 +702,13 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 	// Values a rule's chain changes, in their transformed forms (every
 	// changed intermediate form under multiMatch).
 	for gi, g := range s.groups {
-		if !g.phases[phase] || len(g.fns) == 0 {
+		if stopped {
+			return hit, hitOwners
+		}
+		if len(g.fns) == 0 {
+			continue
+		}
+		if !slices.ContainsFunc(g.rules, want) {
 			continue
 		}
 		vs := &valueSet{}
@@ -687,9 +733,9 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 			}
 			if failed {
 				// Decide the group's rules on this value directly.
-				for ri := range s.rules {
-					if r := &s.rules[ri]; !done(int32(ri)) && r.phase == phase && r.group == gi {
-						consider(int32(ri), v, own)
+				for _, ri := range g.rules {
+					if !done(ri) && want(ri) {
+						consider(ri, v, own)
 					}
 				}
 				continue
@@ -700,19 +746,7 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 		}
 		pass(vs, gi)
 	}
-	var skip []int
-	var cuts []targetCut
-	for ri := range s.rules {
-		r := &s.rules[ri]
-		switch {
-		case r.phase != phase:
-		case !hit[ri]:
-			skip = append(skip, r.id)
-		case len(r.cut) > 0:
-			cuts = r.appendCuts(cuts, tx, hitOwners[ri])
-		}
-	}
-	return skip, cuts
+	return hit, hitOwners
 }
 
 // appendCuts appends the keys of the rule's cuttable collections that no

@@ -1,0 +1,193 @@
+package detect
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apisessions/apisessions"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+	"github.com/corazawaf/coraza/v3/types/variables"
+)
+
+// viewVariables are the collections a view holds.
+var viewVariables = []string{
+	"ARGS", "ARGS_GET", "ARGS_POST", "ARGS_NAMES", "ARGS_GET_NAMES", "ARGS_POST_NAMES",
+	"REQUEST_HEADERS", "REQUEST_HEADERS_NAMES", "REQUEST_COOKIES", "REQUEST_COOKIES_NAMES",
+	"REQUEST_URI", "REQUEST_URI_RAW", "REQUEST_LINE", "REQUEST_FILENAME", "REQUEST_BASENAME",
+	"REQUEST_METHOD", "REQUEST_PROTOCOL", "QUERY_STRING", "REQUEST_BODY",
+}
+
+// corazaVariables runs the exchange's request through a transaction of e
+// and lists, per collection of a view, its entries as "key\x00value",
+// sorted.
+func corazaVariables(t *testing.T, e *Engine, ex *apisessions.Exchange, proto string) map[string][]string {
+	t.Helper()
+	tx := e.waf.NewTransaction()
+	defer tx.Close()
+	var res result
+	if _, err := e.feedRequest(tx, ex, proto, &res); err != nil {
+		t.Fatal(err)
+	}
+	st := tx.(plugintypes.TransactionState)
+	out := map[string][]string{}
+	for _, name := range viewVariables {
+		v, err := variables.Parse(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = []string{}
+		for _, md := range st.Collection(v).FindAll() {
+			out[name] = append(out[name], md.Key()+"\x00"+md.Value())
+		}
+		slices.Sort(out[name])
+	}
+	return out
+}
+
+func viewVariablesOf(v *reqView) map[string][]string {
+	out := map[string][]string{}
+	for _, name := range viewVariables {
+		out[name] = []string{}
+	}
+	for _, e := range v.entries {
+		out[e.variable] = append(out[e.variable], e.key+"\x00"+e.value)
+	}
+	for _, name := range viewVariables {
+		slices.Sort(out[name])
+	}
+	return out
+}
+
+// compareView reports how the view of ex differs from Coraza's variables;
+// "" when the view refuses the request or holds the same.
+func compareView(t *testing.T, e *Engine, ex *apisessions.Exchange, proto string) (string, bool) {
+	t.Helper()
+	v, ok := newView(ex, proto, &e.opts)
+	if !ok {
+		return "", false
+	}
+	want, got := corazaVariables(t, e, ex, proto), viewVariablesOf(v)
+	var diffs []string
+	for _, name := range viewVariables {
+		if !slices.Equal(want[name], got[name]) {
+			diffs = append(diffs, fmt.Sprintf("%s: coraza %q, view %q", name, want[name], got[name]))
+		}
+	}
+	return strings.Join(diffs, "; "), true
+}
+
+// TestViewMatchesCoraza checks that the variables the pre-decision builds
+// are Coraza's own, on generated traffic, edge cases and every CRS
+// regression request the view accepts.
+func TestViewMatchesCoraza(t *testing.T) {
+	full, _ := enginePair(t, 1)
+	g := newCorpus(21)
+	exs := g.mix(400)
+	for range 50 {
+		exs = append(exs, g.attack())
+	}
+	exs = append(exs, viewEdges()...)
+	accepted := 0
+	for i, ex := range exs {
+		d, ok := compareView(t, full, ex, "HTTP/1.1")
+		if ok {
+			accepted++
+		}
+		if d != "" {
+			t.Errorf("exchange %d %s %.80q: %s", i, ex.Request.Method, ex.Request.URL, d)
+		}
+	}
+	crsAccepted := 0
+	for _, c := range loadCRSCases(t) {
+		if c.skip != "" {
+			continue
+		}
+		d, ok := compareView(t, full, c.ex, c.proto)
+		if ok {
+			crsAccepted++
+		}
+		if d != "" {
+			t.Errorf("CRS case %s: %s", c.name, d)
+		}
+	}
+	t.Logf("views accepted: %d of %d generated, %d CRS cases", accepted, len(exs), crsAccepted)
+	if accepted < len(exs)/2 {
+		t.Errorf("the view accepts only %d of %d generated exchanges", accepted, len(exs))
+	}
+}
+
+// viewEdges are requests on the edges of what the view mirrors.
+func viewEdges() []*apisessions.Exchange {
+	form := apisessions.Header{Name: "Content-Type", Value: "application/x-www-form-urlencoded"}
+	js := apisessions.Header{Name: "Content-Type", Value: "application/json"}
+	req := func(method, url string, body string, h ...apisessions.Header) *apisessions.Exchange {
+		ex := &apisessions.Exchange{Request: apisessions.Request{Method: method, URL: url, Headers: hdrs(h...)}}
+		if body != "" {
+			ex.Request.Body = []byte(body)
+		}
+		return ex
+	}
+	return []*apisessions.Exchange{
+		req("GET", "/a?x=1&&y=&=z&w&%zz=%4&a+b=c+d#frag", ""),
+		req("GET", "/a%20b/c.PHP?x=%00&y=%C3%A9", ""),
+		req("GET", "/a/b\\c.json", ""),
+		req("GET", "http://example.com:8080/abs?q=1", ""),
+		req("GET", "/a?q=\x01\x7f", ""),
+		req("GET", "/a;p=1/b?x", ""),
+		req("", "", ""),
+		req("GET", "/a", "", apisessions.Header{Name: "Cookie", Value: " a=1; b = 2 ;;=;c; =v; d=\"q\"; a=3"}),
+		req("GET", "/a", "", apisessions.Header{Name: "Cookie", Value: "x=1"}, apisessions.Header{Name: "cookie", Value: "y=2"}),
+		req("GET", "/a", "", apisessions.Header{Name: "", Value: "nameless"}, apisessions.Header{Name: "X-A", Value: ""}),
+		req("POST", "/a", "a=1&b=2&a=3&c&=d&e=%41%2", form),
+		req("POST", "/a", "a=1", apisessions.Header{Name: "Content-Type", Value: " application/x-www-form-urlencoded; charset=utf-8"}),
+		req("POST", "/a", "x=1&y=2", apisessions.Header{Name: "Content-Type", Value: "text/plain"}),
+		req("POST", "/a", `{"a":{"b":[1,2,{"c":null}],"d":true},"e":"x","":1,"a.b":"dup"}`, js),
+		req("POST", "/a", `[{"a":1},{"a":2}]`, js),
+		req("POST", "/a", `[]`, js),
+		req("POST", "/a", `"just a string"`, js),
+		req("POST", "/a", `{"x":"\u00e9\n\"q\""}`, apisessions.Header{Name: "Content-Type", Value: "application/vnd.api+json"}),
+		req("POST", "/a", `{"x":1}`, apisessions.Header{Name: "Content-Type", Value: "Application/JSON; charset=utf-8"}),
+		req("POST", "/a", `{"x":1`, js),
+		req("PUT", "/a", `{"deep":[[[[1]]]]}`, js, apisessions.Header{Name: "Content-Length", Value: "18"}),
+		req("DELETE", "/a", "", apisessions.Header{Name: "Host", Value: "h:1"}),
+	}
+}
+
+// FuzzPrejudge builds requests from fuzzed parts and checks that the view
+// holds Coraza's variables and that the pre-decision says clean only when
+// the full engine finds nothing at all.
+func FuzzPrejudge(f *testing.F) {
+	f.Add("GET", "/api/users?id=1&sort=name", "", "", "sid=abc; theme=dark", "HTTP/1.1")
+	f.Add("POST", "/api/orders", "application/json", `{"a":[1,{"b":"x"}],"c":null}`, "", "HTTP/1.1")
+	f.Add("POST", "/api/form", "application/x-www-form-urlencoded", "a=1&b=%27+or+1%3D1--", "", "HTTP/1.0")
+	f.Add("PUT", "/a/b.bak?x=<script>", "text/plain", "q=1", "$Version=1", "HTTP/2")
+	f.Add("TRACE", "/a?_method=delete", "", "", "", "HTTP/1.1")
+	f.Fuzz(func(t *testing.T, method, url, ct, body, cookie, proto string) {
+		full, fast := enginePair(t, 1)
+		ex := &apisessions.Exchange{Request: apisessions.Request{Method: method, URL: url, Headers: hdrs()}}
+		if ct != "" {
+			ex.Request.Headers = append(ex.Request.Headers, apisessions.Header{Name: "Content-Type", Value: ct})
+		}
+		if cookie != "" {
+			ex.Request.Headers = append(ex.Request.Headers, apisessions.Header{Name: "Cookie", Value: cookie})
+		}
+		if body != "" {
+			ex.Request.Body = []byte(body)
+		}
+		if d, _ := compareView(t, full, ex, proto); d != "" {
+			t.Fatalf("view differs: %s", d)
+		}
+		if clean, _ := fast.pre.decide(ex, proto); !clean {
+			return
+		}
+		r, err := full.run(ex, proto, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := full.detection(ex, r); d.Verdict != apisessions.VerdictClean || d.Score != 0 || len(d.Findings) > 0 || d.Partial {
+			t.Fatalf("pre-decided clean, full %s/%d %v partial=%v", d.Verdict, d.Score, ruleIDs(r), d.Partial)
+		}
+	})
+}
