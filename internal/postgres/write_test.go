@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -128,4 +130,60 @@ func TestWriteOverlappingBatches(t *testing.T) {
 	if got, want := sessionTags(t, s, "t"), sessionTags(t, ref, "t"); !reflect.DeepEqual(got, want) {
 		t.Errorf("session_tags:\n got %q\nwant %q", got, want)
 	}
+}
+
+// docEdgeStrings are strings whose JSON encodings differ between careless
+// encoders: HTML characters, control characters, line separators, invalid
+// UTF-8, NUL.
+var docEdgeStrings = []string{
+	"", "plain", `<script>&amp;</script>`, "\"quoted\" \\ back", "\x00\x01\x1f\x7f",
+	"\t\n\r\b\f", "\u2028\u2029", "é 日本 🎉", "\xff\xfe bad utf-8 \xc3", "\xed\xa0\x80",
+}
+
+// sameDocEncoding fails t unless marshalDoc writes what encoding/json
+// writes for a record carrying s and n everywhere, and for the part made of
+// it and a sibling (maps with string and integer keys).
+func sameDocEncoding(t *testing.T, s string, n int) {
+	t.Helper()
+	recs := genRecords(2, 1, 3)
+	for i := range recs {
+		r := &recs[i]
+		r.Path, r.UserAgent, r.Host, r.ClientIP, r.User, r.Role, r.Endpoint = s, s, s+"h", s+"ip", s, s+"r", s+"e"
+		r.Flows = []string{s, "f"}
+		r.Params[0].Value = s
+		r.Key.Value = s
+		r.Status, r.Application = n+i, n*(i+1)
+		r.Verdict, r.Findings = apisessions.VerdictAttack, []apisessions.Finding{{Type: apisessions.AttackType(s), Payload: s}}
+	}
+	p := newPart(&recs[0])
+	p.add(&recs[1])
+	for _, v := range []any{&recs[0], p} {
+		want, werr := json.Marshal(v)
+		got, gerr := marshalDoc(v)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("encoding/json err = %v, marshalDoc err = %v", werr, gerr)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("marshalDoc writes %s\nencoding/json      %s", got, want)
+		}
+	}
+}
+
+func TestDocEncodingMatchesEncodingJSON(t *testing.T) {
+	for i, s := range docEdgeStrings {
+		for _, n := range []int{0, 9, 200, 1000, -3, 1 << 40} {
+			sameDocEncoding(t, s, n+i)
+		}
+	}
+}
+
+// FuzzDocEncoding checks that documents are written as encoding/json
+// writes them.
+func FuzzDocEncoding(f *testing.F) {
+	for i, s := range docEdgeStrings {
+		f.Add(s, i*97)
+	}
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		sameDocEncoding(t, s, n)
+	})
 }
