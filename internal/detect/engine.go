@@ -612,6 +612,9 @@ func bodyDecoderOf(ct string) string {
 // decodeQueryComponent decodes %XX and '+' leniently, as Coraza does for
 // arguments: bad escapes stay as they are.
 func decodeQueryComponent(s string) string {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]

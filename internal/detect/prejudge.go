@@ -73,8 +73,10 @@ func (p *prejudge) decide(ex *apisessions.Exchange, proto string) (clean bool, r
 	if p == nil || p.o.Responses && ex.Response != nil {
 		return false, -1
 	}
-	v, ok := newView(ex, proto, p.o)
-	if !ok {
+	sc := getScratch()
+	defer putScratch(sc)
+	v := &sc.view
+	if !v.build(ex, proto, p.o) {
 		return false, -1
 	}
 	for i, c := range p.checks {
@@ -94,7 +96,8 @@ natives:
 		}
 		return false, n.id
 	}
-	t := &valueTable{}
+	t := &sc.table
+	t.reset()
 	for i := range v.entries {
 		e := &v.entries[i]
 		if !p.s.variables[e.variable] {
@@ -104,22 +107,21 @@ natives:
 		t.add(p.s, e.variable, e.key, e.value)
 	}
 	// A screened rule whose later links cannot all match is left out.
-	want := p.want
+	want := resize(sc.want, len(p.want))
+	copy(want, p.want)
+	sc.want = want
 	for ri, links := range p.slinks {
 		if !p.want[ri] {
 			continue
 		}
 		for _, l := range links {
 			if !l(v) {
-				if &want[0] == &p.want[0] {
-					want = slices.Clone(p.want)
-				}
 				want[ri] = false
 				break
 			}
 		}
 	}
-	hit, _ := p.s.decide(t, func(ri int32) bool { return want[ri] }, true)
+	hit, _ := p.s.decide(sc, func(ri int32) bool { return want[ri] }, true)
 	if ri := slices.Index(hit, true); ri >= 0 {
 		return false, p.s.rules[ri].id
 	}

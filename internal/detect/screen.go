@@ -2,6 +2,7 @@ package detect
 
 import (
 	"bufio"
+	"sync"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -551,6 +552,11 @@ type valueSet struct {
 	owners [][]owner
 }
 
+// reset empties the set, keeping its memory.
+func (vs *valueSet) reset() {
+	vs.raws, vs.buf, vs.ends, vs.owners = vs.raws[:0], vs.buf[:0], vs.ends[:0], vs.owners[:0]
+}
+
 // add appends the folded form of a transformed value of raw.
 func (vs *valueSet) add(transformed, raw string, owners []owner) {
 	vs.buf = appendFold(vs.buf, transformed)
@@ -569,6 +575,14 @@ type valueTable struct {
 	masks  []uint64 // per value, the collections it was seen in
 }
 
+// reset empties the table, keeping its memory.
+func (t *valueTable) reset() {
+	clear(t.idx)
+	t.values = t.values[:0]
+	t.owners = t.owners[:0]
+	t.masks = t.masks[:0]
+}
+
 // add records x seen in collection v under key.
 func (t *valueTable) add(s *screen, v, key, x string) {
 	if x == "" {
@@ -582,7 +596,12 @@ func (t *valueTable) add(s *screen, v, key, x string) {
 		i = len(t.values)
 		t.idx[x] = i
 		t.values = append(t.values, x)
-		t.owners = append(t.owners, nil)
+		if len(t.owners) < cap(t.owners) {
+			t.owners = t.owners[:i+1]
+			t.owners[i] = t.owners[i][:0]
+		} else {
+			t.owners = append(t.owners, nil)
+		}
 		t.masks = append(t.masks, 0)
 	}
 	t.owners[i] = append(t.owners[i], owner{v, key})
@@ -596,7 +615,9 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 	if len(s.phaseIDs[phase]) == 0 {
 		return nil, nil
 	}
-	t := &valueTable{}
+	sc := getScratch()
+	defer putScratch(sc)
+	t := &sc.table
 	tx.Variables().All(func(v variables.RuleVariable, col collection.Collection) bool {
 		name := v.Name()
 		if !s.variables[name] {
@@ -608,7 +629,7 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 		}
 		return true
 	})
-	hit, hitOwners := s.decide(t, func(ri int32) bool { return s.rules[ri].phase == phase }, false)
+	hit, hitOwners := s.decide(sc, func(ri int32) bool { return s.rules[ri].phase == phase }, false)
 	var skip []int
 	var cuts []targetCut
 	for ri := range s.rules {
@@ -628,15 +649,27 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 // selects: hit tells which of them match some value, and hitOwners, for a
 // rule with cuttable targets, where. With stop set it returns at the first
 // match (hit then tells only that one).
-func (s *screen) decide(t *valueTable, want func(ri int32) bool, stop bool) (hit []bool, hitOwners [][]owner) {
+//
+// The values are sc.table's; the results live in sc.
+func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit []bool, hitOwners [][]owner) {
+	t := &sc.table
 	values, owners, masks := t.values, t.owners, t.masks
-	hit = make([]bool, len(s.rules))
+	n := len(s.rules)
+	hit = resize(sc.hit, n)
+	clear(hit)
+	sc.hit = hit
 	// hitOwners holds, for a rule with cuttable targets, the places of
 	// every value it matched; such a rule is decided on all values.
-	hitOwners = make([][]owner, len(s.rules))
+	hitOwners = resize(sc.hitOwners, n)
+	for i := range hitOwners {
+		hitOwners[i] = hitOwners[i][:0]
+	}
+	sc.hitOwners = hitOwners
 	stopped := false
 	done := func(ri int32) bool { return stopped || hit[ri] && (stop || len(s.rules[ri].cut) == 0) }
-	checked := make([]int32, len(s.rules)) // stamp of the last value checked
+	checked := resize(sc.checked, n) // stamp of the last value checked
+	clear(checked)
+	sc.checked = checked
 	stamp := int32(0)
 	// consider decides a rule on a value it has an atom in.
 	consider := func(ri int32, raw string, own []owner) {
@@ -671,7 +704,8 @@ func (s *screen) decide(t *valueTable, want func(ri int32) bool, stop bool) (hit
 	}
 	// Untransformed values: for a value a rule's chain leaves unchanged
 	// this is the transformed form too.
-	raw := &valueSet{}
+	raw := &sc.raw
+	raw.reset()
 	for i, v := range values {
 		raw.add(v, v, owners[i])
 		if !isASCII(v) {
@@ -711,7 +745,8 @@ func (s *screen) decide(t *valueTable, want func(ri int32) bool, stop bool) (hit
 		if !slices.ContainsFunc(g.rules, want) {
 			continue
 		}
-		vs := &valueSet{}
+		vs := &sc.changed
+		vs.reset()
 		for i, v := range values {
 			own := owners[i]
 			if masks[i]&g.mask == 0 || !g.mayChange(v) {
@@ -799,4 +834,39 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// scratch is the per-request memory of the screen and the pre-decision,
+// reused through a pool.
+type scratch struct {
+	view      reqView
+	table     valueTable
+	hit       []bool
+	hitOwners [][]owner
+	checked   []int32
+	want      []bool
+	raw       valueSet
+	changed   valueSet
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+// putScratch returns sc to the pool; scratch grown past a large request
+// is dropped, so the pool does not keep the largest request's memory.
+func putScratch(sc *scratch) {
+	if cap(sc.table.values) > 4096 || cap(sc.raw.buf) > 1<<20 || cap(sc.view.entries) > 16384 {
+		return
+	}
+	sc.table.reset()
+	scratchPool.Put(sc)
+}
+
+// resize returns xs with length n, reusing its memory when it can.
+func resize[T any](xs []T, n int) []T {
+	if cap(xs) >= n {
+		return xs[:n]
+	}
+	return make([]T, n)
 }

@@ -70,8 +70,17 @@ const (
 // with the protocol proto; ok is false where the view could differ from
 // Coraza's variables.
 func newView(ex *apisessions.Exchange, proto string, o *Options) (v *reqView, ok bool) {
+	v = &reqView{}
+	if !v.build(ex, proto, o) {
+		return nil, false
+	}
+	return v, true
+}
+
+// build is newView into v, reusing its memory.
+func (v *reqView) build(ex *apisessions.Exchange, proto string, o *Options) bool {
 	req := &ex.Request
-	v = &reqView{proto: proto}
+	*v = reqView{entries: v.entries[:0], headers: v.headers[:0], proto: proto}
 	add := func(variable, key, value string) {
 		v.entries = append(v.entries, viewEntry{variable, key, value})
 	}
@@ -115,7 +124,7 @@ func newView(ex *apisessions.Exchange, proto string, o *Options) (v *reqView, ok
 			continue
 		}
 		if nargs >= o.MaxArgs {
-			return nil, false // Coraza would mark the request partial
+			return false // Coraza would mark the request partial
 		}
 		nargs++
 		key, value, _ := strings.Cut(pair, "=")
@@ -173,22 +182,22 @@ func newView(ex *apisessions.Exchange, proto string, o *Options) (v *reqView, ok
 	// The request body.
 	body := req.Body
 	if len(body) > o.BodyLimit {
-		return nil, false // partial
+		return false // partial
 	}
 	v.bodyLen = len(body)
 	if len(body) == 0 {
 		add("REQUEST_BODY", "", "")
-		return v, true
+		return true
 	}
 	if cts != 1 {
 		// None: CRS 920640 flags the request; several: which one selects
 		// the processor is not mirrored.
-		return nil, false
+		return false
 	}
 	switch bodyProcessorOf(contentType) {
 	case bodyJSON:
 		if !jsonArgs(string(body), o, add) {
-			return nil, false
+			return false
 		}
 		add("REQUEST_BODY", "", "")
 	case bodyURLEncoded:
@@ -206,7 +215,7 @@ func newView(ex *apisessions.Exchange, proto string, o *Options) (v *reqView, ok
 				continue
 			}
 			if n >= o.MaxArgs {
-				return nil, false
+				return false
 			}
 			n++
 			key, value, _ := strings.Cut(pair, "=")
@@ -218,9 +227,9 @@ func newView(ex *apisessions.Exchange, proto string, o *Options) (v *reqView, ok
 		}
 		add("REQUEST_BODY", "", b)
 	default:
-		return nil, false
+		return false
 	}
-	return v, true
+	return true
 }
 
 // bodyProcessorOf is the body processor Coraza ends with for a request
