@@ -2,13 +2,13 @@ package detect
 
 import (
 	"bufio"
-	"sync"
 	"fmt"
 	"io/fs"
 	"maps"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/apisessions/apisessions/internal/detect/crstransform"
 	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
