@@ -721,20 +721,10 @@ var writtenOut = map[int]func(snap map[string][]string, constTX func(string) boo
 	// REQUEST_HEADERS_NAMES "@rx ^.*$" t:lowercase capture,
 	// setvar:'tx.header_name_920450_%{tx.0}=/%{tx.0}/', chain
 	// TX:/^header_name_920450_/ "@within %{tx.restricted_headers_basic}".
-	920450: func(snap map[string][]string, constTX func(string) bool) (func(v *reqView) bool, error) {
-		if !constTX("restricted_headers_basic") {
-			return nil, fmt.Errorf("restricted_headers_basic varies")
-		}
-		restricted := first(snap["restricted_headers_basic"])
-		return func(v *reqView) bool {
-			for _, h := range v.headers {
-				if !isASCII(h.Name) || strings.Contains(restricted, "/"+lowerASCII(h.Name)+"/") {
-					return true
-				}
-			}
-			return false
-		}, nil
-	},
+	920450: restrictedHeaders("restricted_headers_basic"),
+	// The same at paranoia level 2 (920451) with
+	// tx.restricted_headers_extended.
+	920451: restrictedHeaders("restricted_headers_extended"),
 	// &MULTIPART_PART_HEADERS:_charset_ "!@eq 0": the view refuses
 	// multipart bodies, so there is no part header.
 	922100: func(map[string][]string, func(string) bool) (func(v *reqView) bool, error) {
@@ -792,6 +782,25 @@ var writtenOut = map[int]func(snap map[string][]string, constTX func(string) boo
 	920640: func(map[string][]string, func(string) bool) (func(v *reqView) bool, error) {
 		return nil, nil
 	},
+}
+
+// restrictedHeaders is the check of 920450 and 920451: kept for a header
+// whose lower-cased name, between slashes, is in the list.
+func restrictedHeaders(list string) func(map[string][]string, func(string) bool) (func(v *reqView) bool, error) {
+	return func(snap map[string][]string, constTX func(string) bool) (func(v *reqView) bool, error) {
+		if !constTX(list) {
+			return nil, fmt.Errorf("%s varies", list)
+		}
+		restricted := first(snap[list])
+		return func(v *reqView) bool {
+			for _, h := range v.headers {
+				if !isASCII(h.Name) || strings.Contains(restricted, "/"+lowerASCII(h.Name)+"/") {
+					return true
+				}
+			}
+			return false
+		}, nil
+	}
 }
 
 func lowerASCII(s string) string {

@@ -191,3 +191,94 @@ func FuzzPrejudge(f *testing.F) {
 		}
 	})
 }
+
+// TestParityPrejudge aims at what the pre-decision decides itself:
+// methods, protocol versions, content types, restricted extensions and
+// headers, Content-Length on GET, method override, repeated parameters,
+// $Version cookies, CRS-excluded cookies, odd query strings and JSON key
+// naming. At every paranoia level, a pre-decided clean request must be
+// clean for the full engine, and both engines must agree.
+func TestParityPrejudge(t *testing.T) {
+	h := func(name, value string) apisessions.Header { return apisessions.Header{Name: name, Value: value} }
+	js := h("Content-Type", "application/json")
+	req := func(method, url, body string, hs ...apisessions.Header) *apisessions.Exchange {
+		ex := &apisessions.Exchange{Request: apisessions.Request{Method: method, URL: url, Headers: hdrs(hs...)}}
+		if body != "" {
+			ex.Request.Body = []byte(body)
+		}
+		return ex
+	}
+	exs := []*apisessions.Exchange{
+		req("GET", "/api/users?id=1&sort=name", ""),
+		req("TRACE", "/api/users", ""),
+		req("get", "/api/users", ""),
+		req("PROPFIND", "/api/users", ""),
+		req("GET", "/api/users", "", h("Content-Length", "5")),
+		req("GET", "/api/users", "", h("Content-Length", "0")),
+		req("POST", "/api/users", ""),
+		req("POST", "/api/users", "", h("Content-Length", "0")),
+		req("GET", "/backup/db.bak", ""),
+		req("GET", "/static/app.JS", ""),
+		req("GET", "/x/config.ini", ""),
+		req("GET", "/a/b%2Ebak", ""),
+		req("GET", "/api/users", "", h("Proxy", "x")),
+		req("GET", "/api/users", "", h("Content-Encoding", "gzip")),
+		req("GET", "/api/users", "", h("X-HTTP-Method-Override", "DELETE")),
+		req("GET", "/api/users", "", h("Accept-Charset", "utf-8")),
+		req("POST", "/api/users?_method=delete", `{"a":1}`, js),
+		req("POST", "/api/users", "_method=put&a=1", h("Content-Type", "application/x-www-form-urlencoded")),
+		req("GET", "/api/users?a=1&a=2&A=3", ""),
+		req("GET", "/api/users?a=1", "", h("Cookie", "$Version=1; sid=abc")),
+		req("GET", "/api/users?a=1", "", h("Cookie", "_ga=GA1.2.3; __utma=1.2.3; sid=9f8e")),
+		req("GET", "/api/users?a=%&b=%2&c=%zz&&=&d", ""),
+		req("GET", "/api/users?q=a+b%20c&x=%00", ""),
+		req("GET", "/api/users#frag?x=<script>", ""),
+		req("GET", "/api/users?x=%C3%A9t%C3%A9", ""),
+		req("GET", "/api/users?x=%FF%FE", ""),
+		req("POST", "/api/orders", `{"items":[{"sku":"A-1","qty":2}],"note":"fast delivery","meta":{"a.b":"c"}}`, js),
+		req("POST", "/api/orders", `{"select":"x","union":["all","distinct"],"from":null}`, js),
+		req("POST", "/api/orders", `{"a":"1"}`, h("Content-Type", "application/json; charset=utf-8")),
+		req("POST", "/api/orders", `{"a":"1"}`, h("Content-Type", "application/json; charset=utf-7")),
+		req("POST", "/api/orders", `{"a":"1"}`, h("Content-Type", "application/vnd.api+json")),
+		req("POST", "/api/orders", `{"a":"1"}`, h("Content-Type", "text/json")),
+		req("POST", "/api/orders", `<a>1</a>`, h("Content-Type", "application/xml")),
+		req("POST", "/api/orders", "a=1", h("Content-Type", "application/octet-stream")),
+		req("POST", "/api/orders", "a=1", h("Content-Type", "text/plain")),
+		req("POST", "/api/orders", "a=1"),
+		req("POST", "/api/orders", "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--\r\n", h("Content-Type", "multipart/form-data; boundary=b")),
+		req("PATCH", "/api/orders/7", `{"status":"shipped"}`, js, h("Content-Type", "application/json")),
+		req("PUT", "/api/orders/7", `[1,2,3]`, js),
+		req("DELETE", "/api/orders/7", ""),
+		req("OPTIONS", "*", ""),
+		req("GET", "http://api.example.com/abs?x=1", ""),
+		req("GET", "/api/users", "", h("Host", "10.0.0.1")),
+		req("GET", "/api/users", "", h("Range", "bytes=0-1,2-3,4-5,6-7,8-9,10-11")),
+		req("GET", "/api/users", "", h("User-Agent", "")),
+		req("GET", "/api/users", "", h("Accept", "")),
+	}
+	protos := []string{"HTTP/1.1", "HTTP/1.0", "HTTP/2", "HTTP/0.9", "HTTP/3.0", "FOO/1"}
+	for pl := 1; pl <= 4; pl++ {
+		full, fast := enginePair(t, pl)
+		if fast.pre == nil {
+			t.Fatalf("PL%d: no pre-decision", pl)
+		}
+		clean := 0
+		for i, ex := range exs {
+			for _, proto := range protos {
+				if proto != "HTTP/1.1" && i%4 != 0 {
+					continue
+				}
+				if ok, _ := fast.pre.decide(ex, proto); ok {
+					clean++
+				}
+				if d := comparePair(t, full, fast, ex, proto); d != "" {
+					t.Errorf("PL%d %s %s %.80q: %s", pl, proto, ex.Request.Method, ex.Request.URL, d)
+				}
+			}
+		}
+		t.Logf("PL%d: %d requests pre-decided clean", pl, clean)
+		if clean == 0 {
+			t.Errorf("PL%d: no request pre-decided clean: the cases do not exercise the pre-decision", pl)
+		}
+	}
+}
