@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apisessions/apisessions"
@@ -131,6 +133,7 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	// What needs no database happens before the writer lock, so that
 	// concurrent Writes prepare their batches while one holds it.
 	pre := prepareBatch(recs)
+	defer pre.release()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.cache.replay {
@@ -182,6 +185,8 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 // the records' IDs without repeats, the parts they go to, and their
 // encoded blobs. The writer then hashes no ID or part key per record.
 type preparedBatch struct {
+	// groups maps each part key to its index in keys.
+	groups map[partKey]int
 	// ids lists the batch's record IDs once each, in batch order, and
 	// first the index of the record of each; fresh maps each ID to that
 	// record; repeats counts the other records.
@@ -202,16 +207,25 @@ type preparedBatch struct {
 	ends  []int
 }
 
+// batchPool recycles preparedBatch buffers: the encoded records of an
+// import batch take megabytes, which allocating afresh for every batch made
+// a good part of the garbage collector's work.
+var batchPool = sync.Pool{New: func() any { return &preparedBatch{fresh: map[string]int{}, groups: map[partKey]int{}} }}
+
+// maxPooledBlobs bounds the encoded bytes a recycled batch keeps, so that
+// one batch of huge records does not pin its memory for good.
+const maxPooledBlobs = 16 << 20
+
 func prepareBatch(recs []apisessions.Record) *preparedBatch {
-	pre := &preparedBatch{
-		ids:    make([]string, 0, len(recs)),
-		first:  make([]int, 0, len(recs)),
-		fresh:  make(map[string]int, len(recs)),
-		stored: make([]bool, len(recs)),
-		group:  make([]int, len(recs)),
-		ends:   make([]int, len(recs)),
-	}
-	groups := map[partKey]int{}
+	pre := batchPool.Get().(*preparedBatch)
+	n := len(recs)
+	pre.ids = slices.Grow(pre.ids[:0], n)
+	pre.first = slices.Grow(pre.first[:0], n)
+	pre.stored = resize(pre.stored, n)
+	pre.group = resize(pre.group, n)
+	pre.ends = resize(pre.ends, n)
+	pre.keys = pre.keys[:0]
+	pre.repeats = 0
 	for i := range recs {
 		r := &recs[i]
 		if _, ok := pre.fresh[r.ID]; ok {
@@ -222,19 +236,45 @@ func prepareBatch(recs []apisessions.Record) *preparedBatch {
 		pre.ids = append(pre.ids, r.ID)
 		pre.first = append(pre.first, i)
 		k := partKey{r.SessionID, r.Day}
-		g, ok := groups[k]
+		g, ok := pre.groups[k]
 		if !ok {
 			g = len(pre.keys)
-			groups[k] = g
+			pre.groups[k] = g
 			pre.keys = append(pre.keys, k)
 		}
 		pre.group[i] = g
 	}
+	blobs := pre.blobs[:0]
 	for i := range recs {
-		pre.blobs = appendRecord(pre.blobs, &recs[i])
-		pre.ends[i] = len(pre.blobs)
+		blobs = appendRecord(blobs, &recs[i])
+		pre.ends[i] = len(blobs)
 	}
+	pre.blobs = blobs
 	return pre
+}
+
+// resize returns s with length n and zero elements, reusing its array.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// release returns pre to the pool once its Write is done with it. Its
+// strings are the records': they are dropped, not kept alive.
+func (pre *preparedBatch) release() {
+	if cap(pre.blobs) > maxPooledBlobs {
+		return
+	}
+	clear(pre.fresh)
+	clear(pre.groups)
+	clear(pre.ids[:cap(pre.ids)])
+	clear(pre.keys[:cap(pre.keys)])
+	pre.ids, pre.keys = pre.ids[:0], pre.keys[:0]
+	batchPool.Put(pre)
 }
 
 // blob returns the encoded record i.
