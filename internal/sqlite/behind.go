@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/apisessions/apisessions"
@@ -91,11 +90,14 @@ func (s *Store) flushLocked(ctx context.Context) error {
 		return fmt.Errorf("flush parts: %w", err)
 	}
 	defer tx.Rollback()
-	// A failed flush changes nothing in the cache: the next one retries.
+	// A failed flush changes nothing in the cache of parts: the next one
+	// retries. Value numbers it read may have been rolled back.
 	if err := s.flushTx(ctx, tx, s.cache.dirty); err != nil {
+		s.vids.forget()
 		return fmt.Errorf("flush parts: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
+		s.vids.forget()
 		return fmt.Errorf("flush parts: commit: %w", err)
 	}
 	s.flushed()
@@ -277,9 +279,11 @@ func (s *Store) replay(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	if err := s.flushTx(ctx, tx, dirty); err != nil {
+		s.vids.forget()
 		return fmt.Errorf("replay: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
+		s.vids.forget()
 		return fmt.Errorf("replay: commit: %w", err)
 	}
 	markClean(dirty)
@@ -327,7 +331,7 @@ func (s *Store) flushLoop(done <-chan struct{}) {
 	}
 }
 
-// valueRow is a part_values row to insert.
+// valueRow is a filter value of a part to insert into part_vids.
 type valueRow struct {
 	kind   int
 	value  string
@@ -335,10 +339,15 @@ type valueRow struct {
 	tenant int64
 }
 
-// sortValues orders rows as the part_values key, so inserts walk the
-// B-tree in order.
-func sortValues(rows []valueRow) {
-	slices.SortFunc(rows, func(a, b valueRow) int {
-		return cmp.Or(cmp.Compare(a.kind, b.kind), strings.Compare(a.value, b.value), cmp.Compare(a.pid, b.pid))
-	})
+// maxCachedVids bounds the value numbers a store keeps in memory: past it,
+// the cache starts over (a few MB).
+const maxCachedVids = 100_000
+
+// vidCache maps filter values to their numbers in value_ids; guarded by
+// Store.wmu. A write that does not commit may leave numbers that were
+// rolled back in it, so every failed write or flush drops it (forget).
+type vidCache struct {
+	ids map[kindValue]int64
 }
+
+func (v *vidCache) forget() { v.ids = nil }

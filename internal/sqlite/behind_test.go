@@ -44,7 +44,7 @@ func behindOptions() Options {
 }
 
 // sameListings fails unless got and want list the same parts for a set of
-// filters drawn from recs (so part_values and endpoints are compared too),
+// filters drawn from recs (so part_vids and endpoints are compared too),
 // and every session of recs the same way.
 func sameListings(t *testing.T, got, want apisessions.Store, recs []apisessions.Record) {
 	t.Helper()

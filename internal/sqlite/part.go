@@ -11,7 +11,7 @@ import (
 )
 
 // Kinds of the values a part collects. Kinds before kindUserAgent are also
-// rows of part_values, the side table that filters look parts up in; user
+// rows of part_vids, the side table that filters look parts up in; user
 // agents are listed but not filtered on.
 const (
 	kindUser = iota
@@ -67,7 +67,7 @@ type part struct {
 	// where a scan of values per request would make merging quadratic.
 	index map[kindValue]int
 	// unsaved counts the filter values the part gained since it was last
-	// stored (values not marked saved): the part_values rows to insert.
+	// stored (values not marked saved): the part_vids rows to insert.
 	unsaved int
 	// tenant, upto, dirty, stamp and bytes serve the write-behind cache
 	// (behind.go): the part's tenant ID; the last requests rowid stored with
@@ -82,7 +82,7 @@ type part struct {
 }
 
 // partValue is one value of a part and the number of its requests that
-// carried it; saved says it has its part_values row (or needs none).
+// carried it; saved says it has its part_vids row (or needs none).
 type partValue struct {
 	value string
 	n     int
@@ -184,7 +184,7 @@ func (p *part) count(kind int, v string) {
 }
 
 // addAllValues marks every filter value of the part unsaved, so the next
-// flush inserts (or finds) all its part_values rows.
+// flush inserts (or finds) all its part_vids rows.
 func (p *part) addAllValues() {
 	p.unsaved = 0
 	for i := range p.values {
@@ -195,7 +195,7 @@ func (p *part) addAllValues() {
 	}
 }
 
-// markSaved records that the part's values have their part_values rows.
+// markSaved records that the part's values have their part_vids rows.
 func (p *part) markSaved() {
 	if p.unsaved == 0 {
 		return

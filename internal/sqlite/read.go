@@ -86,7 +86,7 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *fi
 		q.WriteString("SELECT " + partColumns + " FROM parts p INDEXED BY parts_key WHERE p.tenant = ?")
 		args = append(args, tenant)
 	case drive != nil:
-		q.WriteString("SELECT " + partColumns + " FROM part_values d CROSS JOIN parts p WHERE d.kind = ? AND d.value = ? AND p.pid = d.pid AND p.tenant = ?")
+		q.WriteString("SELECT " + partColumns + " FROM value_ids v CROSS JOIN part_vids d CROSS JOIN parts p WHERE v.kind = ? AND v.value = ? AND d.vid = v.vid AND p.pid = d.pid AND p.tenant = ?")
 		args = append(args, drive.kind, drive.value, tenant)
 	default:
 		q.WriteString("SELECT " + partColumns + " FROM parts p WHERE p.tenant = ?")
@@ -132,12 +132,12 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *fi
 		if drive != nil && e == *drive {
 			continue
 		}
-		q.WriteString(" AND EXISTS (SELECT 1 FROM part_values v WHERE v.kind = ? AND v.value = ? AND v.pid = p.pid)")
+		q.WriteString(" AND EXISTS (SELECT 1 FROM part_vids v WHERE v.vid = (SELECT vid FROM value_ids WHERE kind = ? AND value = ?) AND v.pid = p.pid)")
 		args = append(args, e.kind, e.value)
 	}
 	if f.Endpoint != "" {
-		q.WriteString(` AND EXISTS (SELECT 1 FROM part_values v WHERE v.kind = ? AND v.value IN
-			(SELECT endpoint FROM endpoints WHERE tenant = ? AND instr(lower(endpoint), ?) > 0) AND v.pid = p.pid)`)
+		q.WriteString(` AND EXISTS (SELECT 1 FROM part_vids v WHERE v.vid IN (SELECT vid FROM value_ids WHERE kind = ? AND value IN
+			(SELECT endpoint FROM endpoints WHERE tenant = ? AND instr(lower(endpoint), ?) > 0)) AND v.pid = p.pid)`)
 		args = append(args, kindEndpoint, tenant, asciiLower(f.Endpoint))
 	}
 	if f.Attacks {
@@ -167,7 +167,7 @@ func (s *Store) driver(ctx context.Context, f apisessions.SessionFilter) (*filte
 	bestN := driveLimit
 	for _, e := range exactFilters(f) {
 		var n int
-		err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM part_values WHERE kind = ? AND value = ? LIMIT ?)`,
+		err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM part_vids WHERE vid = (SELECT vid FROM value_ids WHERE kind = ? AND value = ?) LIMIT ?)`,
 			e.kind, e.value, driveLimit).Scan(&n)
 		if err != nil {
 			return nil, fmt.Errorf("list sessions: %w", err)
@@ -379,16 +379,18 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 	}
 	s.cache.parts = map[cacheKey]*part{}
 	s.cache.bytes = 0
+	// Values no part lists any more lose their numbers below.
+	s.vids.forget()
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("delete day: %w", err)
 	}
 	defer tx.Rollback()
-	// part_values is keyed by value, not by part: its rows are found from
+	// part_vids is keyed by value, not by part: its rows are found from
 	// the values each part's aggregate lists, not by a scan of the table.
 	// Parts are read a chunk at a time so memory stays bounded whatever the
 	// size of the day.
-	del, err := tx.PrepareContext(ctx, "DELETE FROM part_values WHERE kind = ? AND value = ? AND pid = ?")
+	del, err := tx.PrepareContext(ctx, "DELETE FROM part_vids WHERE vid = (SELECT vid FROM value_ids WHERE kind = ? AND value = ?) AND pid = ?")
 	if err != nil {
 		return fmt.Errorf("delete day: %w", err)
 	}
@@ -427,9 +429,14 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 			return fmt.Errorf("delete day: %w", err)
 		}
 	}
-	// Endpoints no part lists any more leave the filter's search list.
+	// Values no part lists any more lose their numbers, and endpoints
+	// leave the filter's search list.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM value_ids WHERE NOT EXISTS
+		(SELECT 1 FROM part_vids d WHERE d.vid = value_ids.vid)`); err != nil {
+		return fmt.Errorf("delete day: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM endpoints WHERE NOT EXISTS
-		(SELECT 1 FROM part_values v WHERE v.kind = ? AND v.value = endpoints.endpoint)`, kindEndpoint); err != nil {
+		(SELECT 1 FROM value_ids v WHERE v.kind = ? AND v.value = endpoints.endpoint)`, kindEndpoint); err != nil {
 		return fmt.Errorf("delete day: %w", err)
 	}
 	// New requests take rowids from max(rid) + 1, so rowids of deleted

@@ -106,6 +106,9 @@ type Store struct {
 	// flush or replay, so reads that find nothing pending skip wmu.
 	cache   partCache
 	pending atomic.Bool
+	// vids caches the numbers of filter values (value_ids); guarded by
+	// wmu.
+	vids vidCache
 	// stop ends the flush loop, which closes loopDone when it returns.
 	stop     chan struct{}
 	loopDone chan struct{}

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -42,7 +43,15 @@ func insertRequestsSQL(n int) string {
 }
 
 func insertValuesSQL(n int) string {
-	return "INSERT OR IGNORE INTO part_values (kind, value, pid) VALUES " + placeholders(n, 3)
+	return "INSERT OR IGNORE INTO part_vids (vid, pid) VALUES " + placeholders(n, 2)
+}
+
+func insertValueIDsSQL(n int) string {
+	return "INSERT OR IGNORE INTO value_ids (kind, value) VALUES " + placeholders(n, 2)
+}
+
+func lookupValueIDsSQL(n int) string {
+	return "SELECT vid, value FROM value_ids WHERE kind = ? AND value IN (" + placeholders(1, n)[1:2*n] + ")"
 }
 
 func insertEndpointsSQL(n int) string {
@@ -74,6 +83,7 @@ func loadPartsSQL(n int) string {
 func fullChunkQueries() []string {
 	return []string{
 		insertRequestsSQL(requestChunk), insertValuesSQL(valueChunk), insertEndpointsSQL(valueChunk),
+		insertValueIDsSQL(valueChunk), lookupValueIDsSQL(lookupChunk),
 		insertPartsSQL(partChunk), updatePartSQL, existingIDsSQL(lookupChunk), loadPartsSQL(lookupChunk),
 	}
 }
@@ -154,6 +164,7 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	// does not commit, the cache is dropped and rebuilt from stored requests.
 	fail := func(err error) (apisessions.WriteStats, error) {
 		s.cache.reset()
+		s.vids.forget()
 		s.pending.Store(true)
 		return apisessions.WriteStats{}, fmt.Errorf("write: %w", err)
 	}
@@ -378,7 +389,7 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record, pre *pr
 		return st, err
 	}
 	// The filter values of new parts wait for the flush like those of
-	// changed parts: one large sorted insert into part_values then costs far
+	// changed parts: one large sorted insert into part_vids then costs far
 	// less than a few rows spread over its B-tree in every batch. Replay
 	// redoes them for parts created after the last flush (behind.go).
 	if err := w.saveRequests(ctx, recs, pre, parts); err != nil {
@@ -575,10 +586,10 @@ func (w *batchWrite) saveParts(ctx context.Context, fresh []*part) error {
 	return nil
 }
 
-// saveValues inserts filter values new to their parts, in key order, and
-// new endpoints into their tenant's endpoint list.
+// saveValues inserts filter values new to their parts, by number (numbering
+// values new to the store), in key order, and new endpoints into their
+// tenant's endpoint list.
 func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow) error {
-	sortValues(rows)
 	type endpoint struct {
 		tenant int64
 		value  string
@@ -589,14 +600,22 @@ func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow) error {
 			endpoints[endpoint{r.tenant, r.value}] = true
 		}
 	}
-	err := chunks(len(rows), valueChunk, func(lo, hi int) error {
+	if err := w.numberValues(ctx, rows); err != nil {
+		return err
+	}
+	pairs := make([]vidPid, len(rows))
+	for i, r := range rows {
+		pairs[i] = vidPid{w.s.vids.ids[kindValue{r.kind, r.value}], r.pid}
+	}
+	slices.SortFunc(pairs, func(a, b vidPid) int { return cmp.Or(cmp.Compare(a.vid, b.vid), cmp.Compare(a.pid, b.pid)) })
+	err := chunks(len(pairs), valueChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, insertValuesSQL(hi-lo))
 		if err != nil {
 			return err
 		}
 		args := w.args[:0]
-		for _, r := range rows[lo:hi] {
-			args = append(args, r.kind, r.value, r.pid)
+		for _, r := range pairs[lo:hi] {
+			args = append(args, r.vid, r.pid)
 		}
 		w.args = args
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
@@ -653,4 +672,97 @@ func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record
 		}
 		return nil
 	})
+}
+
+// vidPid is a part_vids row.
+type vidPid struct{ vid, pid int64 }
+
+// numberValues makes sure every value of rows has its number in value_ids
+// and in w.s.vids: it numbers the values the store lacks and reads those
+// the cache lacks.
+func (w *batchWrite) numberValues(ctx context.Context, rows []valueRow) error {
+	v := &w.s.vids
+	if v.ids == nil || len(v.ids) > maxCachedVids {
+		v.ids = make(map[kindValue]int64)
+	}
+	var missing []kindValue
+	seen := map[kindValue]bool{}
+	for _, r := range rows {
+		k := kindValue{r.kind, r.value}
+		if _, ok := v.ids[k]; !ok && !seen[k] {
+			seen[k] = true
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.SortFunc(missing, func(a, b kindValue) int {
+		return cmp.Or(cmp.Compare(a.kind, b.kind), strings.Compare(a.value, b.value))
+	})
+	err := chunks(len(missing), valueChunk, func(lo, hi int) error {
+		stmt, err := w.s.stmt(ctx, w.tx, insertValueIDsSQL(hi-lo))
+		if err != nil {
+			return err
+		}
+		args := w.args[:0]
+		for _, k := range missing[lo:hi] {
+			args = append(args, k.kind, k.value)
+		}
+		w.args = args
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("number values: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Read the numbers back, a kind at a time.
+	for lo := 0; lo < len(missing); {
+		kind := missing[lo].kind
+		hi := lo
+		for hi < len(missing) && hi-lo < lookupChunk && missing[hi].kind == kind {
+			hi++
+		}
+		if err := w.readValueIDs(ctx, kind, missing[lo:hi]); err != nil {
+			return err
+		}
+		lo = hi
+	}
+	for _, k := range missing {
+		if _, ok := v.ids[k]; !ok {
+			return fmt.Errorf("number values: value %d %q has no number", k.kind, k.value)
+		}
+	}
+	return nil
+}
+
+// readValueIDs reads the numbers of values of one kind into w.s.vids.
+func (w *batchWrite) readValueIDs(ctx context.Context, kind int, values []kindValue) error {
+	stmt, err := w.s.stmt(ctx, w.tx, lookupValueIDsSQL(len(values)))
+	if err != nil {
+		return err
+	}
+	args := append(w.args[:0], kind)
+	for _, k := range values {
+		args = append(args, k.value)
+	}
+	w.args = args
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("number values: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			vid   int64
+			value string
+		)
+		if err := rows.Scan(&vid, &value); err != nil {
+			return fmt.Errorf("number values: %w", err)
+		}
+		w.s.vids.ids[kindValue{kind, value}] = vid
+	}
+	return rows.Err()
 }
