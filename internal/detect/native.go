@@ -30,7 +30,10 @@ var nativeVariables = map[string]bool{
 	"REQUEST_COOKIES": true, "REQUEST_COOKIES_NAMES": true, "REQUEST_URI": true,
 	"REQUEST_URI_RAW": true, "REQUEST_LINE": true, "REQUEST_FILENAME": true,
 	"REQUEST_BASENAME": true, "REQUEST_METHOD": true, "REQUEST_PROTOCOL": true,
-	"QUERY_STRING": true, "FILES": true, "FILES_NAMES": true,
+	"QUERY_STRING": true, "FILES": true, "FILES_NAMES": true, "REQUEST_BODY": true,
+	// XML is read only when empty (no XML body); a rule reading an XML
+	// value is kept (XPath keys are not evaluated here).
+	"XML": true,
 }
 
 type nativeRule struct {
@@ -193,6 +196,12 @@ func (n *nativeRule) matches(tx plugintypes.TransactionState) bool {
 		col := tx.Collection(t.variable)
 		if col == nil {
 			continue // Coraza reads no value, not even a count
+		}
+		if t.variable == variables.XML {
+			if len(col.FindAll()) > 0 {
+				return true
+			}
+			continue
 		}
 		var mds []types.MatchData
 		switch c := col.(type) {
