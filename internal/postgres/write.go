@@ -175,6 +175,10 @@ type batch struct {
 	rows   [][]any               // requests rows
 	days   []string
 	dupes  int // records repeated within the batch
+	// deltas are the batch's records added up by part. They are made by
+	// the writer rather than by the committer, whose work is what ingest
+	// waits for; a group whose records are all new merges them.
+	deltas map[partKey]*part
 }
 
 // tkey names a part across tenants.
@@ -205,7 +209,7 @@ func (s *Store) checkID(what, id string) error {
 // prepare validates the records, drops in-batch repeats of an ID (the first
 // wins, as it would across batches) and encodes them.
 func (s *Store) prepare(tenant string, recs []apisessions.Record) (*batch, error) {
-	b := &batch{tenant: tenant, recs: make([]*apisessions.Record, 0, len(recs)), rows: make([][]any, 0, len(recs))}
+	b := &batch{tenant: tenant, recs: make([]*apisessions.Record, 0, len(recs)), rows: make([][]any, 0, len(recs)), deltas: map[partKey]*part{}}
 	seen := make(map[string]bool, len(recs))
 	days := map[string]time.Time{} // parsed once per batch, not per record
 	for i := range recs {
@@ -237,6 +241,11 @@ func (s *Store) prepare(tenant string, recs []apisessions.Record) (*batch, error
 			return nil, apisessions.Errorf(apisessions.EINVALID, "record %d: %v", i, err)
 		}
 		days[r.Day] = day
+		if p := b.deltas[partKey{r.Day, r.SessionID}]; p != nil {
+			p.add(r)
+		} else {
+			b.deltas[partKey{r.Day, r.SessionID}] = newPart(r)
+		}
 		b.recs = append(b.recs, r)
 		b.rows = append(b.rows, []any{tenant, day, r.SessionID, r.Time.UnixNano(), r.ID, doc})
 	}
@@ -254,10 +263,12 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 	owner := map[rid]int{}
 	var reqRows [][]any
 	parts := map[tkey]bool{}
+	repeats := false // a record in two batches of the group
 	for i, req := range group {
 		for j, r := range req.b.recs {
 			k := rid{req.b.tenant, r.ID}
 			if _, ok := owner[k]; ok {
+				repeats = true
 				continue // counted as a duplicate of its batch below
 			}
 			owner[k] = i
@@ -299,28 +310,11 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 			[]string{"tenant", "day", "session_id", "at", "id", "doc"}, pgx.CopyFromRows(freshRows)); err != nil {
 			return err
 		}
-		deltas := map[tkey]*part{}
-		touched := make([]map[tkey]bool, len(group))
-		for i, req := range group {
-			touched[i] = map[tkey]bool{}
-			for _, r := range req.b.recs {
-				k := rid{req.b.tenant, r.ID}
-				if owner[k] != i || fresh != nil && !fresh[k] {
-					continue
-				}
-				pk := tkey{req.b.tenant, partKey{r.Day, r.SessionID}}
-				touched[i][pk] = true
-				stats[i].Stored++
-				if p := deltas[pk]; p != nil {
-					p.add(r)
-				} else {
-					deltas[pk] = newPart(r)
-				}
-			}
-		}
-		for i, req := range group {
-			stats[i].Duplicates = len(req.b.recs) + req.b.dupes - stats[i].Stored
-			stats[i].Sessions = len(touched[i])
+		var deltas map[tkey]*part
+		if fresh == nil && !repeats {
+			deltas = mergeDeltas(group, stats)
+		} else {
+			deltas = addFresh(group, fresh, owner, stats)
 		}
 		if len(deltas) == 0 {
 			return nil
@@ -357,6 +351,60 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		return nil, err
 	}
 	return stats, nil
+}
+
+// mergeDeltas returns the group's parts to add, when every record of the
+// group is new and in one batch only: the batches' deltas, merged. It sets
+// each batch's stats. A delta stays shared with its batch (whose deltas
+// are never changed: a retry writes them again) until a second batch
+// merges into a clone of it.
+func mergeDeltas(group []*writeReq, stats []apisessions.WriteStats) map[tkey]*part {
+	deltas := map[tkey]*part{}
+	shared := map[tkey]bool{}
+	for i, req := range group {
+		for k, d := range req.b.deltas {
+			tk := tkey{req.b.tenant, k}
+			p, ok := deltas[tk]
+			switch {
+			case !ok:
+				deltas[tk], shared[tk] = d, true
+				continue
+			case shared[tk]:
+				p = p.clone()
+				deltas[tk], shared[tk] = p, false
+			}
+			p.merge(d)
+		}
+		stats[i] = apisessions.WriteStats{Stored: len(req.b.recs), Duplicates: req.b.dupes, Sessions: len(req.b.deltas)}
+	}
+	return deltas
+}
+
+// addFresh returns the group's parts to add, made of the records that are
+// new (fresh; nil: all) in the batch that owns them, and sets each batch's
+// stats.
+func addFresh(group []*writeReq, fresh map[rid]bool, owner map[rid]int, stats []apisessions.WriteStats) map[tkey]*part {
+	deltas := map[tkey]*part{}
+	for i, req := range group {
+		touched := map[tkey]bool{}
+		for _, r := range req.b.recs {
+			k := rid{req.b.tenant, r.ID}
+			if owner[k] != i || fresh != nil && !fresh[k] {
+				continue
+			}
+			pk := tkey{req.b.tenant, partKey{r.Day, r.SessionID}}
+			touched[pk] = true
+			stats[i].Stored++
+			if p := deltas[pk]; p != nil {
+				p.add(r)
+			} else {
+				deltas[pk] = newPart(r)
+			}
+		}
+		stats[i].Duplicates = len(req.b.recs) + req.b.dupes - stats[i].Stored
+		stats[i].Sessions = len(touched)
+	}
+	return deltas
 }
 
 // rid names a record across tenants.

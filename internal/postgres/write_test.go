@@ -187,3 +187,63 @@ func FuzzDocEncoding(f *testing.F) {
 		sameDocEncoding(t, s, n)
 	})
 }
+
+// TestWriteGroupMergesBatchDeltas: a group of batches with new records in
+// the same parts stores what one write of every record stores, with each
+// batch's stats, and leaves the batches as they were, so that writing the
+// group again (a retry after a failed transaction) gives the same result.
+func TestWriteGroupMergesBatchDeltas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recs := genRecords(300, 4, 15)
+
+	ref := MustOpen(t)
+	mustWrite(t, ref, recs)
+	wantParts, wantReqs := snapshot(t, ref, "t")
+	wantTags := sessionTags(t, ref, "t")
+
+	var group []*writeReq
+	var wantStats []apisessions.WriteStats
+	var days []string
+	for i := 0; i < len(recs); i += 100 {
+		s := MustOpen(t) // only to prepare
+		b, err := s.prepare("t", recs[i:i+100])
+		if err != nil {
+			t.Fatal(err)
+		}
+		group = append(group, &writeReq{b: b})
+		days = append(days, b.days...)
+		wantStats = append(wantStats, apisessions.WriteStats{Stored: 100, Sessions: len(b.deltas)})
+	}
+	before := map[*part]*part{}
+	for _, req := range group {
+		for _, d := range req.b.deltas {
+			before[d] = d.clone()
+		}
+	}
+	for try := range 2 {
+		s := MustOpen(t)
+		if err := s.ensurePartitions(ctx, days); err != nil {
+			t.Fatal(err)
+		}
+		stats, err := s.write(ctx, group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(stats, wantStats) {
+			t.Errorf("try %d: stats %+v, want %+v", try, stats, wantStats)
+		}
+		gotParts, gotReqs := snapshot(t, s, "t")
+		if !reflect.DeepEqual(gotParts, wantParts) || !reflect.DeepEqual(gotReqs, wantReqs) {
+			t.Errorf("try %d: the group stored other parts or requests than one write", try)
+		}
+		if got := sessionTags(t, s, "t"); !reflect.DeepEqual(got, wantTags) {
+			t.Errorf("try %d: session_tags %q, want %q", try, got, wantTags)
+		}
+		for d, c := range before {
+			if !reflect.DeepEqual(d, c) {
+				t.Fatalf("try %d: writing the group changed a batch's delta", try)
+			}
+		}
+	}
+}
