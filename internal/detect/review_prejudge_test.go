@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -366,6 +367,34 @@ func reviewDiff(t *testing.T, full, fast *Engine, ex *apisessions.Exchange, prot
 	return "", false
 }
 
+// reviewViewMissing lists the values Coraza holds that the view of ex
+// lacks ("" when the view refuses ex or holds them all). The view may hold
+// more: Coraza's urlencoded body processor keeps one of two argument names
+// differing in case only, at random (see TestReviewFormNamesInCase).
+func reviewViewMissing(t *testing.T, e *Engine, ex *apisessions.Exchange, proto string) string {
+	t.Helper()
+	v, ok := newView(ex, proto, &e.opts)
+	if !ok {
+		return ""
+	}
+	want, got := corazaVariables(t, e, ex, proto), viewVariablesOf(v)
+	var missing []string
+	for _, name := range viewVariables {
+		have := map[string]int{}
+		for _, x := range got[name] {
+			have[x]++
+		}
+		for _, x := range want[name] {
+			if have[x] == 0 {
+				missing = append(missing, fmt.Sprintf("%s %q", name, x))
+				continue
+			}
+			have[x]--
+		}
+	}
+	return strings.Join(missing, ", ")
+}
+
 // reviewKnown are the cases that currently differ, by variant and case
 // name, with the reproducer in the review notes.
 var reviewKnown = map[string]string{}
@@ -385,6 +414,9 @@ func TestReviewPrejudge(t *testing.T) {
 			}
 			pre, flagged := 0, 0
 			for _, c := range cases {
+				if m := reviewViewMissing(t, full, &c.ex, c.proto); m != "" {
+					t.Errorf("%s %q: the view lacks Coraza's %s", v.name, c.name, m)
+				}
 				d, p := reviewDiff(t, full, fast, &c.ex, c.proto)
 				if p {
 					pre++
@@ -457,6 +489,9 @@ func FuzzReviewPrejudge(f *testing.F) {
 		v := reviewVariants[vs[int(variant)%len(vs)]]
 		full, fast := reviewPair(t, v)
 		ex := &apisessions.Exchange{Request: apisessions.Request{Method: method, URL: url, Headers: reviewDecode(headers), Body: body}}
+		if m := reviewViewMissing(t, full, ex, proto); m != "" {
+			t.Errorf("%s %q %q %q headers %q body %q: the view lacks Coraza's %s", v.name, method, url, proto, headers, body, m)
+		}
 		if clean, _ := fast.pre.decide(ex, proto); !clean {
 			if variant/8%8 == 0 {
 				if d, _ := reviewDiff(t, full, fast, ex, proto); d != "" {
@@ -474,4 +509,29 @@ func FuzzReviewPrejudge(f *testing.F) {
 				v.name, method, url, proto, headers, body, d.Verdict, d.Score, ruleIDs(rf), d.Partial)
 		}
 	})
+}
+
+// TestReviewFormNamesInCase: an attack in a form field is found whatever
+// other field's name differs from it in case only. Coraza's urlencoded body
+// processor parses the body into a map and copies it into its
+// case-insensitive ARGS_POST with Set, so of "q" and "Q" only one survives,
+// in map order: the full engine misses the attack most of the time (both
+// modes do, so this is not a difference between them).
+func TestReviewFormNamesInCase(t *testing.T) {
+	t.Skip("DIFF: see notes (prejudge-diffs.md, form field names differing in case): Coraza drops one of the two fields at random")
+	full, fast := enginePair(t, 1)
+	for _, body := range []string{"q=1'%20or%20'1'='1&Q=ok", "a=<script>alert(1)</script>&A=x"} {
+		ex := &apisessions.Exchange{Request: apisessions.Request{Method: "POST", URL: "/a", Headers: hdrs(rvForm), Body: []byte(body)}}
+		for _, e := range []*Engine{full, fast} {
+			for range 20 {
+				d, err := e.Detect(context.Background(), ex)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !d.Malicious() {
+					t.Fatalf("%s engine: %q found clean", e.opts.Mode, body)
+				}
+			}
+		}
+	}
 }
