@@ -40,6 +40,19 @@ func BenchmarkMix(b *testing.B) {
 	}
 }
 
+// BenchmarkMixCold is the mix without what repetition buys: the fast
+// engine's verdict cache is off, and the corpus is 20,000 exchanges, so a
+// run of fewer operations never sees the same exchange twice (values still
+// repeat across exchanges as API traffic does: enum values, header values).
+func BenchmarkMixCold(b *testing.B) {
+	exs := newCorpus(8).mix(20000)
+	o := DefaultOptions()
+	o.CacheEntries = 0
+	b.Run(ModeFast, func(b *testing.B) { benchEngineOpts(b, o, exs...) })
+	o.Mode = ModeFull
+	b.Run(ModeFull, func(b *testing.B) { benchEngineOpts(b, o, exs...) })
+}
+
 // BenchmarkShapes is ns/op for the three request shapes of issue 4.
 func BenchmarkShapes(b *testing.B) {
 	g := newCorpus(11)

@@ -42,10 +42,25 @@ func newVerdictCache(entries int) *verdictCache {
 // match returns the cached verdict of rule on value, computing it with f
 // on a miss.
 func (c *verdictCache) match(rule int32, value string, f func(string) bool) bool {
+	return c.matchHashed(rule, value, c.hash(value), f)
+}
+
+// hash is the hash of value matchHashed takes (0 for a value the cache
+// does not hold).
+func (c *verdictCache) hash(value string) uint64 {
+	if c == nil || len(value) > maxCachedValue {
+		return 0
+	}
+	return maphash.String(c.seed, value)
+}
+
+// matchHashed is match with the value's hash computed once by the caller,
+// who checks a value against many rules.
+func (c *verdictCache) matchHashed(rule int32, value string, h uint64, f func(string) bool) bool {
 	if c == nil || len(value) > maxCachedValue {
 		return f(value)
 	}
-	slot := &c.slots[(maphash.String(c.seed, value)^uint64(rule)*0x9E3779B97F4A7C15)&c.mask]
+	slot := &c.slots[(h^uint64(rule)*0x9E3779B97F4A7C15)&c.mask]
 	if e := slot.Load(); e != nil && e.rule == rule && e.value == value {
 		return e.match
 	}

@@ -546,7 +546,7 @@ type owner struct{ variable, key string }
 // valueSet is distinct values with where each was seen, laid out in one
 // folded buffer so that one Aho-Corasick pass covers them all.
 type valueSet struct {
-	raws   []string // the untransformed values
+	raws   []int // the untransformed values, as indexes in the table
 	buf    []byte
 	ends   []int // end offset in buf of each value
 	owners [][]owner
@@ -557,8 +557,9 @@ func (vs *valueSet) reset() {
 	vs.raws, vs.buf, vs.ends, vs.owners = vs.raws[:0], vs.buf[:0], vs.ends[:0], vs.owners[:0]
 }
 
-// add appends the folded form of a transformed value of raw.
-func (vs *valueSet) add(transformed, raw string, owners []owner) {
+// add appends the folded form of a transformed value of the table's value
+// raw.
+func (vs *valueSet) add(transformed string, raw int, owners []owner) {
 	vs.buf = appendFold(vs.buf, transformed)
 	vs.ends = append(vs.ends, len(vs.buf))
 	vs.owners = append(vs.owners, owners)
@@ -573,6 +574,16 @@ type valueTable struct {
 	values []string
 	owners [][]owner
 	masks  []uint64 // per value, the collections it was seen in
+	hashes []uint64 // per value, its verdict cache hash once computed
+	hashed []bool
+}
+
+// hash returns the verdict cache hash of value i, computed once.
+func (t *valueTable) hash(c *verdictCache, i int) uint64 {
+	if !t.hashed[i] {
+		t.hashes[i], t.hashed[i] = c.hash(t.values[i]), true
+	}
+	return t.hashes[i]
 }
 
 // reset empties the table, keeping its memory.
@@ -581,6 +592,8 @@ func (t *valueTable) reset() {
 	t.values = t.values[:0]
 	t.owners = t.owners[:0]
 	t.masks = t.masks[:0]
+	t.hashes = t.hashes[:0]
+	t.hashed = t.hashed[:0]
 }
 
 // add records x seen in collection v under key.
@@ -603,6 +616,8 @@ func (t *valueTable) add(s *screen, v, key, x string) {
 			t.owners = append(t.owners, nil)
 		}
 		t.masks = append(t.masks, 0)
+		t.hashes = append(t.hashes, 0)
+		t.hashed = append(t.hashed, false)
 	}
 	t.owners[i] = append(t.owners[i], owner{v, key})
 	t.masks[i] |= s.varBit[v]
@@ -672,12 +687,12 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	sc.checked = checked
 	stamp := int32(0)
 	// consider decides a rule on a value it has an atom in.
-	consider := func(ri int32, raw string, own []owner) {
+	consider := func(ri int32, i int, own []owner) {
 		r := &s.rules[ri]
 		if !r.readsAny(own) {
 			return
 		}
-		if s.cache.match(ri, raw, r.eval) {
+		if s.cache.matchHashed(ri, values[i], t.hash(s.cache, i), r.eval) {
 			hit[ri] = true
 			if stop {
 				stopped = true
@@ -707,13 +722,13 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	raw := &sc.raw
 	raw.reset()
 	for i, v := range values {
-		raw.add(v, v, owners[i])
+		raw.add(v, i, owners[i])
 		if !isASCII(v) {
 			// Case folding of non-ASCII text around transformations is not
 			// modelled: decide every rule that reads the value directly.
 			for ri := range s.rules {
 				if !done(int32(ri)) && want(int32(ri)) {
-					consider(int32(ri), v, owners[i])
+					consider(int32(ri), i, owners[i])
 				}
 			}
 		}
@@ -726,11 +741,11 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 		if !want(ri) {
 			continue
 		}
-		for i, v := range values {
+		for i := range values {
 			if done(ri) {
 				break
 			}
-			consider(ri, v, owners[i])
+			consider(ri, i, owners[i])
 		}
 	}
 	// Values a rule's chain changes, in their transformed forms (every
@@ -762,7 +777,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 				if changed {
 					cur, changedAny = out, true
 					if g.multi {
-						vs.add(cur, v, own)
+						vs.add(cur, i, own)
 					}
 				}
 			}
@@ -770,13 +785,13 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 				// Decide the group's rules on this value directly.
 				for _, ri := range g.rules {
 					if !done(ri) && want(ri) {
-						consider(ri, v, own)
+						consider(ri, i, own)
 					}
 				}
 				continue
 			}
 			if changedAny && !g.multi {
-				vs.add(cur, v, own)
+				vs.add(cur, i, own)
 			}
 		}
 		pass(vs, gi)
