@@ -172,7 +172,7 @@ func (s *Store) writeWithRetry(group []*writeReq) ([]apisessions.WriteStats, err
 type batch struct {
 	tenant string
 	recs   []*apisessions.Record // without in-batch duplicates
-	rows   [][]any               // requests rows
+	rows   [][]any               // requests rows, in the order of requests_session
 	days   []string
 	dupes  int // records repeated within the batch
 	// deltas are the batch's records added up by part. They are made by
@@ -209,7 +209,8 @@ func (s *Store) checkID(what, id string) error {
 // prepare validates the records, drops in-batch repeats of an ID (the first
 // wins, as it would across batches) and encodes them.
 func (s *Store) prepare(tenant string, recs []apisessions.Record) (*batch, error) {
-	b := &batch{tenant: tenant, recs: make([]*apisessions.Record, 0, len(recs)), rows: make([][]any, 0, len(recs)), deltas: map[partKey]*part{}}
+	b := &batch{tenant: tenant, recs: make([]*apisessions.Record, 0, len(recs)), rows: make([][]any, len(recs)), deltas: map[partKey]*part{}}
+	docs := make([][]byte, 0, len(recs))
 	seen := make(map[string]bool, len(recs))
 	days := map[string]time.Time{} // parsed once per batch, not per record
 	for i := range recs {
@@ -247,12 +248,28 @@ func (s *Store) prepare(tenant string, recs []apisessions.Record) (*batch, error
 			b.deltas[partKey{r.Day, r.SessionID}] = newPart(r)
 		}
 		b.recs = append(b.recs, r)
-		b.rows = append(b.rows, []any{tenant, day, r.SessionID, r.Time.UnixNano(), r.ID, doc})
+		docs = append(docs, doc)
 	}
 	for d := range days {
 		b.days = append(b.days, d)
 	}
 	slices.Sort(b.days)
+	// Rows in the order of the requests_session index (tenant, session,
+	// time, ID): consecutive rows then mostly go to the same index page,
+	// which costs PostgreSQL less than scattered inserts.
+	order := make([]int32, len(b.recs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		x, y := b.recs[i], b.recs[j]
+		return cmp.Or(strings.Compare(x.SessionID, y.SessionID), x.Time.Compare(y.Time), strings.Compare(x.ID, y.ID))
+	})
+	b.rows = b.rows[:len(b.recs)]
+	for n, i := range order {
+		r := b.recs[i]
+		b.rows[n] = []any{tenant, days[r.Day], r.SessionID, r.Time.UnixNano(), r.ID, docs[i]}
+	}
 	return b, nil
 }
 
@@ -265,15 +282,17 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 	parts := map[tkey]bool{}
 	repeats := false // a record in two batches of the group
 	for i, req := range group {
-		for j, r := range req.b.recs {
-			k := rid{req.b.tenant, r.ID}
+		for _, row := range req.b.rows {
+			k := rid{req.b.tenant, row[4].(string)}
 			if _, ok := owner[k]; ok {
 				repeats = true
 				continue // counted as a duplicate of its batch below
 			}
 			owner[k] = i
-			reqRows = append(reqRows, req.b.rows[j])
-			parts[tkey{req.b.tenant, partKey{r.Day, r.SessionID}}] = true
+			reqRows = append(reqRows, row)
+		}
+		for k := range req.b.deltas {
+			parts[tkey{req.b.tenant, k}] = true
 		}
 	}
 	// Insert IDs in one order in every writer (byte order, the "C"
@@ -296,11 +315,17 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		if err != nil {
 			return err
 		}
-		freshRows := reqRows
-		if fresh != nil {
-			freshRows = make([][]any, 0, len(fresh))
-			for _, r := range reqRows {
-				if fresh[rid{r[0].(string), r[4].(string)}] {
+		// The new requests, batch by batch in the order of the
+		// requests_session index (see prepare).
+		freshRows := make([][]any, 0, len(reqRows))
+		for i, req := range group {
+			if fresh == nil && !repeats {
+				freshRows = append(freshRows, req.b.rows...)
+				continue
+			}
+			for _, r := range req.b.rows {
+				k := rid{req.b.tenant, r[4].(string)}
+				if owner[k] == i && (fresh == nil || fresh[k]) {
 					freshRows = append(freshRows, r)
 				}
 			}
@@ -617,21 +642,41 @@ func mergeParts(ctx context.Context, tx pgx.Tx, keys []tkey, deltas map[tkey]*pa
 		// ones this statement inserted (a part another writer inserted
 		// first is merged below, adding the tags it lacks). COPY rather
 		// than an INSERT of arrays: a third less server time per row.
-		var tagRows [][]any
+		type tagRow struct {
+			k   tkey
+			tag string
+		}
+		var tagRows []tagRow
 		for i, k := range keys {
 			if _, existed := stored[k]; !existed && !inserted[k] {
 				continue
 			}
-			day, err := parseDay(k.Day)
-			if err != nil {
-				return nil, err
-			}
 			for _, t := range tags[i] {
-				tagRows = append(tagRows, []any{k.Tenant, day, k.ID, t})
+				tagRows = append(tagRows, tagRow{k, t})
+			}
+		}
+		// In the index's order (tenant, tag, day, session): consecutive
+		// rows then mostly go to the same index page, which PostgreSQL
+		// inserts into for about a quarter less time than scattered rows.
+		slices.SortFunc(tagRows, func(a, b tagRow) int {
+			return cmp.Or(strings.Compare(a.k.Tenant, b.k.Tenant), strings.Compare(a.tag, b.tag), comparePartKeys(a.k.partKey, b.k.partKey))
+		})
+		days := map[string]time.Time{}
+		for _, r := range tagRows {
+			if _, ok := days[r.k.Day]; !ok {
+				day, err := parseDay(r.k.Day)
+				if err != nil {
+					return nil, err
+				}
+				days[r.k.Day] = day
 			}
 		}
 		if len(tagRows) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"session_tags"}, []string{"tenant", "day", "session_id", "tag"}, pgx.CopyFromRows(tagRows)); err != nil {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"session_tags"}, []string{"tenant", "day", "session_id", "tag"},
+				pgx.CopyFromSlice(len(tagRows), func(i int) ([]any, error) {
+					r := tagRows[i]
+					return []any{r.k.Tenant, days[r.k.Day], r.k.ID, r.tag}, nil
+				})); err != nil {
 				return nil, err
 			}
 		}
