@@ -2,7 +2,11 @@ package detect
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -348,7 +352,9 @@ func reviewPair(tb testing.TB, v reviewVariant) (full, fast *Engine) {
 func reviewDiff(t *testing.T, full, fast *Engine, ex *apisessions.Exchange, proto string) (diff string, pre bool) {
 	t.Helper()
 	if d := comparePair(t, full, fast, ex, proto); d != "" {
-		return d, false
+		if strings.HasPrefix(d, "pre-decided clean") || !reviewOutcomesMeet(t, full, fast, ex, proto) {
+			return d, false
+		}
 	}
 	if clean, _ := fast.pre.decide(ex, proto); clean {
 		return "", true
@@ -365,6 +371,35 @@ func reviewDiff(t *testing.T, full, fast *Engine, ex *apisessions.Exchange, prot
 		return fmt.Sprintf("partial: full %v, fast %v", rf.partial, rs.partial), false
 	}
 	return "", false
+}
+
+// reviewOutcomesMeet reports whether some run of the full engine and some
+// run of the fast one give ex the same verdict, score and rule IDs.
+// Coraza's transformation cache is keyed by a value's index in a list
+// built in map order (with the key's string pointer, which the values of a
+// repeated form field or cookie share), so a rule can read another value's
+// transformed form: on such requests the matched rules and the score vary
+// from run to run in both engines (see the review notes).
+func reviewOutcomesMeet(t *testing.T, full, fast *Engine, ex *apisessions.Exchange, proto string) bool {
+	t.Helper()
+	outcome := func(e *Engine) string {
+		r, err := e.run(ex, proto, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", e.opts.Mode, err)
+		}
+		d := e.detection(ex, r)
+		return fmt.Sprint(d.Verdict, d.Score, ruleIDs(r))
+	}
+	seen := map[string]bool{}
+	for range 30 {
+		seen[outcome(full)] = true
+	}
+	for range 30 {
+		if seen[outcome(fast)] {
+			return true
+		}
+	}
+	return false
 }
 
 // reviewViewMissing lists the values Coraza holds that the view of ex
@@ -533,5 +568,175 @@ func TestReviewFormNamesInCase(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// reviewGen builds exchanges from fragments that are easy to read
+// differently from Coraza: separators, encodings, case-folded and empty
+// names, odd cookies, JSON shapes and content types, with attacks mixed in.
+type reviewGen struct{ r *rand.Rand }
+
+var (
+	rvSeps   = []string{"&", "&", "&", "&&", ";", "&amp;", "&=&", "&&&"}
+	rvKeys   = []string{"a", "A", "q", "Q", "id", "%71", "%51", "q%00", "%3Cscript%3E", "", "_method", "json.a", "a[b]", "a.b", "+", "%", "%zz", "\xff", "caf\xc3\xa9", "x%20y", "a=b", "$Version", "__utmz", "_ga"}
+	rvValues = []string{"1", "", "ok", "blue+house", "1'+or+'1'='1", "%27%20or%201=1--", "<script>alert(1)</script>", "%3Cscript%3Ealert(1)%3C/script%3E",
+		"..%2f..%2fetc%2fpasswd", "a%0Ab", "%u0027", "%", "%4", "+", "=", "==", "\\u003c", "select", "/etc/passwd", "javascript:alert(1)",
+		"${jndi:ldap://x.example/a}", ";cat /etc/passwd", "%C0%AE%C0%AE", "caf\xc3\xa9", "\xfe\xff", "%00", "delete", "1e999", "null", "\"", "'", "a;b", "a,b"}
+	rvPaths = []string{"/", "/api/users", "//api//x", "/a;b=c/d", "/a%2e%2e/b", "/x.bak", "/a b", "/a%", "http://h.example:81/p", "/a#x", "*", "/index.php", "/a/b.json", "/.env", "/a%2Fb", "/caf\xc3\xa9", ""}
+	rvTypes = []string{"application/json", "application/x-www-form-urlencoded", "text/plain", "APPLICATION/JSON", " application/json", "application/json; charset=utf-8",
+		"application/vnd.api+json", "application/x-www-form-urlencoded; charset=UTF-8", "text/json", "application/octet-stream", "", ";", "application/json\t", "application/xml+json"}
+	rvHeaderNames = []string{"X-Foo", "x-foo", "Referer", "Accept-Language", "Cookie", "cookie", "Content-Length", "Transfer-Encoding", "Range", "Proxy", "Accept-Charset", "Sec-Fetch-User", "X-Forwarded-For", "If", "Expect", "Connection"}
+	rvMethods     = []string{"GET", "POST", "PUT", "get", "", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "FOO"}
+	rvProtos      = []string{"HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2", "HTTP/2.0", "HTTP/3", ""}
+)
+
+func (g *reviewGen) pick(xs []string) string { return xs[g.r.IntN(len(xs))] }
+
+// odd picks from xs one time in n, from usual otherwise.
+func (g *reviewGen) odd(n int, usual, xs []string) string {
+	if g.r.IntN(n) == 0 {
+		return g.pick(xs)
+	}
+	return g.pick(usual)
+}
+
+var (
+	rvUsualKeys   = []string{"a", "id", "page", "sort", "name", "q", "limit", "user_id", "filter"}
+	rvUsualValues = []string{"1", "42", "ok", "blue", "name", "2024-01-01", "abc-def", "x%20y", "blue+house", ""}
+)
+
+func (g *reviewGen) pairs(sep func() string) string {
+	var b strings.Builder
+	for i := range g.r.IntN(5) {
+		if i > 0 {
+			b.WriteString(sep())
+		}
+		b.WriteString(g.odd(6, rvUsualKeys, rvKeys))
+		if g.r.IntN(12) > 0 {
+			b.WriteString("=")
+			b.WriteString(g.odd(6, rvUsualValues, rvValues))
+		}
+	}
+	return b.String()
+}
+
+func (g *reviewGen) json(depth int) string {
+	switch k := g.r.IntN(7); {
+	case k < 2 && depth < 4:
+		var parts []string
+		for range g.r.IntN(4) {
+			parts = append(parts, strconv.Quote(g.odd(6, rvUsualKeys, rvKeys))+":"+g.json(depth+1))
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	case k < 4 && depth < 4:
+		var parts []string
+		for range g.r.IntN(4) {
+			parts = append(parts, g.json(depth+1))
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	case k == 4:
+		return g.pick([]string{"1", "-0.5", "1e999", "123456789012345678901234567890", "true", "null"})
+	}
+	v := g.odd(6, rvUsualValues, rvValues)
+	if g.r.IntN(3) == 0 {
+		v, _ = url.QueryUnescape(v)
+	}
+	q, _ := json.Marshal(v)
+	s := string(q)
+	if g.r.IntN(4) == 0 {
+		s = strings.NewReplacer("<", `\u003c`, "'", `\u0027`).Replace(s)
+	}
+	return s
+}
+
+func (g *reviewGen) exchange() (*apisessions.Exchange, string) {
+	ex := &apisessions.Exchange{Request: apisessions.Request{Method: g.odd(6, []string{"GET", "POST"}, rvMethods)}}
+	sep := func() string { return g.odd(6, []string{"&"}, rvSeps) }
+	u := g.odd(6, []string{"/api/users", "/api/orders/7", "/"}, rvPaths)
+	if g.r.IntN(3) > 0 {
+		u += "?" + g.pairs(sep)
+	}
+	ex.Request.URL = u
+	h := apisessions.Headers{}
+	if g.r.IntN(16) > 0 {
+		h = append(h, rvH(g.odd(8, []string{"Host"}, []string{"host", "HOST"}), g.odd(8, []string{"api.example.com"}, []string{"api.example.com:8443", "10.0.0.1", "[::1]", ""})))
+	}
+	if g.r.IntN(16) > 0 {
+		h = append(h, rvH("User-Agent", g.odd(8, []string{"Mozilla/5.0", "okhttp/4.12.0"}, []string{"", "sqlmap/1.7"})))
+	}
+	if g.r.IntN(16) > 0 {
+		h = append(h, rvH("Accept", g.odd(8, []string{"*/*", "application/json"}, []string{"", "text/html;charset=utf-7"})))
+	}
+	for range g.r.IntN(3) {
+		name := g.pick(rvHeaderNames)
+		var value string
+		switch strings.ToLower(name) {
+		case "cookie":
+			value = g.pairs(func() string { return g.odd(4, []string{"; "}, []string{";", " ; ", ";;", ", "}) })
+		case "content-length":
+			value = g.odd(4, []string{"0", "3"}, []string{"abc", "-1"})
+		default:
+			value = g.odd(4, rvUsualValues, rvValues)
+		}
+		h = append(h, rvH(name, value))
+	}
+	switch g.r.IntN(4) {
+	case 1:
+		ex.Request.Body = []byte(g.pairs(sep))
+	case 2:
+		ex.Request.Body = []byte(g.json(0))
+	}
+	if len(ex.Request.Body) > 0 || g.r.IntN(6) == 0 {
+		for range 1 + g.r.IntN(8)/7 {
+			h = append(h, rvH(g.pick([]string{"Content-Type", "content-type"}), g.odd(3, []string{"application/json", "application/x-www-form-urlencoded"}, rvTypes)))
+		}
+	}
+	g.r.Shuffle(len(h), func(i, j int) { h[i], h[j] = h[j], h[i] })
+	ex.Request.Headers = h
+	return ex, g.odd(6, []string{"HTTP/1.1"}, rvProtos)
+}
+
+// TestReviewPrejudgeGenerated runs generated exchanges through the checks
+// of the table: the view holds Coraza's values, a pre-decided clean is the
+// full engine's answer, and one exchange in four is compared in full.
+func TestReviewPrejudgeGenerated(t *testing.T) {
+	n := 1200 / sampleEvery
+	if testing.Short() {
+		n /= 10
+	}
+	for _, vi := range []int{0, 1, 4} {
+		v := reviewVariants[vi]
+		t.Run(v.name, func(t *testing.T) { reviewGenerated(t, v, uint64(vi), n) })
+	}
+}
+
+// reviewGenerated checks n exchanges of the generator seeded with seed
+// under the variant.
+func reviewGenerated(t *testing.T, v reviewVariant, seed uint64, n int) {
+	full, fast := reviewPair(t, v)
+	g := &reviewGen{r: rand.New(rand.NewPCG(seed, 7))}
+	pre, flagged := 0, 0
+	for i := range n {
+		ex, proto := g.exchange()
+		if m := reviewViewMissing(t, full, ex, proto); m != "" {
+			t.Errorf("%d %s %q %q %q body %q: the view lacks Coraza's %s", i, v.name, ex.Request.Method, ex.Request.URL, proto, ex.Request.Body, m)
+		}
+		clean, _ := fast.pre.decide(ex, proto)
+		if !clean && i%4 != 0 {
+			continue
+		}
+		d, _ := reviewDiff(t, full, fast, ex, proto)
+		if d != "" {
+			t.Errorf("%d %s %q %q %q headers %q body %q: %s", i, v.name, ex.Request.Method, ex.Request.URL, proto, reviewEncode(ex.Request.Headers), ex.Request.Body, d)
+		}
+		if clean {
+			pre++
+		} else {
+			flagged++
+		}
+	}
+	t.Logf("%s: %d exchanges, %d pre-decided clean, %d others compared", v.name, n, pre, flagged)
+	if pre == 0 || flagged == 0 {
+		t.Errorf("%s: pre-decided %d, compared otherwise %d: the generator misses a side", v.name, pre, flagged)
 	}
 }
