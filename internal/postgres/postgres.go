@@ -60,9 +60,9 @@ type Options struct {
 	// Write). More than one overlaps one group's request copy with
 	// another's part merge, but makes smaller groups, which write each
 	// active part more often: on the two-core benchmark machine, loaded
-	// by other work, two committers stored 5-30% more records/s than one
-	// and took 1.03-1.16 times the CPU per record through the API (new
-	// parts in every batch), 1.2-1.33 times in BenchmarkWrite (batches
+	// by other work, two committers stored 0-17% more records/s than one
+	// and took 1.08-1.16 times the CPU per record through the API (new
+	// parts in every batch), 1.02-1.10 times in BenchmarkWrite (batches
 	// adding to the same active parts). At least 1.
 	Committers int
 	// CachedParts bounds the session parts the store keeps in memory
@@ -99,6 +99,9 @@ type Store struct {
 
 	// parts caches the parts this store wrote last.
 	parts *partCache
+	// merging is held by a committer from locking its parts to its
+	// commit (see write).
+	merging sync.Mutex
 
 	// The group committers: Write queues batches, commitLoop stores them.
 	queue     chan *writeReq

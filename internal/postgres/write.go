@@ -310,6 +310,7 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 	// The revision of every part this transaction writes; never 0, the
 	// revision of parts written without one.
 	rev := rand.Int64() | 1
+	merging := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		fresh, err := insertIDs(ctx, tx, reqRows)
 		if err != nil {
@@ -345,7 +346,12 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 			return nil
 		}
 		// Lock the parts last, so that another transaction of this
-		// store inserts its IDs and copies its requests meanwhile.
+		// store inserts its IDs and copies its requests meanwhile. This
+		// store's committers merge parts one at a time, up to their
+		// commit: they would wait for each other's part locks anyway,
+		// and so each finds the parts the other wrote in the cache.
+		s.merging.Lock()
+		merging = true
 		keys := make([]tkey, 0, len(deltas))
 		for k := range deltas {
 			keys = append(keys, k)
@@ -366,6 +372,9 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		s.parts.put(rev, written)
 		return nil
 	})
+	if merging {
+		s.merging.Unlock()
+	}
 	if err != nil {
 		s.parts.forget(allKeys)
 		var pe *pgconn.PgError
