@@ -327,6 +327,10 @@ var reviewVariants = []reviewVariant{
 		o.MaxJSONDepth = 3
 	}},
 	{"PL1-exclusions", func(o *Options) { o.ExcludeRules = []int{920350, 942100, 941100, 920320, 920300} }},
+	// The paranoia skips of some files excluded: their level 2+ rules run.
+	{"PL1-skips-excluded", func(o *Options) {
+		o.ExcludeRules = []int{920013, 920014, 921013, 921014, 932013, 932014, 941013, 941014, 942013, 942014}
+	}},
 	{"PL3-crs-methods", func(o *Options) {
 		o.ParanoiaLevel = 3
 		o.AllowedMethods = nil
@@ -533,7 +537,7 @@ func FuzzReviewPrejudge(f *testing.F) {
 		}
 		// The variants where requests are pre-decided: paranoia 1, with the
 		// tight limits, with exclusions.
-		vs := []int{0, 4, 5}
+		vs := []int{0, 4, 5, 6}
 		v := reviewVariants[vs[int(variant)%len(vs)]]
 		full, fast := reviewPair(t, v)
 		ex := &apisessions.Exchange{Request: apisessions.Request{Method: method, URL: url, Headers: reviewDecode(headers), Body: body}}
@@ -721,7 +725,7 @@ func TestReviewPrejudgeGenerated(t *testing.T) {
 	if testing.Short() {
 		n /= 10
 	}
-	variants := []int{0, 1, 4}
+	variants := []int{0, 1, 4, 6}
 	if sampleEvery > 1 {
 		variants = variants[:1]
 	}
