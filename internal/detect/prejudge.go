@@ -222,6 +222,9 @@ func newPrejudge(metas []types.RuleMetadata, s *screen, o *Options, snap map[str
 		if phase < 1 || phase > 2 || skipUntil[phase] != "" {
 			continue
 		}
+		if excluded[id] && !mirroredRules[id] {
+			continue // removed: it matches nothing and skips nothing
+		}
 		if ok && len(r.variables) == 1 && r.variables[0] == "TX" && strings.EqualFold(r.keys[0], "detection_paranoia_level") &&
 			r.operator == "lt" && !r.negated {
 			n, err := strconv.Atoi(r.argument)
@@ -239,9 +242,6 @@ func newPrejudge(metas []types.RuleMetadata, s *screen, o *Options, snap map[str
 			if excluded[id] {
 				return nil, []int{id}, nil // the view would mirror a rule that does not run
 			}
-			continue
-		}
-		if excluded[id] {
 			continue
 		}
 		if !isFinding(id, severityScore(m.Severity())) && !setters.ctl[id] {

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -280,5 +281,36 @@ func TestParityPrejudge(t *testing.T) {
 		if clean == 0 {
 			t.Errorf("PL%d: no request pre-decided clean: the cases do not exercise the pre-decision", pl)
 		}
+	}
+}
+
+// TestPrejudgeExclusions checks the pre-decision under ExcludeRules that
+// remove a paranoia skip: the rules it skipped run at paranoia level 1.
+func TestPrejudgeExclusions(t *testing.T) {
+	o := DefaultOptions()
+	o.ExcludeRules = []int{920013, 920014, 942013, 942014}
+	o.Mode = ModeFull
+	full := sharedEngine(t, "pl1-full-noskip", o)
+	o.Mode = ModeFast
+	fast := sharedEngine(t, "pl1-fast-noskip", o)
+	if fast.pre == nil {
+		t.Fatal("no pre-decision")
+	}
+	exs := []*apisessions.Exchange{
+		{Request: apisessions.Request{Method: "GET", URL: "/api/a?x=1", Headers: hdrs(apisessions.Header{Name: "Accept-Charset", Value: "utf-8"})}},
+		{Request: apisessions.Request{Method: "GET", URL: "/api/a?x=1", Headers: hdrs()}},
+		{Request: apisessions.Request{Method: "GET", URL: "/api/a?x=a'b", Headers: hdrs()}},
+	}
+	flagged := 0
+	for i, ex := range exs {
+		if d := comparePair(t, full, fast, ex, "HTTP/1.1"); d != "" {
+			t.Errorf("exchange %d: %s", i, d)
+		}
+		if d, _ := full.Detect(context.Background(), ex); d.Verdict != apisessions.VerdictClean {
+			flagged++
+		}
+	}
+	if flagged == 0 {
+		t.Error("no exchange flagged: the cases do not exercise the removed skips")
 	}
 }
