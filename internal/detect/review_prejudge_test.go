@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apisessions/apisessions"
@@ -763,5 +764,50 @@ func reviewGenerated(t *testing.T, v reviewVariant, seed uint64, n int) {
 	t.Logf("%s: %d exchanges, %d pre-decided clean, %d others compared", v.name, n, pre, flagged)
 	if pre == 0 || flagged == 0 {
 		t.Errorf("%s: pre-decided %d, compared otherwise %d: the generator misses a side", v.name, pre, flagged)
+	}
+}
+
+// TestReviewPrejudgeConcurrent: the pre-decision's pooled memory and the
+// screen's verdict cache give every goroutine the answer a lone caller
+// gets.
+func TestReviewPrejudgeConcurrent(t *testing.T) {
+	_, fast := reviewPair(t, reviewVariants[0])
+	cases := reviewCases()
+	type answer struct {
+		clean bool
+		rule  int
+	}
+	want := make([]answer, len(cases))
+	for i := range cases {
+		want[i].clean, want[i].rule = fast.pre.decide(&cases[i].ex, cases[i].proto)
+	}
+	rounds := 20
+	if sampleEvery > 1 {
+		rounds = 1 // the race detector's run
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8*len(cases))
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				for k := range cases {
+					i := (k*7 + w*31 + r) % len(cases)
+					clean, rule := fast.pre.decide(&cases[i].ex, cases[i].proto)
+					if (answer{clean, rule}) != want[i] {
+						select {
+						case errs <- fmt.Sprintf("%q: concurrent answer %v/%d, alone %v/%d", cases[i].name, clean, rule, want[i].clean, want[i].rule):
+						default:
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
