@@ -201,6 +201,10 @@ func newPrejudge(metas []types.RuleMetadata, s *screen, o *Options, snap map[str
 	if err != nil {
 		return nil, nil, err
 	}
+	updates, err := updatedTargets()
+	if err != nil {
+		return nil, nil, err
+	}
 	var skipUntil [6]string
 	for _, m := range metas {
 		raw := strings.TrimSpace(m.Raw())
@@ -246,6 +250,12 @@ func newPrejudge(metas []types.RuleMetadata, s *screen, o *Options, snap map[str
 		}
 		if !isFinding(id, severityScore(m.Severity())) && !setters.ctl[id] {
 			continue // bookkeeping: sets variables only configuration rules may read
+		}
+		if updates[id][""] > 0 {
+			// SecRuleUpdateTargetById gave the rule targets its text does
+			// not show.
+			residue = append(residue, id)
+			continue
 		}
 		if c, found := writtenOut[id]; found {
 			check, err := c(snap, constTX)
