@@ -58,12 +58,13 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Committers is the number of transactions writing at once (see
 	// Write). More than one overlaps one group's request copy with
-	// another's part merge, but makes smaller groups, which write each
-	// active part more often: on the two-core benchmark machine, loaded
-	// by other work, two committers stored 0-17% more records/s than one
-	// and took 1.08-1.16 times the CPU per record through the API (new
-	// parts in every batch), 1.02-1.10 times in BenchmarkWrite (batches
-	// adding to the same active parts). At least 1.
+	// another's part merge, so that the database works on both at once,
+	// but makes smaller groups, which write each active part more often:
+	// on the two-core benchmark machine, loaded by other work, two
+	// committers stored 10-25% more records/s than one through the API
+	// for 1.00-1.11 times the CPU per record (new parts in every batch),
+	// and 4-10% more in BenchmarkWrite for 1.02-1.10 times (batches adding
+	// to the same active parts). At least 1.
 	Committers int
 	// CachedParts bounds the session parts the store keeps in memory
 	// after writing them, so that the next write of an active session
@@ -81,7 +82,7 @@ func DefaultOptions() Options {
 		MaxGroupRecords: 50_000,
 		WriteTimeout:    2 * time.Minute,
 		CachedParts:     20_000,
-		Committers:      1,
+		Committers:      2,
 	}
 }
 
