@@ -546,7 +546,8 @@ type owner struct{ variable, key string }
 // valueSet is distinct values with where each was seen, laid out in one
 // folded buffer so that one Aho-Corasick pass covers them all.
 type valueSet struct {
-	raws   []int // the untransformed values, as indexes in the table
+	raws   []int    // the untransformed values, as indexes in the table
+	groups []uint64 // per entry, the chain groups (groupBit) it is a form for
 	buf    []byte
 	ends   []int // end offset in buf of each value
 	owners [][]owner
@@ -554,16 +555,36 @@ type valueSet struct {
 
 // reset empties the set, keeping its memory.
 func (vs *valueSet) reset() {
-	vs.raws, vs.buf, vs.ends, vs.owners = vs.raws[:0], vs.buf[:0], vs.ends[:0], vs.owners[:0]
+	vs.raws, vs.groups, vs.buf, vs.ends, vs.owners = vs.raws[:0], vs.groups[:0], vs.buf[:0], vs.ends[:0], vs.owners[:0]
 }
 
 // add appends the folded form of a transformed value of the table's value
-// raw.
-func (vs *valueSet) add(transformed string, raw int, owners []owner) {
+// raw, a form for the chain groups in groups. When an entry from first on
+// already holds the same folded form (another chain gave the value the
+// same form), it adds the groups to that entry instead.
+func (vs *valueSet) add(transformed string, raw int, owners []owner, groups uint64, first int) {
+	start := 0
+	if n := len(vs.ends); n > 0 {
+		start = vs.ends[n-1]
+	}
 	vs.buf = appendFold(vs.buf, transformed)
+	form := vs.buf[start:]
+	prev := 0
+	if first > 0 {
+		prev = vs.ends[first-1]
+	}
+	for e := first; e < len(vs.ends); e++ {
+		if string(vs.buf[prev:vs.ends[e]]) == string(form) {
+			vs.buf = vs.buf[:start]
+			vs.groups[e] |= groups
+			return
+		}
+		prev = vs.ends[e]
+	}
 	vs.ends = append(vs.ends, len(vs.buf))
 	vs.owners = append(vs.owners, owners)
 	vs.raws = append(vs.raws, raw)
+	vs.groups = append(vs.groups, groups)
 }
 
 // valueTable is the distinct values (and keys: _NAMES collections hold
@@ -702,14 +723,14 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 			}
 		}
 	}
-	pass := func(vs *valueSet, group int) {
+	pass := func(vs *valueSet) {
 		base := stamp
 		stamp += int32(len(vs.ends)) + 1
 		s.ac.scan(vs, func(vi int, rules []int32) {
 			st := base + int32(vi) + 1
 			for _, ri := range rules {
 				r := &s.rules[ri]
-				if done(ri) || checked[ri] == st || (group >= 0 && r.group != group) || !want(ri) {
+				if done(ri) || checked[ri] == st || vs.groups[vi]&groupBit(r.group) == 0 || !want(ri) {
 					continue
 				}
 				checked[ri] = st
@@ -722,7 +743,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	raw := &sc.raw
 	raw.reset()
 	for i, v := range values {
-		raw.add(v, i, owners[i])
+		raw.add(v, i, owners[i], ^uint64(0), len(raw.ends))
 		if !isASCII(v) {
 			// Case folding of non-ASCII text around transformations is not
 			// modelled: decide every rule that reads the value directly.
@@ -736,7 +757,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	if stopped {
 		return hit, hitOwners
 	}
-	pass(raw, -1)
+	pass(raw)
 	for _, ri := range s.every {
 		if !want(ri) {
 			continue
@@ -749,21 +770,25 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 		}
 	}
 	// Values a rule's chain changes, in their transformed forms (every
-	// changed intermediate form under multiMatch).
+	// changed intermediate form under multiMatch). A form that several
+	// chains give a value is scanned once, for the rules of all of them.
+	active := sc.groups[:0]
 	for gi, g := range s.groups {
+		if len(g.fns) > 0 && slices.ContainsFunc(g.rules, want) {
+			active = append(active, gi)
+		}
+	}
+	sc.groups = active
+	vs := &sc.changed
+	vs.reset()
+	for i, v := range values {
 		if stopped {
 			return hit, hitOwners
 		}
-		if len(g.fns) == 0 {
-			continue
-		}
-		if !slices.ContainsFunc(g.rules, want) {
-			continue
-		}
-		vs := &sc.changed
-		vs.reset()
-		for i, v := range values {
-			own := owners[i]
+		own := owners[i]
+		first := len(vs.ends)
+		for _, gi := range active {
+			g := s.groups[gi]
 			if masks[i]&g.mask == 0 || !g.mayChange(v) {
 				continue
 			}
@@ -777,7 +802,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 				if changed {
 					cur, changedAny = out, true
 					if g.multi {
-						vs.add(cur, i, own)
+						vs.add(cur, i, own, groupBit(gi), first)
 					}
 				}
 			}
@@ -791,12 +816,24 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 				continue
 			}
 			if changedAny && !g.multi {
-				vs.add(cur, i, own)
+				vs.add(cur, i, own, groupBit(gi), first)
 			}
 		}
-		pass(vs, gi)
+	}
+	if !stopped && len(vs.ends) > 0 {
+		pass(vs)
 	}
 	return hit, hitOwners
+}
+
+// groupBit is the bit of chain group gi in a valueSet entry's groups; the
+// groups past 63 share every bit, which only makes the screen consider
+// more rules.
+func groupBit(gi int) uint64 {
+	if gi >= 64 {
+		return ^uint64(0)
+	}
+	return 1 << gi
 }
 
 // appendCuts appends the keys of the rule's cuttable collections that no
@@ -862,6 +899,7 @@ type scratch struct {
 	want      []bool
 	raw       valueSet
 	changed   valueSet
+	groups    []int
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
