@@ -2,9 +2,12 @@
 // matched into findings and a verdict.
 //
 // Two modes give the same verdicts. ModeFull runs every CRS rule on every
-// request. ModeFast first screens the request (screen.go) and tells Coraza to
-// skip, for this transaction only, the rules that provably cannot match it;
-// on benign API traffic that removes nearly all regex work.
+// request. ModeFast first builds the request's variables itself, as Coraza
+// would hold them (view.go), and when it can prove that no rule matches them
+// answers clean without a Coraza transaction (prejudge.go); that is most
+// benign API traffic. Any other request runs a Coraza transaction that first
+// screens it (screen.go) and skips, for this transaction only, the rules that
+// provably cannot match it.
 package detect
 
 import (
