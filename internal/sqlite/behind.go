@@ -100,6 +100,7 @@ func (s *Store) flushLocked(ctx context.Context) error {
 		s.vids.forget()
 		return fmt.Errorf("flush parts: commit: %w", err)
 	}
+	s.kickCheckpoint()
 	s.flushed()
 	return nil
 }

@@ -20,10 +20,12 @@ import (
 func (s *Store) crash() {
 	s.stopOnce.Do(func() { close(s.stop) })
 	<-s.loopDone
+	<-s.ckptDone
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.closeStmts()
 	s.reader.Close()
+	s.ckpt.Close()
 	s.writer.Close()
 }
 

@@ -61,6 +61,10 @@ type Options struct {
 	// FlushInterval is how long a changed part waits in memory at most.
 	// Reads store changed parts first, so they never miss a record.
 	FlushInterval time.Duration
+	// MaxWALFrames bounds the WAL: checkpoints run beside the writer
+	// (checkpoint.go), and past this many frames one runs between two
+	// write transactions so that the WAL starts over.
+	MaxWALFrames int
 }
 
 // DefaultOptions returns the options Open uses for zero fields.
@@ -86,6 +90,9 @@ func DefaultOptions() Options {
 		// import rates most sessions change within a second, so a short
 		// interval writes most parts over and over.
 		FlushInterval: 10 * time.Second,
+		// 64 MiB of 16 KiB pages: the WAL index then stays one hash table
+		// of SQLite's, so the writer's page lookups in the WAL stay cheap.
+		MaxWALFrames: 4096,
 	}
 }
 
@@ -120,6 +127,16 @@ type Store struct {
 	loopDone chan struct{}
 	stopOnce sync.Once
 
+	// ckpt is the connection of the checkpoint goroutine (checkpoint.go);
+	// a commit wakes it through ckptKick, and it closes ckptDone when it
+	// returns. ckptRuns and ckptBounded count its passive checkpoints and
+	// those it ran holding the writer.
+	ckpt        *sql.DB
+	ckptKick    chan struct{}
+	ckptDone    chan struct{}
+	ckptRuns    atomic.Int64
+	ckptBounded atomic.Int64
+
 	tmu     sync.Mutex
 	tenants map[string]int64
 }
@@ -152,6 +169,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = def.FlushInterval
 	}
+	if opts.MaxWALFrames <= 0 {
+		opts.MaxWALFrames = def.MaxWALFrames
+	}
 	if opts.MmapBytes < 0 {
 		opts.MmapBytes = 0
 	}
@@ -175,6 +195,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	wq.Add("_pragma", fmt.Sprintf("cache_size(-%d)", opts.WriterCacheKiB))
 	wq.Add("_pragma", "mmap_size(0)")
+	// The checkpoint goroutine checkpoints, not the committing writer,
+	// unless it falls far behind (checkpoint.go).
+	wq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walFallback*opts.MaxWALFrames))
 	// Page size only takes effect on a new file, before the first table:
 	// large pages cut the WAL frames a batch writes.
 	wq.Add("_pragma", fmt.Sprintf("page_size(%d)", opts.PageSize))
@@ -230,8 +253,24 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	reader.SetConnMaxIdleTime(0)
 	reader.SetConnMaxLifetime(0)
 	s.reader = reader
+	cq := url.Values{}
+	for k, v := range common {
+		cq[k] = slices.Clone(v)
+	}
+	cq.Add("_pragma", "cache_size(-1024)")
+	cq.Add("_pragma", "mmap_size(0)")
+	ckpt, err := openCheckpointer(path, cq.Encode())
+	if err != nil {
+		s.closeStmts()
+		reader.Close()
+		writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s.ckpt = ckpt
 	s.stop, s.loopDone = make(chan struct{}), make(chan struct{})
+	s.ckptKick, s.ckptDone = make(chan struct{}, 1), make(chan struct{})
 	go s.flushLoop(s.stop)
+	go s.checkpointLoop(s.stop)
 	return s, nil
 }
 
@@ -295,6 +334,7 @@ func (s *Store) migrate(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.stopOnce.Do(func() { close(s.stop) })
 	<-s.loopDone
+	<-s.ckptDone
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	var flushErr error
@@ -306,7 +346,9 @@ func (s *Store) Close() error {
 		s.log.Warn("optimize store", "err", err)
 	}
 	s.closeStmts()
-	return errors.Join(flushErr, s.reader.Close(), s.writer.Close())
+	// The writer closes last: it checkpoints the WAL into the file and
+	// removes it.
+	return errors.Join(flushErr, s.reader.Close(), s.ckpt.Close(), s.writer.Close())
 }
 
 func (s *Store) closeStmts() {

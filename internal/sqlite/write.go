@@ -181,6 +181,7 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	if err := tx.Commit(); err != nil {
 		return fail(fmt.Errorf("commit: %w", err))
 	}
+	s.kickCheckpoint()
 	if flush {
 		s.flushed()
 		s.cache.drop()
