@@ -100,8 +100,8 @@ type Store struct {
 
 	// parts caches the parts this store wrote last.
 	parts *partCache
-	// merging is held by a committer from locking its parts to its
-	// commit (see write).
+	// merging is held by a committer from locking its parts to their
+	// upsert (see write).
 	merging sync.Mutex
 
 	// The group committers: Write queues batches, commitLoop stores them.

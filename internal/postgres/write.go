@@ -347,9 +347,12 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		}
 		// Lock the parts last, so that another transaction of this
 		// store inserts its IDs and copies its requests meanwhile. This
-		// store's committers merge parts one at a time, up to their
-		// commit: they would wait for each other's part locks anyway,
-		// and so each finds the parts the other wrote in the cache.
+		// store's committers merge parts one at a time, from their part
+		// locks to the parts' upsert: they would wait for each other's
+		// part locks anyway, and so each finds the parts the other wrote
+		// in the cache. The tags and the commit follow outside, so that
+		// the next committer merges its parts meanwhile; the part locks,
+		// held to the commit, keep it off the parts this one wrote.
 		s.merging.Lock()
 		merging = true
 		keys := make([]tkey, 0, len(deltas))
@@ -361,7 +364,7 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		if err != nil {
 			return err
 		}
-		written, err := mergeParts(ctx, tx, keys, deltas, stored, rev, s.lockParts)
+		written, tags, err := mergeParts(ctx, tx, keys, deltas, stored, rev, s.lockParts)
 		if err != nil {
 			return err
 		}
@@ -370,7 +373,9 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		// fail, the stored revisions are not rev and the entries are
 		// never used.
 		s.parts.put(rev, written)
-		return nil
+		s.merging.Unlock()
+		merging = false
+		return copyTags(ctx, tx, tags)
 	})
 	if merging {
 		s.merging.Unlock()
@@ -605,12 +610,21 @@ const storeSQL = `
 	ON CONFLICT DO NOTHING
 	RETURNING tenant, day::text, id`
 
+// tagRow is a row of session_tags.
+type tagRow struct {
+	k   tkey
+	tag string
+}
+
 // mergeParts adds the deltas into the parts of keys (sorted), written at
-// revision rev, and returns the parts written; stored holds the parts that
-// existed, locked. lock locks parts another writer created meanwhile.
+// revision rev, and returns the parts written and the tags new to them,
+// which the caller copies with copyTags in the same transaction; stored
+// holds the parts that existed, locked. lock locks parts another writer
+// created meanwhile.
 func mergeParts(ctx context.Context, tx pgx.Tx, keys []tkey, deltas map[tkey]*part, stored map[tkey]*part, rev int64,
-	lock func(context.Context, pgx.Tx, []tkey) (map[tkey]*part, error)) (map[tkey]*part, error) {
+	lock func(context.Context, pgx.Tx, []tkey) (map[tkey]*part, error)) (map[tkey]*part, []tagRow, error) {
 	written := make(map[tkey]*part, len(deltas))
+	var tagRows []tagRow
 	for {
 		rows := make([][]any, 0, len(keys))
 		tags := make([][]string, len(keys)) // what each part adds to session_tags
@@ -627,17 +641,17 @@ func mergeParts(ctx context.Context, tx pgx.Tx, keys []tkey, deltas map[tkey]*pa
 			}
 			row, err := partRow(k.Tenant, p, existed, rev)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			rows = append(rows, row)
 			written[k] = p
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_sessions"}, stageSessionColumns, pgx.CopyFromRows(rows)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		res, err := tx.Query(ctx, storeSQL)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		inserted := make(map[tkey]bool, len(missing))
 		var k tkey
@@ -645,48 +659,17 @@ func mergeParts(ctx context.Context, tx pgx.Tx, keys []tkey, deltas map[tkey]*pa
 			inserted[k] = true
 			return nil
 		}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// The tags of the parts written: all those locked, and the new
 		// ones this statement inserted (a part another writer inserted
-		// first is merged below, adding the tags it lacks). COPY rather
-		// than an INSERT of arrays: a third less server time per row.
-		type tagRow struct {
-			k   tkey
-			tag string
-		}
-		var tagRows []tagRow
+		// first is merged below, adding the tags it lacks).
 		for i, k := range keys {
 			if _, existed := stored[k]; !existed && !inserted[k] {
 				continue
 			}
 			for _, t := range tags[i] {
 				tagRows = append(tagRows, tagRow{k, t})
-			}
-		}
-		// In the index's order (tenant, tag, day, session): consecutive
-		// rows then mostly go to the same index page, which PostgreSQL
-		// inserts into for about a quarter less time than scattered rows.
-		slices.SortFunc(tagRows, func(a, b tagRow) int {
-			return cmp.Or(strings.Compare(a.k.Tenant, b.k.Tenant), strings.Compare(a.tag, b.tag), comparePartKeys(a.k.partKey, b.k.partKey))
-		})
-		days := map[string]time.Time{}
-		for _, r := range tagRows {
-			if _, ok := days[r.k.Day]; !ok {
-				day, err := parseDay(r.k.Day)
-				if err != nil {
-					return nil, err
-				}
-				days[r.k.Day] = day
-			}
-		}
-		if len(tagRows) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"session_tags"}, []string{"tenant", "day", "session_id", "tag"},
-				pgx.CopyFromSlice(len(tagRows), func(i int) ([]any, error) {
-					r := tagRows[i]
-					return []any{r.k.Tenant, days[r.k.Day], r.k.ID, r.tag}, nil
-				})); err != nil {
-				return nil, err
 			}
 		}
 		// Parts another writer created after our lock: lock them now and
@@ -698,19 +681,49 @@ func mergeParts(ctx context.Context, tx pgx.Tx, keys []tkey, deltas map[tkey]*pa
 			}
 		}
 		if len(raced) == 0 {
-			return written, nil
+			return written, tagRows, nil
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM pg_temp.stage_sessions"); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if stored, err = lock(ctx, tx, raced); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(stored) != len(raced) {
-			return nil, fmt.Errorf("%d session parts neither inserted nor found", len(raced)-len(stored))
+			return nil, nil, fmt.Errorf("%d session parts neither inserted nor found", len(raced)-len(stored))
 		}
 		keys = raced
 	}
+}
+
+// copyTags copies the rows into session_tags. COPY rather than an INSERT of
+// arrays: a third less server time per row.
+func copyTags(ctx context.Context, tx pgx.Tx, tagRows []tagRow) error {
+	if len(tagRows) == 0 {
+		return nil
+	}
+	// In the index's order (tenant, tag, day, session): consecutive rows
+	// then mostly go to the same index page, which PostgreSQL inserts into
+	// for about a quarter less time than scattered rows.
+	slices.SortFunc(tagRows, func(a, b tagRow) int {
+		return cmp.Or(strings.Compare(a.k.Tenant, b.k.Tenant), strings.Compare(a.tag, b.tag), comparePartKeys(a.k.partKey, b.k.partKey))
+	})
+	days := map[string]time.Time{}
+	for _, r := range tagRows {
+		if _, ok := days[r.k.Day]; !ok {
+			day, err := parseDay(r.k.Day)
+			if err != nil {
+				return err
+			}
+			days[r.k.Day] = day
+		}
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"session_tags"}, []string{"tenant", "day", "session_id", "tag"},
+		pgx.CopyFromSlice(len(tagRows), func(i int) ([]any, error) {
+			r := tagRows[i]
+			return []any{r.k.Tenant, days[r.k.Day], r.k.ID, r.tag}, nil
+		}))
+	return err
 }
 
 func comparePartKeys(a, b partKey) int {

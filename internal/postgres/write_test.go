@@ -75,8 +75,11 @@ func TestMergeIntoPartsCreatedAfterLock(t *testing.T) {
 		t.Fatal("no part of the second half exists after the first: the test checks nothing")
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := mergeParts(ctx, tx, keys, deltas, map[tkey]*part{}, rand.Int64()|1, s.lockParts)
-		return err
+		_, tags, err := mergeParts(ctx, tx, keys, deltas, map[tkey]*part{}, rand.Int64()|1, s.lockParts)
+		if err != nil {
+			return err
+		}
+		return copyTags(ctx, tx, tags)
 	})
 	if err != nil {
 		t.Fatal(err)
