@@ -182,6 +182,11 @@ func TestWriteIdempotentAndConcurrent(t *testing.T) {
 	if !reflect.DeepEqual(gotReqs, wantReqs) {
 		t.Errorf("concurrent writers gave other requests than one writer")
 	}
+	// Each tag once per part: a committer copies the tags new to its
+	// parts after the next one may have started merging.
+	if got, want := sessionTags(t, many, "t"), sessionTags(t, one, "t"); !reflect.DeepEqual(got, want) {
+		t.Errorf("concurrent writers gave other session_tags rows than one writer: %d rows, want %d", len(got), len(want))
+	}
 
 	st, err := many.Write(ctx, "t", append(recs[:10:10], recs[:3]...))
 	if err != nil {
