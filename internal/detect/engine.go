@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/apisessions/apisessions"
 	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
@@ -116,10 +117,11 @@ func (e *Engine) Detect(ctx context.Context, ex *apisessions.Exchange) (apisessi
 	if err := ctx.Err(); err != nil {
 		return apisessions.Detection{}, err
 	}
-	if e.pre.clean(ex, "HTTP/1.1") {
+	clean, _, plan := e.pre.judge(ex, "HTTP/1.1", true)
+	if clean {
 		return apisessions.Detection{Verdict: apisessions.VerdictClean}, nil
 	}
-	r, err := e.run(ex, "HTTP/1.1", nil)
+	r, err := e.runPlanned(ex, "HTTP/1.1", nil, plan)
 	if err != nil {
 		return apisessions.Detection{}, err
 	}
@@ -144,7 +146,24 @@ type ruleRemover interface{ RemoveRuleByID(id int) }
 // proto is the HTTP version of the request line; exchanges do not keep it,
 // the CRS regression cases do.
 func (e *Engine) run(ex *apisessions.Exchange, proto string, skip []int) (result, error) {
-	tx := e.waf.NewTransaction()
+	return e.runPlanned(ex, proto, skip, nil)
+}
+
+// planSeq numbers the transactions that run with a screen plan.
+var planSeq atomic.Uint64
+
+// runPlanned is run; with a plan (ModeFast), the screen hook takes its
+// answers from the plan instead of screening the transaction.
+func (e *Engine) runPlanned(ex *apisessions.Exchange, proto string, skip []int, plan *screenPlan) (result, error) {
+	var tx types.Transaction
+	if plan != nil && e.screen != nil {
+		id := "p" + strconv.FormatUint(planSeq.Add(1), 36)
+		tx = e.waf.NewTransactionWithID(id)
+		e.screen.plans.Store(id, plan)
+		defer e.screen.plans.Delete(id)
+	} else {
+		tx = e.waf.NewTransaction()
+	}
 	defer tx.Close()
 	if len(skip) > 0 {
 		rr, ok := tx.(ruleRemover)
@@ -425,7 +444,13 @@ func (o hookOp) Evaluate(tx plugintypes.TransactionState, _ string) bool {
 	if !ok {
 		return false // nothing skipped: full evaluation, still correct
 	}
-	skip, cuts := o.h.s.skippable(tx, o.phase)
+	var skip []int
+	var cuts []targetCut
+	if pl, ok := o.h.s.plans.Load(tx.ID()); ok {
+		skip, cuts = o.h.s.planned(pl.(*screenPlan), tx, o.phase)
+	} else {
+		skip, cuts = o.h.s.skippable(tx, o.phase)
+	}
 	for _, id := range skip {
 		rr.RemoveRuleByID(id)
 	}

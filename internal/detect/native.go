@@ -129,7 +129,11 @@ func nativeOperator(name, arg string) (op func(string) bool, asciiOnly, ok bool)
 			return nil, false, false
 		}
 		plain := dfaOrRegexp(plainRe)
-		return func(v string) bool { return sm(v) || plain(v) }, true, true
+		// (?s) and (?m) change what the pattern matches only around line
+		// feeds: without one in the value, both forms answer alike.
+		return func(v string) bool {
+			return sm(v) || strings.IndexByte(v, '\n') >= 0 && plain(v)
+		}, true, true
 	case "within":
 		// Coraza: the argument contains the value.
 		return func(v string) bool { return strings.Contains(arg, v) }, false, true

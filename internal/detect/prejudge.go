@@ -60,28 +60,68 @@ type prejudge struct {
 	checkIDs []int
 }
 
-// clean reports whether no rule can match the exchange, so that its
-// detection is clean without a Coraza transaction.
-func (p *prejudge) clean(ex *apisessions.Exchange, proto string) bool {
-	ok, _ := p.decide(ex, proto)
-	return ok
-}
-
 // decide is clean, with the ID of a rule that may match when not clean
 // (-1 when the view refused the request).
 func (p *prejudge) decide(ex *apisessions.Exchange, proto string) (clean bool, rule int) {
+	clean, rule, _ = p.judge(ex, proto, false)
+	return clean, rule
+}
+
+// judge is decide; with withPlan set, a request that is not clean but
+// whose view was built also gets the screen's answer on that view for the
+// screened rules the pre-decision decides, for its Coraza transaction
+// (screenPlan).
+func (p *prejudge) judge(ex *apisessions.Exchange, proto string, withPlan bool) (clean bool, rule int, plan *screenPlan) {
 	if p == nil || p.o.Responses && ex.Response != nil {
-		return false, -1
+		return false, -1, nil
 	}
 	sc := getScratch()
 	defer putScratch(sc)
 	v := &sc.view
 	if !v.build(ex, proto, p.o) {
-		return false, -1
+		return false, -1, nil
+	}
+	// screened decides the screened rules (all of them when stop is not
+	// set), returning the index of one that may match, or -1.
+	screened := func(stop bool) (int, []bool, [][]owner) {
+		t := &sc.table
+		t.reset()
+		for i := range v.entries {
+			e := &v.entries[i]
+			if !p.s.variables[e.variable] {
+				continue
+			}
+			t.add(p.s, e.variable, e.key, e.key)
+			t.add(p.s, e.variable, e.key, e.value)
+		}
+		// A screened rule whose later links cannot all match is left out.
+		want := resize(sc.want, len(p.want))
+		copy(want, p.want)
+		sc.want = want
+		for ri, links := range p.slinks {
+			if !p.want[ri] {
+				continue
+			}
+			for _, l := range links {
+				if !l(v) {
+					want[ri] = false
+					break
+				}
+			}
+		}
+		hit, owners := p.s.decide(sc, func(ri int32) bool { return want[ri] }, stop)
+		return slices.Index(hit, true), hit, owners
+	}
+	dirty := func(id int) (bool, int, *screenPlan) {
+		if !withPlan {
+			return false, id, nil
+		}
+		_, hit, owners := screened(false)
+		return false, id, p.s.plan(sc.want, hit, owners)
 	}
 	for i, c := range p.checks {
 		if c(v) {
-			return false, p.checkIDs[i]
+			return dirty(p.checkIDs[i])
 		}
 	}
 natives:
@@ -94,38 +134,18 @@ natives:
 				continue natives
 			}
 		}
-		return false, n.id
+		return dirty(n.id)
 	}
-	t := &sc.table
-	t.reset()
-	for i := range v.entries {
-		e := &v.entries[i]
-		if !p.s.variables[e.variable] {
-			continue
-		}
-		t.add(p.s, e.variable, e.key, e.key)
-		t.add(p.s, e.variable, e.key, e.value)
+	// Without a plan to make, the first rule that may match ends it; for
+	// a clean request both ways decide every rule.
+	ri, hit, owners := screened(!withPlan)
+	if ri < 0 {
+		return true, 0, nil
 	}
-	// A screened rule whose later links cannot all match is left out.
-	want := resize(sc.want, len(p.want))
-	copy(want, p.want)
-	sc.want = want
-	for ri, links := range p.slinks {
-		if !p.want[ri] {
-			continue
-		}
-		for _, l := range links {
-			if !l(v) {
-				want[ri] = false
-				break
-			}
-		}
+	if withPlan {
+		plan = p.s.plan(sc.want, hit, owners)
 	}
-	hit, _ := p.s.decide(sc, func(ri int32) bool { return want[ri] }, true)
-	if ri := slices.Index(hit, true); ri >= 0 {
-		return false, p.s.rules[ri].id
-	}
-	return true, 0
+	return false, p.s.rules[ri].id, plan
 }
 
 // matchesView is matches on a view.

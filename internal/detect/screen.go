@@ -53,6 +53,9 @@ var screenedVariables = map[string]bool{
 type screen struct {
 	rules  []screenRule
 	groups []*chainGroup
+	// steps are the groups' chains as a tree of shared prefixes.
+	steps []chainStep
+	nfn   int // distinct transformations of steps
 	// ac finds the atoms of every screened rule.
 	ac        *acMatcher
 	phaseIDs  [6][]int // screened rule IDs per phase
@@ -62,6 +65,9 @@ type screen struct {
 	// varBit numbers the screened collections (fewer than 64).
 	varBit map[string]uint64
 	cache  *verdictCache
+	// plans holds the plans of the transactions that have one, by
+	// transaction ID.
+	plans sync.Map
 	// natives are the rules that always run but that the hook can decide
 	// natively, per phase (native.go).
 	natives [6][]*nativeRule
@@ -220,6 +226,7 @@ func (r *screenRule) eval(value string) bool {
 // values that part changes.
 type chainGroup struct {
 	fns   []crstransform.Func
+	path  []int // fns as steps of screen.steps
 	multi bool
 	// trigger holds the bytes without which the chain leaves an ASCII
 	// value unchanged up to case; always when some transformation changes
@@ -288,6 +295,7 @@ func scanChain(names []string) []string {
 func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 	s := &screen{variables: map[string]bool{}, cache: newVerdictCache(opts.CacheEntries)}
 	groupIdx := map[string]int{}
+	stepIdx, fnIdx := map[string]int{}, map[string]int{}
 	atomIdx := map[string]int{}
 	var patterns []string
 	var patRules [][]int32
@@ -364,6 +372,7 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 			gi = len(s.groups)
 			groupIdx[key] = gi
 			g := &chainGroup{fns: fns, multi: r.multi, variables: map[string]bool{}}
+			s.steps, g.path = addChainSteps(s.steps, stepIdx, fnIdx, scanNames)
 			for _, n := range scanNames {
 				t, ok := triggers[n]
 				if !ok {
@@ -416,6 +425,7 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 		}
 	}
 	s.ac = newACMatcher(patterns, patRules)
+	s.nfn = len(fnIdx)
 	names := slices.Sorted(maps.Keys(s.variables))
 	if len(names) > 64 {
 		return nil, fmt.Errorf("%d screened collections: at most 64", len(names))
@@ -681,6 +691,53 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 	return skip, cuts
 }
 
+// screenPlan is the screen's answer on a request's view (prejudge.go):
+// which screened rules it decided (the pre-decision leaves out rules that
+// do not run at the paranoia level, rules that only set variables, and
+// chains whose later links cannot match), whether some value can match
+// each, and for a rule with cuttable targets, where. The view holds every
+// value Coraza holds for the request, in both phases (phase 1 holds a part
+// of them), so a decided rule the plan finds no value for cannot match in
+// the transaction, and the hook skips it without screening Coraza's
+// collections again. Rules the plan did not decide run as in ModeFull.
+type screenPlan struct {
+	decided []bool
+	hit     []bool
+	owners  [][]owner
+}
+
+// plan copies the results of decide (on a view's table, for the rules
+// want selects) into a plan.
+func (s *screen) plan(want, hit []bool, owners [][]owner) *screenPlan {
+	pl := &screenPlan{decided: slices.Clone(want), hit: slices.Clone(hit), owners: make([][]owner, len(hit))}
+	for ri, own := range owners {
+		if hit[ri] && len(own) > 0 {
+			pl.owners[ri] = slices.Clone(own)
+		}
+	}
+	return pl
+}
+
+// planned is skippable from a plan made for the transaction's request.
+func (s *screen) planned(pl *screenPlan, tx plugintypes.TransactionState, phase int) ([]int, []targetCut) {
+	if len(s.phaseIDs[phase]) == 0 {
+		return nil, nil
+	}
+	var skip []int
+	var cuts []targetCut
+	for ri := range s.rules {
+		r := &s.rules[ri]
+		switch {
+		case r.phase != phase || !pl.decided[ri]:
+		case !pl.hit[ri]:
+			skip = append(skip, r.id)
+		case len(r.cut) > 0:
+			cuts = r.appendCuts(cuts, tx, pl.owners[ri])
+		}
+	}
+	return skip, cuts
+}
+
 // decide runs the screen over the table's values for the rules want
 // selects: hit tells which of them match some value, and hitOwners, for a
 // rule with cuttable targets, where. With stop set it returns at the first
@@ -707,8 +764,26 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	clear(checked)
 	sc.checked = checked
 	stamp := int32(0)
+	// seen marks the (rule, value) pairs already decided: a value's raw
+	// and transformed forms often hold the same atom, and the verdict
+	// depends on the rule and the untransformed value only.
+	// Past maxSeenBits (a request with very many values) pairs are
+	// decided again instead, through the verdict cache.
+	var seen []uint64
+	if bits := n * len(values); bits <= maxSeenBits {
+		seen = resize(sc.seen, (bits+63)/64)
+		clear(seen)
+		sc.seen = seen
+	}
 	// consider decides a rule on a value it has an atom in.
 	consider := func(ri int32, i int, own []owner) {
+		if seen != nil {
+			bit := int(ri)*len(values) + i
+			if seen[bit>>6]&(1<<(bit&63)) != 0 {
+				return
+			}
+			seen[bit>>6] |= 1 << (bit & 63)
+		}
 		r := &s.rules[ri]
 		if !r.readsAny(own) {
 			return
@@ -781,10 +856,13 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	sc.groups = active
 	vs := &sc.changed
 	vs.reset()
+	memo := &sc.memo
+	memo.reset(len(s.steps), s.nfn)
 	for i, v := range values {
 		if stopped {
 			return hit, hitOwners
 		}
+		memo.next()
 		own := owners[i]
 		first := len(vs.ends)
 		for _, gi := range active {
@@ -793,14 +871,14 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 				continue
 			}
 			cur, changedAny, failed := v, false, false
-			for _, f := range g.fns {
-				out, changed, err := f(cur)
-				if err != nil {
+			for _, node := range g.path {
+				st := memo.step(s.steps, node, v)
+				if st.failed {
 					failed = true
 					break
 				}
-				if changed {
-					cur, changedAny = out, true
+				if st.changed {
+					cur, changedAny = st.out, true
 					if g.multi {
 						vs.add(cur, i, own, groupBit(gi), first)
 					}
@@ -825,6 +903,120 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	}
 	return hit, hitOwners
 }
+
+// chainStep is a node of the tree of the chain groups' transformation
+// chains: the chain prefix of its parent followed by transformation fn.
+// Groups whose chains begin alike share their first steps, and a step
+// whose input another step already transformed the same way (the steps
+// before them left the value unchanged) reuses that result, so a value is
+// transformed once per distinct (form, transformation).
+type chainStep struct {
+	parent int // -1 for a first step
+	fn     crstransform.Func
+	fi     int // fn's index among the distinct transformations
+}
+
+// addChainSteps returns the path of steps of the chain names (one per
+// transformation), adding to steps the prefixes not in it yet; fnIdx
+// numbers the distinct transformations.
+func addChainSteps(steps []chainStep, idx, fnIdx map[string]int, names []string) ([]chainStep, []int) {
+	path := make([]int, 0, len(names))
+	parent := -1
+	for k, name := range names {
+		key := strings.Join(names[:k+1], ",")
+		id, ok := idx[key]
+		if !ok {
+			f, _ := crstransform.Get(name)
+			fi, ok := fnIdx[name]
+			if !ok {
+				fi = len(fnIdx)
+				fnIdx[name] = fi
+			}
+			id = len(steps)
+			idx[key] = id
+			steps = append(steps, chainStep{parent: parent, fn: f, fi: fi})
+		}
+		path = append(path, id)
+		parent = id
+	}
+	return steps, path
+}
+
+// stepResult is a step's outcome on one value: the form after the step
+// (the previous form when the step changed nothing), whether the step
+// changed it, and whether this step or an earlier one failed. src names
+// the form: -1 for the value itself, else the step that produced it.
+type stepResult struct {
+	out     string
+	changed bool
+	failed  bool
+	src     int
+}
+
+// stepMemo holds the steps' results on the value being screened, by step
+// and by (input form, transformation).
+type stepMemo struct {
+	stamp   []int32
+	results []stepResult
+	// byInput is indexed by (input form's src+1)*nfn + transformation.
+	inStamp []int32
+	byInput []stepResult
+	nfn     int
+	cur     int32
+}
+
+// reset sizes the memo for n steps of nfn distinct transformations and
+// forgets every result.
+func (m *stepMemo) reset(n, nfn int) {
+	m.stamp = resize(m.stamp, n)
+	clear(m.stamp)
+	m.results = resize(m.results, n)
+	m.nfn = nfn
+	m.inStamp = resize(m.inStamp, (n+1)*nfn)
+	clear(m.inStamp)
+	m.byInput = resize(m.byInput, (n+1)*nfn)
+	m.cur = 0
+}
+
+// next starts a new value.
+func (m *stepMemo) next() { m.cur++ }
+
+// step returns the result of step id on v, the current value, computing
+// it (and its parents) once per value.
+func (m *stepMemo) step(steps []chainStep, id int, v string) stepResult {
+	if m.stamp[id] == m.cur {
+		return m.results[id]
+	}
+	in, src := v, -1
+	if p := steps[id].parent; p >= 0 {
+		pr := m.step(steps, p, v)
+		if pr.failed {
+			m.stamp[id], m.results[id] = m.cur, stepResult{failed: true}
+			return m.results[id]
+		}
+		in, src = pr.out, pr.src
+	}
+	key := (src+1)*m.nfn + steps[id].fi
+	if m.inStamp[key] == m.cur {
+		m.stamp[id], m.results[id] = m.cur, m.byInput[key]
+		return m.results[id]
+	}
+	r := stepResult{out: in, src: src}
+	out, changed, err := steps[id].fn(in)
+	switch {
+	case err != nil:
+		r = stepResult{failed: true}
+	case changed:
+		r.out, r.changed, r.src = out, true, id
+	}
+	m.stamp[id], m.results[id] = m.cur, r
+	m.inStamp[key], m.byInput[key] = m.cur, r
+	return r
+}
+
+// maxSeenBits bounds the (rule, value) pairs decide remembers per
+// request: 1<<22 bits are 512 KiB.
+const maxSeenBits = 1 << 22
 
 // groupBit is the bit of chain group gi in a valueSet entry's groups; the
 // groups past 63 share every bit, which only makes the screen consider
@@ -896,6 +1088,8 @@ type scratch struct {
 	hit       []bool
 	hitOwners [][]owner
 	checked   []int32
+	seen      []uint64
+	memo      stepMemo
 	want      []bool
 	raw       valueSet
 	changed   valueSet

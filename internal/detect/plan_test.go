@@ -1,0 +1,227 @@
+package detect
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/apisessions/apisessions"
+	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
+)
+
+// TestPlanWithinScreen checks that a screen plan made on a request's view
+// never skips a rule or cuts a target that screening the transaction's own
+// variables would keep: for every request the pre-decision does not clear,
+// the plan's skips and cuts in each phase are among those the screen finds
+// on Coraza's variables once the request body is processed (which hold
+// every value of phase 1 too, so skip less there).
+func TestPlanWithinScreen(t *testing.T) {
+	_, fast := enginePair(t, 1)
+	g := newCorpus(31)
+	exs := g.mix(300)
+	for range 80 {
+		exs = append(exs, g.attack())
+	}
+	exs = append(exs, viewEdges()...)
+	planned, skipped := 0, 0
+	for i, ex := range exs {
+		clean, _, pl := fast.pre.judge(ex, "HTTP/1.1", true)
+		if clean || pl == nil {
+			continue
+		}
+		planned++
+		tx := fast.waf.NewTransaction()
+		var res result
+		if _, err := fast.feedRequest(tx, ex, "HTTP/1.1", &res); err != nil {
+			t.Fatal(err)
+		}
+		st := tx.(plugintypes.TransactionState)
+		for _, phase := range []int{1, 2} {
+			wantSkip, wantCuts := fast.screen.skippable(st, phase)
+			gotSkip, gotCuts := fast.screen.planned(pl, st, phase)
+			skipped += len(gotSkip)
+			for _, id := range gotSkip {
+				if !slices.Contains(wantSkip, id) {
+					t.Errorf("exchange %d %.80q phase %d: the plan skips rule %d, the screen keeps it", i, ex.Request.URL, phase, id)
+				}
+			}
+			for _, c := range gotCuts {
+				if !slices.Contains(wantCuts, c) {
+					t.Errorf("exchange %d %.80q phase %d: the plan cuts %d %s:%s, the screen keeps it", i, ex.Request.URL, phase, c.id, c.variable.Name(), c.key)
+				}
+			}
+		}
+		tx.Close()
+	}
+	t.Logf("%d of %d exchanges planned, %d rule skips", planned, len(exs), skipped)
+	if planned < 50 || skipped == 0 {
+		t.Errorf("only %d exchanges planned, %d skips: the test checks too little", planned, skipped)
+	}
+}
+
+// TestPlannedDetectionsMatchScreened checks that a flagged request's
+// findings are the same whether the hook takes its answers from the plan
+// or screens the transaction.
+func TestPlannedDetectionsMatchScreened(t *testing.T) {
+	_, fast := enginePair(t, 1)
+	g := newCorpus(32)
+	var exs []*apisessions.Exchange
+	for range 120 {
+		exs = append(exs, g.attack())
+	}
+	exs = append(exs, g.mix(200)...)
+	compared := 0
+	for i, ex := range exs {
+		clean, _, pl := fast.pre.judge(ex, "HTTP/1.1", true)
+		if clean || pl == nil {
+			continue
+		}
+		compared++
+		a, err := fast.runPlanned(ex, "HTTP/1.1", nil, pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := fast.run(ex, "HTTP/1.1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := fast.run(ex, "HTTP/1.1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Which of several matching values Coraza reports varies from run
+		// to run (it walks its collections in map order), so findings are
+		// compared by verdict, score, rule IDs and partial flag.
+		da, db, dc := outcome(fast.detection(ex, a)), outcome(fast.detection(ex, b)), outcome(fast.detection(ex, c))
+		if da != db {
+			t.Errorf("exchange %d %.80q: planned %v, screened %v", i, ex.Request.URL, da, db)
+		}
+		if db != dc {
+			t.Errorf("exchange %d %.80q: screened twice: %v, %v", i, ex.Request.URL, db, dc)
+		}
+	}
+	if compared < 100 {
+		t.Errorf("only %d exchanges compared", compared)
+	}
+}
+
+// outcome is what parity compares of a detection.
+func outcome(d apisessions.Detection) string {
+	var ids []int
+	for _, f := range d.Findings {
+		ids = append(ids, f.RuleIDs...)
+	}
+	slices.Sort(ids)
+	return fmt.Sprintf("%s score=%d rules=%v partial=%v", d.Verdict, d.Score, ids, d.Partial)
+}
+
+// groupForms applies group g's chain to v one transformation after the
+// other, as decide did before steps were shared: the changed forms (every
+// one under multiMatch, else the last), and whether a step failed.
+func groupForms(g *chainGroup, v string) (forms []string, failed bool) {
+	cur, changedAny := v, false
+	for _, f := range g.fns {
+		out, changed, err := f(cur)
+		if err != nil {
+			return nil, true
+		}
+		if changed {
+			cur, changedAny = out, true
+			if g.multi {
+				forms = append(forms, cur)
+			}
+		}
+	}
+	if changedAny && !g.multi {
+		forms = append(forms, cur)
+	}
+	return forms, false
+}
+
+// memoForms is groupForms through the screen's shared steps.
+func memoForms(s *screen, m *stepMemo, g *chainGroup, v string) (forms []string, failed bool) {
+	cur, changedAny := v, false
+	for _, id := range g.path {
+		st := m.step(s.steps, id, v)
+		if st.failed {
+			return nil, true
+		}
+		if st.changed {
+			cur, changedAny = st.out, true
+			if g.multi {
+				forms = append(forms, cur)
+			}
+		}
+	}
+	if changedAny && !g.multi {
+		forms = append(forms, cur)
+	}
+	return forms, false
+}
+
+// checkStepMemo compares, on v, every chain group's forms through the
+// shared steps with the forms of its chain applied alone.
+func checkStepMemo(t *testing.T, s *screen, m *stepMemo, v string) {
+	t.Helper()
+	m.next()
+	for gi, g := range s.groups {
+		want, wantFailed := groupForms(g, v)
+		got, gotFailed := memoForms(s, m, g, v)
+		if wantFailed != gotFailed || !slices.Equal(want, got) {
+			t.Fatalf("group %d on %q: shared steps give %q (failed %v), the chain alone %q (failed %v)", gi, v, got, gotFailed, want, wantFailed)
+		}
+	}
+}
+
+var stepMemoSeeds = []string{
+	"", "plain", "Two words here", "a%20b+c", "%u0041%2527", "&lt;script&gt;", "\\x41\\u0042", "/a/../b/./c",
+	"c:\\windows\\..\\system32", "d2hvYW1p", "ZXZhbCgp%3D", "/* x */ union -- y", "a\x00b", "\t\n x \r\f",
+	"caf\u00e9 na\u00efve", "\xff\xfe", "'\"^,;(", "#comment", "%", "%zz", "&#x41;&#65;",
+}
+
+// TestStepMemo checks that sharing transformation steps between chain
+// groups gives every group the forms its own chain gives.
+func TestStepMemo(t *testing.T) {
+	_, fast := enginePair(t, 1)
+	s := fast.screen
+	var m stepMemo
+	m.reset(len(s.steps), s.nfn)
+	values := slices.Clone(stepMemoSeeds)
+	g := newCorpus(33)
+	for _, ex := range append(g.mix(100), g.attack(), g.attack(), g.attack()) {
+		values = append(values, ex.Request.URL, string(ex.Request.Body))
+		for _, h := range ex.Request.Headers {
+			values = append(values, h.Value)
+		}
+	}
+	for _, v := range values {
+		checkStepMemo(t, s, &m, v)
+	}
+	if len(s.steps) >= func() int {
+		n := 0
+		for _, g := range s.groups {
+			n += len(g.fns)
+		}
+		return n
+	}() {
+		t.Errorf("%d steps for the groups' chains: no prefix is shared", len(s.steps))
+	}
+}
+
+// FuzzStepMemo is TestStepMemo on fuzzed values, several in a row through
+// one memo.
+func FuzzStepMemo(f *testing.F) {
+	for _, v := range stepMemoSeeds {
+		f.Add(v, "%41")
+	}
+	o := DefaultOptions()
+	e := mustEngine(f, o)
+	s := e.screen
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var m stepMemo
+		m.reset(len(s.steps), s.nfn)
+		checkStepMemo(t, s, &m, a)
+		checkStepMemo(t, s, &m, b)
+		checkStepMemo(t, s, &m, a)
+	})
+}
