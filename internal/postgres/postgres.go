@@ -101,8 +101,13 @@ type Store struct {
 	// parts caches the parts this store wrote last.
 	parts *partCache
 	// merging is held by a committer from locking its parts to their
-	// upsert (see write).
+	// upsert, or to its commit when another group of this store writes
+	// one of them (see write).
 	merging sync.Mutex
+	// writing counts, for each part, the groups of this store writing it
+	// now (see write).
+	writingMu sync.Mutex
+	writing   map[tkey]int
 
 	// The group committers: Write queues batches, commitLoop stores them.
 	queue     chan *writeReq
@@ -162,7 +167,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	s := &Store{
-		pool: pool, log: opts.Logger, opts: opts, days: map[string]bool{}, parts: newPartCache(opts.CachedParts),
+		pool: pool, log: opts.Logger, opts: opts, days: map[string]bool{}, writing: map[tkey]int{}, parts: newPartCache(opts.CachedParts),
 		queue: make(chan *writeReq), closing: make(chan struct{}), stopped: make(chan struct{}),
 	}
 	if err := s.migrate(ctx); err != nil {

@@ -305,6 +305,8 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 	for k := range parts {
 		allKeys = append(allKeys, k)
 	}
+	s.startWriting(allKeys)
+	defer s.doneWriting(allKeys)
 
 	stats := make([]apisessions.WriteStats, len(group))
 	// The revision of every part this transaction writes; never 0, the
@@ -350,9 +352,12 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		// store's committers merge parts one at a time, from their part
 		// locks to the parts' upsert: they would wait for each other's
 		// part locks anyway, and so each finds the parts the other wrote
-		// in the cache. The tags and the commit follow outside, so that
-		// the next committer merges its parts meanwhile; the part locks,
-		// held to the commit, keep it off the parts this one wrote.
+		// in the cache. Unless another group of this store writes one of
+		// the parts too, the tags and the commit follow outside, so that
+		// the next committer merges its parts meanwhile (the part locks,
+		// held to the commit, would keep it off the parts this one wrote,
+		// but waiting for them in the database costs it more CPU than
+		// waiting here).
 		s.merging.Lock()
 		merging = true
 		keys := make([]tkey, 0, len(deltas))
@@ -373,8 +378,10 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		// fail, the stored revisions are not rev and the entries are
 		// never used.
 		s.parts.put(rev, written)
-		s.merging.Unlock()
-		merging = false
+		if !s.shared(allKeys) {
+			s.merging.Unlock()
+			merging = false
+		}
 		return copyTags(ctx, tx, tags)
 	})
 	if merging {
@@ -390,6 +397,41 @@ func (s *Store) write(ctx context.Context, group []*writeReq) ([]apisessions.Wri
 		return nil, err
 	}
 	return stats, nil
+}
+
+// startWriting counts keys among the parts that groups of this store are
+// writing, until doneWriting.
+func (s *Store) startWriting(keys []tkey) {
+	s.writingMu.Lock()
+	defer s.writingMu.Unlock()
+	for _, k := range keys {
+		s.writing[k]++
+	}
+}
+
+func (s *Store) doneWriting(keys []tkey) {
+	s.writingMu.Lock()
+	defer s.writingMu.Unlock()
+	for _, k := range keys {
+		if s.writing[k] <= 1 {
+			delete(s.writing, k)
+		} else {
+			s.writing[k]--
+		}
+	}
+}
+
+// shared reports whether another group of this store is writing one of
+// the keys (of a group that called startWriting with them).
+func (s *Store) shared(keys []tkey) bool {
+	s.writingMu.Lock()
+	defer s.writingMu.Unlock()
+	for _, k := range keys {
+		if s.writing[k] > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // mergeDeltas returns the group's parts to add, when every record of the

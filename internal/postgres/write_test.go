@@ -250,3 +250,31 @@ func TestWriteGroupMergesBatchDeltas(t *testing.T) {
 		}
 	}
 }
+
+// TestWritingCounts: a part is shared while two groups of the store write
+// it, and no longer once one of them is done; the counts empty out.
+func TestWritingCounts(t *testing.T) {
+	s := &Store{writing: map[tkey]int{}}
+	a := tkey{"t", partKey{"2026-11-20", "a"}}
+	b := tkey{"t", partKey{"2026-11-20", "b"}}
+	c := tkey{"u", partKey{"2026-11-20", "a"}}
+	s.startWriting([]tkey{a, b})
+	if s.shared([]tkey{a, b}) {
+		t.Error("one group's parts reported shared")
+	}
+	s.startWriting([]tkey{b, c})
+	if !s.shared([]tkey{a, b}) || !s.shared([]tkey{b, c}) {
+		t.Error("a part two groups write not reported shared")
+	}
+	if s.shared([]tkey{c}) {
+		t.Error("another tenant's part of the same ID reported shared")
+	}
+	s.doneWriting([]tkey{a, b})
+	if s.shared([]tkey{b, c}) {
+		t.Error("a part reported shared after the other group was done")
+	}
+	s.doneWriting([]tkey{b, c})
+	if len(s.writing) != 0 {
+		t.Errorf("counts left after every group was done: %v", s.writing)
+	}
+}
