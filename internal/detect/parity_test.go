@@ -41,20 +41,15 @@ func comparePair(t *testing.T, full, fast *Engine, ex *apisessions.Exchange, pro
 	if df.Verdict == ds.Verdict && df.Score == ds.Score && slices.Equal(a, b) {
 		return ""
 	}
-	// Coraza itself is not deterministic on some requests: a chained rule
-	// that compares captures (942130) sees the captures of the last
-	// matching argument, in map order. Accept the fast result when the
-	// full engine also produces it.
-	for range 20 {
-		rf, err := full.run(ex, proto, nil)
-		if err != nil {
-			t.Fatalf("full: %v", err)
-		}
-		if d := full.detection(ex, rf); d.Verdict == ds.Verdict && d.Score == ds.Score && slices.Equal(ruleIDs(rf), b) {
-			return ""
-		}
+	// Coraza itself is not deterministic on some requests (a chained rule
+	// comparing captures sees those of the last matching argument in map
+	// order; the transformation cache mixes up the values of a repeated
+	// form field or cookie), in both engines: the engines agree when some
+	// run of each gives the same outcome.
+	if reviewOutcomesMeet(t, full, fast, ex, proto) {
+		return ""
 	}
-	return fmt.Sprintf("full %s/%d %v, fast %s/%d %v", df.Verdict, df.Score, a, ds.Verdict, ds.Score, b)
+	return fmt.Sprintf("full %s/%d %v, fast %s/%d %v (and no outcome in common over repeated runs)", df.Verdict, df.Score, a, ds.Verdict, ds.Score, b)
 }
 
 // TestParityCRS checks that the fast path gives the full engine's verdict,
@@ -112,6 +107,35 @@ func TestParityMix(t *testing.T) {
 				t.Fatal("the corpus holds no attack CRS flags")
 			}
 		})
+	}
+}
+
+// TestParityMixAPI checks parity on the API corpus of BenchmarkMixAPI,
+// where benign text reads like a real API's, with a fifth more attacks.
+func TestParityMixAPI(t *testing.T) {
+	n := 300 / sampleEvery
+	if testing.Short() {
+		n /= 10
+	}
+	full, fast := enginePair(t, 1)
+	g := newAPICorpus(200)
+	exs, _ := g.mix(n)
+	for i := 0; i < n/5; i++ {
+		exs = append(exs, g.attack())
+	}
+	diffs, attacks := 0, 0
+	for i, ex := range exs {
+		if d := comparePair(t, full, fast, ex, "HTTP/1.1"); d != "" {
+			diffs++
+			t.Errorf("exchange %d %s %.80q: %s", i, ex.Request.Method, ex.Request.URL, d)
+		}
+		if d, _ := full.Detect(context.Background(), ex); d.Malicious() {
+			attacks++
+		}
+	}
+	t.Logf("parity on %d API exchanges (%d attacks by full CRS): %d differences", len(exs), attacks, diffs)
+	if attacks == 0 {
+		t.Fatal("the corpus holds no attack CRS flags")
 	}
 }
 
