@@ -112,27 +112,8 @@ func (v *reqView) build(ex *apisessions.Exchange, proto string, o *Options) bool
 		path, query = u.Path, u.RawQuery
 	}
 	add("QUERY_STRING", "", query)
-	nargs := 0
-	for query != "" {
-		pair := query
-		if i := strings.IndexByte(pair, '&'); i >= 0 {
-			pair, query = pair[:i], pair[i+1:]
-		} else {
-			query = ""
-		}
-		if pair == "" {
-			continue
-		}
-		if nargs >= o.MaxArgs {
-			return false // Coraza would mark the request partial
-		}
-		nargs++
-		key, value, _ := strings.Cut(pair, "=")
-		key, value = decodeQueryComponent(key), decodeQueryComponent(value)
-		add("ARGS_GET", key, value)
-		add("ARGS", key, value)
-		add("ARGS_GET_NAMES", key, key)
-		add("ARGS_NAMES", key, key)
+	if !addArgs(query, "ARGS_GET", "ARGS_GET_NAMES", o.MaxArgs, add) {
+		return false // Coraza would mark the request partial
 	}
 	basename := path
 	if i := strings.LastIndexAny(path, "/\\"); i != -1 && len(path) > i+1 {
@@ -203,31 +184,42 @@ func (v *reqView) build(ex *apisessions.Exchange, proto string, o *Options) bool
 	case bodyURLEncoded:
 		// Also what CRS 901340 forces for an unknown type.
 		b := string(body)
-		n := 0
-		for q := b; q != ""; {
-			pair := q
-			if i := strings.IndexByte(pair, '&'); i >= 0 {
-				pair, q = pair[:i], pair[i+1:]
-			} else {
-				q = ""
-			}
-			if pair == "" {
-				continue
-			}
-			if n >= o.MaxArgs {
-				return false
-			}
-			n++
-			key, value, _ := strings.Cut(pair, "=")
-			key, value = decodeQueryComponent(key), decodeQueryComponent(value)
-			add("ARGS_POST", key, value)
-			add("ARGS", key, value)
-			add("ARGS_POST_NAMES", key, key)
-			add("ARGS_NAMES", key, key)
+		if !addArgs(b, "ARGS_POST", "ARGS_POST_NAMES", o.MaxArgs, add) {
+			return false
 		}
 		add("REQUEST_BODY", "", b)
 	default:
 		return false
+	}
+	return true
+}
+
+// addArgs adds the arguments of an urlencoded query or body to the
+// collection (ARGS_GET or ARGS_POST) and its names collection, to ARGS and
+// to ARGS_NAMES, as Coraza splits and decodes them. It reports false when there are more
+// than max arguments (Coraza would mark the request partial).
+func addArgs(q, collection, names string, max int, add func(variable, key, value string)) bool {
+	n := 0
+	for q != "" {
+		pair := q
+		if i := strings.IndexByte(pair, '&'); i >= 0 {
+			pair, q = pair[:i], pair[i+1:]
+		} else {
+			q = ""
+		}
+		if pair == "" {
+			continue
+		}
+		if n >= max {
+			return false
+		}
+		n++
+		key, value, _ := strings.Cut(pair, "=")
+		key, value = decodeQueryComponent(key), decodeQueryComponent(value)
+		add(collection, key, value)
+		add("ARGS", key, value)
+		add(names, key, key)
+		add("ARGS_NAMES", key, key)
 	}
 	return true
 }
