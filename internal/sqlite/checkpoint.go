@@ -28,9 +28,10 @@ import (
 //
 // Should the goroutine fall behind all the same (a writer committing
 // faster than checkpoints copy), the writer checkpoints as SQLite's default
-// would, but only past walFallback times MaxWALFrames: the WAL never holds
-// more than that plus one transaction. No checkpoint completes while a
-// reader holds an old snapshot, as with SQLite's own.
+// would, but only past walFallback times MaxWALFrames: the WAL then holds
+// at most that plus the few transactions committed while the goroutine's
+// own checkpoint kept the writer's from running. No checkpoint completes
+// while a reader holds an old snapshot, as with SQLite's own.
 
 // walFallback times MaxWALFrames is the WAL size at which the writer
 // checkpoints itself.

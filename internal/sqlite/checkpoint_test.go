@@ -78,13 +78,16 @@ func TestCheckpointBoundsWAL(t *testing.T) {
 	if fi, err := os.Stat(path); err == nil {
 		dbPeak = fi.Size()
 	}
-	// The writer's own bound and a transaction's worth of frames (a batch
-	// of 100 records and a flush of 50 parts take a few dozen).
-	bound := (walFallback*int64(o.MaxWALFrames) + 100) * frame
+	// The writer's own bound and a few transactions' worth of frames (a
+	// batch of 100 records and a flush of 50 parts take a few dozen; on a
+	// busy machine the writer may commit several while the goroutine's
+	// checkpoint keeps its own from running). Without checkpoints the WAL
+	// would hold every page written: more than the store itself.
+	bound := (walFallback*int64(o.MaxWALFrames) + 300) * frame
 	if peak > bound {
 		t.Errorf("WAL reached %d bytes (%d frames), bound %d frames", peak, peak/frame, bound/frame)
 	}
-	if dbPeak < 4*bound {
+	if dbPeak < 2*bound {
 		t.Fatalf("the store is %d bytes: too small to show the WAL bounded (%d)", dbPeak, bound)
 	}
 	if st.ckptRuns.Load() == 0 {
