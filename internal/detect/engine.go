@@ -222,6 +222,36 @@ func (e *Engine) runPlanned(ex *apisessions.Exchange, proto string, skip []int, 
 	return res, nil
 }
 
+// corazaHeaders appends to dst the request headers Coraza is given: the
+// exchange's (without nameless ones, which Coraza drops), then the framing
+// and Host headers a capture may have lost.
+func corazaHeaders(dst []apisessions.Header, ex *apisessions.Exchange) []apisessions.Header {
+	req := &ex.Request
+	hasHost, hasLength := false, false
+	for _, h := range req.Headers {
+		switch {
+		case strings.EqualFold(h.Name, "Host"):
+			hasHost = true
+		case strings.EqualFold(h.Name, "Content-Length"), strings.EqualFold(h.Name, "Transfer-Encoding"):
+			hasLength = true
+		}
+		if h.Name != "" {
+			dst = append(dst, h)
+		}
+	}
+	if !hasLength && len(req.Body) > 0 {
+		// A body on the wire had framing; captures often drop these headers,
+		// and CRS 920180 would otherwise flag every such POST.
+		dst = append(dst, apisessions.Header{Name: "Content-Length", Value: strconv.Itoa(len(req.Body))})
+	}
+	if host := ex.Host(); host != "" && !hasHost {
+		// Absolute-form requests carry the host in the URL only; HTTP/1.1
+		// servers see it as Host, and CRS checks Host.
+		dst = append(dst, apisessions.Header{Name: "Host", Value: host})
+	}
+	return dst
+}
+
 // feedRequest gives the exchange's request to the transaction, through
 // the request body phase, and returns the body bytes inspected.
 func (e *Engine) feedRequest(tx types.Transaction, ex *apisessions.Exchange, proto string, res *result) ([]byte, error) {
@@ -236,27 +266,10 @@ func (e *Engine) feedRequest(tx types.Transaction, ex *apisessions.Exchange, pro
 		method = "GET"
 	}
 	tx.ProcessURI(targetOf(ex), method, proto)
-	hasHost, hasLength := false, false
-	for _, h := range req.Headers {
-		switch {
-		case strings.EqualFold(h.Name, "Host"):
-			hasHost = true
-		case strings.EqualFold(h.Name, "Content-Length"), strings.EqualFold(h.Name, "Transfer-Encoding"):
-			hasLength = true
-		}
+	for _, h := range corazaHeaders(nil, ex) {
 		tx.AddRequestHeader(h.Name, h.Value)
 	}
-	if !hasLength && len(req.Body) > 0 {
-		// A body on the wire had framing; captures often drop these headers,
-		// and CRS 920180 would otherwise flag every such POST.
-		tx.AddRequestHeader("Content-Length", strconv.Itoa(len(req.Body)))
-	}
 	if host := ex.Host(); host != "" {
-		if !hasHost {
-			// Absolute-form requests carry the host in the URL only; HTTP/1.1
-			// servers see it as Host, and CRS checks Host.
-			tx.AddRequestHeader("Host", host)
-		}
 		tx.SetServerName(hostOnly(host))
 	}
 	tx.ProcessRequestHeaders()

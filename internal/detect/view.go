@@ -124,27 +124,9 @@ func (v *reqView) build(ex *apisessions.Exchange, proto string, o *Options) bool
 	add("REQUEST_FILENAME", "", path)
 
 	// Headers as Engine.run adds them.
-	hasHost, hasLength := false, false
 	cts := 0
 	contentType := ""
-	for _, h := range req.Headers {
-		switch {
-		case strings.EqualFold(h.Name, "Host"):
-			hasHost = true
-		case strings.EqualFold(h.Name, "Content-Length"), strings.EqualFold(h.Name, "Transfer-Encoding"):
-			hasLength = true
-		}
-		if h.Name == "" {
-			continue // Coraza drops a header without a name
-		}
-		v.headers = append(v.headers, h)
-	}
-	if !hasLength && len(req.Body) > 0 {
-		v.headers = append(v.headers, apisessions.Header{Name: "Content-Length", Value: strconv.Itoa(len(req.Body))})
-	}
-	if host := ex.Host(); host != "" && !hasHost {
-		v.headers = append(v.headers, apisessions.Header{Name: "Host", Value: host})
-	}
+	v.headers = corazaHeaders(v.headers, ex)
 	for _, h := range v.headers {
 		add("REQUEST_HEADERS", h.Name, h.Value)
 		add("REQUEST_HEADERS_NAMES", h.Name, h.Name)
@@ -216,12 +198,18 @@ func addArgs(q, collection, names string, max int, add func(variable, key, value
 		n++
 		key, value, _ := strings.Cut(pair, "=")
 		key, value = decodeQueryComponent(key), decodeQueryComponent(value)
-		add(collection, key, value)
-		add("ARGS", key, value)
-		add(names, key, key)
-		add("ARGS_NAMES", key, key)
+		addArg(add, collection, names, key, value)
 	}
 	return true
+}
+
+// addArg adds one argument to its collection (ARGS_GET or ARGS_POST), its
+// names collection, ARGS and ARGS_NAMES, as Coraza does.
+func addArg(add func(variable, key, value string), collection, names, key, value string) {
+	add(collection, key, value)
+	add("ARGS", key, value)
+	add(names, key, key)
+	add("ARGS_NAMES", key, key)
 }
 
 // bodyProcessorOf is the body processor Coraza ends with for a request
@@ -302,11 +290,7 @@ func jsonArgs(body string, o *Options, add func(variable, key, value string)) bo
 				ok = false
 				return false
 			}
-			k2 := string(key)
-			add("ARGS_POST", k2, s)
-			add("ARGS", k2, s)
-			add("ARGS_POST_NAMES", k2, k2)
-			add("ARGS_NAMES", k2, k2)
+			addArg(add, "ARGS_POST", "ARGS_POST_NAMES", string(key), s)
 			used += len(key) + len(s)
 			args++
 			key = key[:n]
@@ -323,11 +307,7 @@ func jsonArgs(body string, o *Options, add func(variable, key, value string)) bo
 			if used+len(key)+len(l) > budget {
 				return false
 			}
-			k2 := string(key)
-			add("ARGS_POST", k2, l)
-			add("ARGS", k2, l)
-			add("ARGS_POST_NAMES", k2, k2)
-			add("ARGS_NAMES", k2, k2)
+			addArg(add, "ARGS_POST", "ARGS_POST_NAMES", string(key), l)
 			used += len(key) + len(l)
 			lens++
 		}
