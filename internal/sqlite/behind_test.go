@@ -337,26 +337,7 @@ func TestWriteBehindFailedFlush(t *testing.T) {
 // replay: its parts keep their counts.
 func TestWriteBehindMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for v, name := range []string{"migrations/0001_init.sql", "migrations/0002_admin.sql"} {
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := db.Exec(`INSERT INTO schema_version VALUES (?, '2026-01-01T00:00:00Z')`, v+1); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := oldStore(t, path, 2)
 	// One part of three requests, stored as version 2 stored them.
 	recs := storetest.Generate(14, "m-", 3, 1, 1)
 	p := newPart(recs[0].SessionID, recs[0].Day)
