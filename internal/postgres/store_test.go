@@ -57,6 +57,23 @@ func genRecords(n, sessions int, seed uint64) []apisessions.Record {
 	return out
 }
 
+// sameStored checks that s holds the parts, requests and session_tags rows
+// ref holds for the tenant; what names s in the errors.
+func sameStored(t *testing.T, s, ref *Store, tenant, what string) {
+	t.Helper()
+	gotParts, gotReqs := snapshot(t, s, tenant)
+	wantParts, wantReqs := snapshot(t, ref, tenant)
+	if !reflect.DeepEqual(gotParts, wantParts) {
+		t.Errorf("%s gave other parts than the reference", what)
+	}
+	if !reflect.DeepEqual(gotReqs, wantReqs) {
+		t.Errorf("%s gave other requests than the reference", what)
+	}
+	if got, want := sessionTags(t, s, tenant), sessionTags(t, ref, tenant); !reflect.DeepEqual(got, want) {
+		t.Errorf("%s gave other session_tags rows than the reference: %d rows, want %d\n got %q\nwant %q", what, len(got), len(want), got, want)
+	}
+}
+
 // snapshot returns every part and request of the tenant, in a fixed order.
 func snapshot(t *testing.T, s *Store, tenant string) ([]apisessions.Session, map[string][]apisessions.Record) {
 	t.Helper()
@@ -134,7 +151,6 @@ func TestWriteIdempotentAndConcurrent(t *testing.T) {
 	if _, err := one.Write(ctx, "t", recs); err != nil {
 		t.Fatal(err)
 	}
-	wantParts, wantReqs := snapshot(t, one, "t")
 
 	// Four writers on two stores (two servers on one database) send
 	// overlapping, shuffled slices of the same records, each twice: every
@@ -175,18 +191,9 @@ func TestWriteIdempotentAndConcurrent(t *testing.T) {
 	if stored != len(recs) {
 		t.Errorf("stored %d in total, want %d", stored, len(recs))
 	}
-	gotParts, gotReqs := snapshot(t, many, "t")
-	if !reflect.DeepEqual(gotParts, wantParts) {
-		t.Errorf("concurrent writers gave other parts than one writer")
-	}
-	if !reflect.DeepEqual(gotReqs, wantReqs) {
-		t.Errorf("concurrent writers gave other requests than one writer")
-	}
-	// Each tag once per part: a committer copies the tags new to its
+	// Each tag once per part too: a committer copies the tags new to its
 	// parts after the next one may have started merging.
-	if got, want := sessionTags(t, many, "t"), sessionTags(t, one, "t"); !reflect.DeepEqual(got, want) {
-		t.Errorf("concurrent writers gave other session_tags rows than one writer: %d rows, want %d", len(got), len(want))
-	}
+	sameStored(t, many, one, "t", "concurrent writers")
 
 	st, err := many.Write(ctx, "t", append(recs[:10:10], recs[:3]...))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -122,17 +123,7 @@ func TestWriteOverlappingBatches(t *testing.T) {
 	if want := (apisessions.WriteStats{Stored: 180, Duplicates: 20, Sessions: st.Sessions}); st != want || st.Sessions == 0 {
 		t.Errorf("stats %+v, want %+v with sessions > 0", st, want)
 	}
-	gotParts, gotReqs := snapshot(t, s, "t")
-	wantParts, wantReqs := snapshot(t, ref, "t")
-	if !reflect.DeepEqual(gotParts, wantParts) {
-		t.Errorf("parts differ from one write of every record")
-	}
-	if !reflect.DeepEqual(gotReqs, wantReqs) {
-		t.Errorf("requests differ from one write of every record")
-	}
-	if got, want := sessionTags(t, s, "t"), sessionTags(t, ref, "t"); !reflect.DeepEqual(got, want) {
-		t.Errorf("session_tags:\n got %q\nwant %q", got, want)
-	}
+	sameStored(t, s, ref, "t", "the overlapping batch")
 }
 
 // docEdgeStrings are strings whose JSON encodings differ between careless
@@ -202,8 +193,6 @@ func TestWriteGroupMergesBatchDeltas(t *testing.T) {
 
 	ref := MustOpen(t)
 	mustWrite(t, ref, recs)
-	wantParts, wantReqs := snapshot(t, ref, "t")
-	wantTags := sessionTags(t, ref, "t")
 
 	var group []*writeReq
 	var wantStats []apisessions.WriteStats
@@ -236,13 +225,7 @@ func TestWriteGroupMergesBatchDeltas(t *testing.T) {
 		if !reflect.DeepEqual(stats, wantStats) {
 			t.Errorf("try %d: stats %+v, want %+v", try, stats, wantStats)
 		}
-		gotParts, gotReqs := snapshot(t, s, "t")
-		if !reflect.DeepEqual(gotParts, wantParts) || !reflect.DeepEqual(gotReqs, wantReqs) {
-			t.Errorf("try %d: the group stored other parts or requests than one write", try)
-		}
-		if got := sessionTags(t, s, "t"); !reflect.DeepEqual(got, wantTags) {
-			t.Errorf("try %d: session_tags %q, want %q", try, got, wantTags)
-		}
+		sameStored(t, s, ref, "t", fmt.Sprintf("try %d of the group", try))
 		for d, c := range before {
 			if !reflect.DeepEqual(d, c) {
 				t.Fatalf("try %d: writing the group changed a batch's delta", try)
