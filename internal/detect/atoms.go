@@ -339,6 +339,32 @@ func foldRune(r rune) rune {
 	return m
 }
 
+// foldSafe reports whether the case transformations the screen leaves out
+// of its chains (scanChain) cannot change what a folded scan of s finds:
+// s is valid UTF-8 and lowercasing or uppercasing any of its runes keeps
+// it in its folding orbit. ASCII always does; İ (U+0130), which
+// t:lowercase turns into i, does not.
+func foldSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x80 {
+			continue
+		}
+		if !utf8.ValidString(s[i:]) {
+			return false
+		}
+		for _, r := range s[i:] {
+			if r >= 0x80 {
+				f := foldRune(r)
+				if foldRune(unicode.ToLower(r)) != f || foldRune(unicode.ToUpper(r)) != f {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return true
+}
+
 func asciiUpper(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'a' && c <= 'z' {

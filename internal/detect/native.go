@@ -5,12 +5,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/apisessions/apisessions/internal/detect/crstransform"
 	"github.com/corazawaf/coraza/v3/collection"
 	"github.com/corazawaf/coraza/v3/experimental/plugins/plugintypes"
 	"github.com/corazawaf/coraza/v3/types"
 	"github.com/corazawaf/coraza/v3/types/variables"
+	"rsc.io/binaryregexp"
 )
 
 // Natively decided rules. Many rules the atom screen cannot skip (negated
@@ -44,10 +46,6 @@ type nativeRule struct {
 	negated   bool
 	// op is the operator, before negation.
 	op func(string) bool
-	// asciiOnly: op is exact on ASCII values only (a pattern of raw
-	// bytes, which Coraza matches with a byte matcher); another value
-	// keeps the rule.
-	asciiOnly bool
 }
 
 type nativeTarget struct {
@@ -99,50 +97,44 @@ func newNativeRuleOver(id int, r secRule, allowed map[string]bool) (*nativeRule,
 		return nil, false
 	}
 	n.full = full
-	op, ascii, ok := nativeOperator(r.operator, r.argument)
+	op, ok := nativeOperator(r.operator, r.argument)
 	if !ok {
 		return nil, false
 	}
-	n.op, n.asciiOnly = op, ascii
+	n.op = op
 	return n, true
 }
 
 // nativeOperator returns Coraza's operator as a function, for the
 // operators whose code was read for this (internal/operators).
-func nativeOperator(name, arg string) (op func(string) bool, asciiOnly, ok bool) {
+func nativeOperator(name, arg string) (op func(string) bool, ok bool) {
 	switch name {
 	case "rx":
+		// Coraza compiles a pattern whose \x escapes spell bytes that are
+		// not UTF-8 for a byte matcher, without (?sm); any other with (?sm)
+		// for Go's regexp. The same choice gives the same answer on every
+		// value.
+		if matchesArbitraryBytes(arg) {
+			re, err := binaryregexp.Compile(arg)
+			if err != nil {
+				return nil, false
+			}
+			return re.MatchString, true
+		}
 		re, err := regexp.Compile("(?sm)" + arg)
 		if err != nil {
-			return nil, false, false
+			return nil, false
 		}
-		sm := dfaOrRegexp(re)
-		if !strings.Contains(arg, `\x`) {
-			return sm, false, true
-		}
-		// Coraza compiles a pattern it finds raw bytes in (a \x escape
-		// over 0x7f, by its own reading) without (?sm) for a byte matcher.
-		// On ASCII both read the same, so either form matching keeps the
-		// rule; other values keep it anyway.
-		plainRe, err := regexp.Compile(arg)
-		if err != nil {
-			return nil, false, false
-		}
-		plain := dfaOrRegexp(plainRe)
-		// (?s) and (?m) change what the pattern matches only around line
-		// feeds: without one in the value, both forms answer alike.
-		return func(v string) bool {
-			return sm(v) || strings.IndexByte(v, '\n') >= 0 && plain(v)
-		}, true, true
+		return dfaOrRegexp(re), true
 	case "within":
 		// Coraza: the argument contains the value.
-		return func(v string) bool { return strings.Contains(arg, v) }, false, true
+		return func(v string) bool { return strings.Contains(arg, v) }, true
 	case "streq":
-		return func(v string) bool { return v == arg }, false, true
+		return func(v string) bool { return v == arg }, true
 	case "validateByteRange":
 		valid, err := byteRanges(arg)
 		if err != nil {
-			return nil, false, false
+			return nil, false
 		}
 		return func(v string) bool {
 			if v == "" {
@@ -154,7 +146,7 @@ func nativeOperator(name, arg string) (op func(string) bool, asciiOnly, ok bool)
 				}
 			}
 			return false
-		}, false, true
+		}, true
 	case "eq", "gt", "lt", "ge", "le":
 		k, _ := strconv.Atoi(arg)
 		cmp := map[string]func(v int) bool{
@@ -164,9 +156,9 @@ func nativeOperator(name, arg string) (op func(string) bool, asciiOnly, ok bool)
 			"ge": func(v int) bool { return v >= k },
 			"le": func(v int) bool { return v <= k },
 		}[name]
-		return func(v string) bool { n, _ := strconv.Atoi(v); return cmp(n) }, false, true
+		return func(v string) bool { n, _ := strconv.Atoi(v); return cmp(n) }, true
 	}
-	return nil, false, false
+	return nil, false
 }
 
 // byteRanges parses a @validateByteRange argument as Coraza does.
@@ -263,9 +255,6 @@ func (n *nativeRule) test(v string) bool {
 }
 
 func (n *nativeRule) eval(v string) bool {
-	if n.asciiOnly && !isASCII(v) {
-		return true
-	}
 	return n.op(v) != n.negated
 }
 
@@ -274,4 +263,43 @@ func dfaOrRegexp(re *regexp.Regexp) func(string) bool {
 		return d.MatchString
 	}
 	return re.MatchString
+}
+
+// matchesArbitraryBytes is Coraza v3.8.1's test (internal/operators/rx.go)
+// of whether an @rx pattern needs its byte matcher: its \x escapes,
+// decoded, make the pattern invalid UTF-8.
+func matchesArbitraryBytes(expr string) bool {
+	decoded := make([]byte, 0, len(expr))
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
+		if c != '\\' {
+			decoded = append(decoded, c)
+			continue
+		}
+		if i+3 >= len(expr) {
+			decoded = append(decoded, expr[i:]...)
+			break
+		}
+		if expr[i+1] != 'x' {
+			decoded = append(decoded, expr[i])
+			continue
+		}
+		// A braced escape, \x{bc}, reads as \xbc.
+		sub := expr[i:]
+		advance := 3
+		if len(sub) >= 6 && sub[2] == '{' {
+			if end := strings.IndexByte(sub, '}'); end != -1 {
+				sub = `\x` + sub[3:end]
+				advance = end
+			}
+		}
+		v, mb, _, err := strconv.UnquoteChar(sub, 0)
+		if err != nil || mb {
+			decoded = append(decoded, expr[i])
+			continue
+		}
+		decoded = append(decoded, byte(v))
+		i += advance
+	}
+	return !utf8.Valid(decoded)
 }

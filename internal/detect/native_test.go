@@ -27,6 +27,52 @@ var nativeCases = []struct {
 	{"accept with quotes", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/", Headers: apisessions.Headers{{Name: "Host", Value: "a"}, {Name: "User-Agent", Value: "x"}, {Name: "Accept", Value: `"text/html"`}}}}, 920600},
 	{"non-ascii argument", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/a?name=Ren%C3%A9e&q=%FF", Headers: hdrs()}}, 0},
 	{"request line", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/a b", Headers: hdrs()}}, 0},
+	// 920540 (\x5cu escapes): a pattern Coraza gives Go's regexp, decided
+	// natively on non-ASCII values as on others.
+	{"unicode escape", apisessions.Exchange{Request: apisessions.Request{Method: "GET", URL: "/a?name=%5Cu0041dmin", Headers: hdrs()}}, 920540},
+	{"non-ascii form value", apisessions.Exchange{Request: apisessions.Request{Method: "POST", URL: "/a", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/x-www-form-urlencoded"}), Body: []byte("author=Chloe+M%C3%BCller&x=%C4%B0")}}, 0},
+	{"non-ascii form value and escape", apisessions.Exchange{Request: apisessions.Request{Method: "POST", URL: "/a", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/x-www-form-urlencoded"}), Body: []byte("author=M%C3%BCller+%5Cu0041")}}, 920540},
+}
+
+// TestNativeRx checks that @rx is run with the matcher Coraza picks: Go's
+// regexp with (?sm), or its byte matcher when the pattern's \x escapes are
+// not UTF-8, on ASCII and non-ASCII values alike.
+func TestNativeRx(t *testing.T) {
+	for _, c := range []struct {
+		pattern, value string
+		want           bool
+	}{
+		{`(?i)\x5cu[0-9a-f]{4}`, `M\u00fcller`, true},
+		{`(?i)\x5cu[0-9a-f]{4}`, "Müller", false},
+		{`(?i)\x5cu[0-9a-f]{4}`, "İ \\U0041", true},
+		{`^a.b$`, "x\na\nb\ny", true}, // (?sm): . matches \n, ^ and $ at lines
+		{`\xbc`, "\xbc", true},        // a byte, not U+00BC
+		{`\xbc`, "¼", true},           // U+00BC is C2 BC
+		{`^\xbc`, "¼", false},
+		{`\xbc`, "a\xbcb", true},
+	} {
+		op, ok := nativeOperator("rx", c.pattern)
+		if !ok {
+			t.Fatalf("%q: not native", c.pattern)
+		}
+		if got := op(c.value); got != c.want {
+			t.Errorf("@rx %q on %q: %v, want %v", c.pattern, c.value, got, c.want)
+		}
+	}
+	if matchesArbitraryBytes(`(?i)\x5cu`) || !matchesArbitraryBytes(`\xbc`) || !matchesArbitraryBytes(`[\x{80}-\x{ff}]`) {
+		t.Error("matchesArbitraryBytes disagrees with Coraza's reading")
+	}
+}
+
+func TestFoldSafe(t *testing.T) {
+	for v, want := range map[string]bool{
+		"": true, "abc": true, "Müller": true, "Très ÉTÉ": true, "ſ K": true,
+		"İstanbul": false, "a\xff": false,
+	} {
+		if got := foldSafe(v); got != want {
+			t.Errorf("foldSafe(%q) = %v", v, got)
+		}
+	}
 }
 
 // TestNativeRules checks each native decision against Coraza: the fast

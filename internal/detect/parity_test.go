@@ -161,6 +161,15 @@ func TestParityEdges(t *testing.T) {
 		{Request: apisessions.Request{Method: "POST", URL: "/api/a", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/x-www-form-urlencoded"}),
 			Body: []byte("a=%0Acat%20/etc/passwd&A=ok&b=%FF%FE" + xss)}},
 		{Request: apisessions.Request{Method: "GET", URL: "/api/a?path=..%2F..%2Fetc%2Fpasswd&Path=ok", Headers: hdrs()}},
+		// Non-ASCII text the scan may fold as it is (ü, é), and İ, which
+		// t:lowercase turns into an ASCII i: c:/boot.İni is c:/boot.ini
+		// to 930120, which lowercases first.
+		{Request: apisessions.Request{Method: "PUT", URL: "/api/a", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/json"}),
+			Body: []byte(`{"author":"Chloe Müller","text":"Très bien, merci"}`)}},
+		{Request: apisessions.Request{Method: "PUT", URL: "/api/a", Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/json"}),
+			Body: []byte(`{"author":"Chloe Müller","text":"1' UNION SELECT password FROM users--"}`)}},
+		{Request: apisessions.Request{Method: "GET", URL: "/api/a?name=M%C3%BCller&cmd=%3B%2Fb%C4%B0n%2Fbash", Headers: hdrs()}},
+		{Request: apisessions.Request{Method: "GET", URL: "/api/a?f=c%3A%2Fboot.%C4%B0ni", Headers: hdrs()}},
 		{Request: apisessions.Request{Method: "POST", URL: "/api/a?q=benign&Q=" + xss, Headers: hdrs(apisessions.Header{Name: "Content-Type", Value: "application/x-www-form-urlencoded"}),
 			Body: []byte("q=" + sqli + "&Q=ok")}},
 	}

@@ -480,7 +480,7 @@ func decideTX(r secRule, snap map[string][]string, constTX func(string) bool) (n
 	if len(r.variables)+len(r.countVars) == 0 || len(r.negations) > 0 {
 		return false, false
 	}
-	op, _, ok := nativeOperator(r.operator, r.argument)
+	op, ok := nativeOperator(r.operator, r.argument)
 	if !ok {
 		return false, false
 	}

@@ -819,9 +819,10 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	raw.reset()
 	for i, v := range values {
 		raw.add(v, i, owners[i], ^uint64(0), len(raw.ends))
-		if !isASCII(v) {
-			// Case folding of non-ASCII text around transformations is not
-			// modelled: decide every rule that reads the value directly.
+		if !foldSafe(v) {
+			// The case transformations the scan leaves out would change
+			// what it finds: decide every rule that reads the value
+			// directly.
 			for ri := range s.rules {
 				if !done(int32(ri)) && want(int32(ri)) {
 					consider(int32(ri), i, owners[i])
