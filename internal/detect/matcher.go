@@ -4,10 +4,17 @@ package detect
 // byte classes the patterns use. Each state carries the rules whose atoms
 // end there (through the dictionary suffix links), so a scan reports every
 // occurrence, overlapping ones included, as rule lists.
+//
+// The CRS atoms make tens of thousands of states, a table of many
+// megabytes, and a scan does one lookup a byte: states are numbered breadth
+// first, so that the shallow ones, where text that matches no atom keeps
+// the scan, share a few hundred kilobytes that stay in the CPU's caches;
+// and a transition into a state that has rules is stored complemented, so
+// that the scan reads out only there.
 type acMatcher struct {
 	class  [256]uint16
 	nclass int
-	delta  []int32   // state*nclass + class -> state
+	delta  []int32   // state*nclass + class -> state, ^state when it has rules
 	out    [][]int32 // state -> rules
 }
 
@@ -47,31 +54,49 @@ func newACMatcher(patterns []string, rules [][]int32) *acMatcher {
 		own[s] = append(own[s], rules[pi]...)
 	}
 	n := len(own)
-	m.delta = make([]int32, n*nc)
-	m.out = make([][]int32, n)
+	delta := make([]int32, n*nc)
+	out := make([][]int32, n)
 	fail := make([]int32, n)
 	// Breadth-first: a state's failure target is always shallower.
-	queue := make([]int32, 0, n)
+	queue := make([]int32, 1, n)
 	for c := 0; c < nc; c++ {
 		if t := goTo[c]; t > 0 {
-			m.delta[c] = t
+			delta[c] = t
 			fail[t] = 0
 			queue = append(queue, t)
 		}
 	}
-	m.out[0] = own[0]
-	for qi := 0; qi < len(queue); qi++ {
+	out[0] = own[0]
+	for qi := 1; qi < len(queue); qi++ {
 		s := queue[qi]
-		m.out[s] = mergeRules(own[s], m.out[fail[s]])
+		out[s] = mergeRules(own[s], out[fail[s]])
 		for c := 0; c < nc; c++ {
 			t := goTo[int(s)*nc+c]
 			if t < 0 {
-				m.delta[int(s)*nc+c] = m.delta[int(fail[s])*nc+c]
+				delta[int(s)*nc+c] = delta[int(fail[s])*nc+c]
 				continue
 			}
-			m.delta[int(s)*nc+c] = t
-			fail[t] = m.delta[int(fail[s])*nc+c]
+			delta[int(s)*nc+c] = t
+			fail[t] = delta[int(fail[s])*nc+c]
 			queue = append(queue, t)
+		}
+	}
+	// Renumber in breadth-first order (queue, the root first).
+	num := make([]int32, n)
+	for i, s := range queue {
+		num[s] = int32(i)
+	}
+	m.delta = make([]int32, n*nc)
+	m.out = make([][]int32, n)
+	for i, s := range queue {
+		m.out[i] = out[s]
+		for c := 0; c < nc; c++ {
+			t := delta[int(s)*nc+c]
+			if len(out[t]) > 0 {
+				m.delta[i*nc+c] = ^num[t]
+			} else {
+				m.delta[i*nc+c] = num[t]
+			}
 		}
 	}
 	return m
@@ -110,8 +135,9 @@ func (m *acMatcher) scan(vs *valueSet, f func(vi int, rules []int32)) {
 		s := int32(0)
 		for _, b := range vs.buf[start:end] {
 			s = m.delta[int(s)*nc+int(m.class[b])]
-			if rs := m.out[s]; len(rs) > 0 {
-				f(vi, rs)
+			if s < 0 {
+				s = ^s
+				f(vi, m.out[s])
 			}
 		}
 		start = end
