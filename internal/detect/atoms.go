@@ -3,14 +3,16 @@ package detect
 import (
 	"regexp/syntax"
 	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// Literal atoms: for a regular expression, a set of strings such that every
-// match contains at least one of them (the technique of trigram code search
-// and RE2's FilteredRE2, on whole literals). Strings are case-folded with
-// foldString, so they are checked against folded input.
+// Literal atoms: for a regular expression, sets of strings such that every
+// match contains at least one string of each set (an AND of ORs, the
+// technique of trigram code search and RE2's FilteredRE2, on whole
+// literals). Strings are case-folded with foldString, so they are checked
+// against folded input.
 
 const (
 	// maxExact bounds the exact-string sets tracked per node; past it the
@@ -21,22 +23,35 @@ const (
 	// maxClass is the largest character class expanded into single
 	// characters; a larger class requires nothing.
 	maxClass = 40
+	// maxClauses bounds the sets kept per node (and per rule): the most
+	// selective ones.
+	maxClauses = 3
 )
 
 // litInfo summarises a regexp node. exact (when hasExact) is every string
-// the node can match; atoms (when hasAtoms) is a set one of which every match
-// contains. An empty exact set means the node never matches.
+// the node can match; clauses are sets one string of each of which every
+// match contains, the most selective first. An empty exact set means the
+// node never matches.
 type litInfo struct {
 	exact    []string
 	hasExact bool
-	atoms    []string
-	hasAtoms bool
+	clauses  [][]string
 }
 
-// regexAtoms returns the atoms of a Go (RE2) pattern, or ok=false when the
-// pattern requires no literal (or uses raw bytes, which Coraza matches with
-// a binary matcher this analysis does not model).
+// regexAtoms returns the most selective atom set of a Go (RE2) pattern, or
+// ok=false when the pattern requires no literal (or uses raw bytes, which
+// Coraza matches with a binary matcher this analysis does not model).
 func regexAtoms(pattern string) (atoms []string, ok bool) {
+	cl, ok := regexClauses(pattern)
+	if !ok {
+		return nil, false
+	}
+	return cl[0], true
+}
+
+// regexClauses returns up to maxClauses atom sets of a pattern, the most
+// selective first: every match contains a string of each.
+func regexClauses(pattern string) ([][]string, bool) {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		return nil, false
@@ -46,7 +61,8 @@ func regexAtoms(pattern string) (atoms []string, ok bool) {
 	}
 	// Simplify spells counted repeats out (x{2,3} is xx(x)?), which gives
 	// longer literals than the repeat's own.
-	return best(analyze(re.Simplify()))
+	cl := necessary(analyze(re.Simplify()))
+	return cl, len(cl) > 0
 }
 
 // hasByteRunes reports runes in 0x80-0xFF: Coraza compiles such patterns
@@ -87,8 +103,7 @@ func analyze(re *syntax.Regexp) litInfo {
 	case syntax.OpStar:
 		return litInfo{}
 	case syntax.OpPlus:
-		a, ok := best(analyze(re.Sub[0]))
-		return litInfo{atoms: a, hasAtoms: ok}
+		return litInfo{clauses: necessary(analyze(re.Sub[0]))}
 	case syntax.OpRepeat:
 		c := analyze(re.Sub[0])
 		if re.Min == 0 {
@@ -97,8 +112,7 @@ func analyze(re *syntax.Regexp) litInfo {
 			}
 			return litInfo{}
 		}
-		a, ok := best(c)
-		info := litInfo{atoms: a, hasAtoms: ok}
+		info := litInfo{clauses: necessary(c)}
 		if c.hasExact && re.Min == re.Max && re.Min <= 4 {
 			e := []string{""}
 			for i := 0; i < re.Min && e != nil; i++ {
@@ -110,10 +124,14 @@ func analyze(re *syntax.Regexp) litInfo {
 		}
 		return info
 	case syntax.OpAlternate:
+		// A match matches one branch, so it holds a string of the k-th set
+		// of that branch: the union over branches of each one's k-th set
+		// (its last when it has fewer) is a set of the alternation.
 		var info litInfo
-		allExact, allAtoms := true, true
-		var ex, at []string
-		for _, s := range re.Sub {
+		allExact, allClauses := true, true
+		var ex []string
+		subs := make([][][]string, len(re.Sub))
+		for i, s := range re.Sub {
 			c := analyze(s)
 			if allExact && c.hasExact {
 				ex = union(ex, c.exact)
@@ -123,17 +141,24 @@ func analyze(re *syntax.Regexp) litInfo {
 			} else {
 				allExact = false
 			}
-			if a, ok := best(c); ok && allAtoms {
-				at = union(at, a)
-			} else {
-				allAtoms = false
+			subs[i] = necessary(c)
+			if len(subs[i]) == 0 {
+				allClauses = false
 			}
 		}
 		if allExact {
 			info.exact, info.hasExact = ex, true
 		}
-		if allAtoms {
-			info.atoms, info.hasAtoms = at, true
+		if allClauses {
+			var cands [][]string
+			for k := range maxClauses {
+				var u []string
+				for _, n := range subs {
+					u = union(u, n[min(k, len(n)-1)])
+				}
+				cands = append(cands, u)
+			}
+			info.clauses = selectClauses(cands)
 		}
 		return info
 	case syntax.OpConcat:
@@ -166,21 +191,13 @@ func analyze(re *syntax.Regexp) litInfo {
 			} else if i == 0 && j == len(subs) {
 				info.exact, info.hasExact = e, true
 			}
-			if a, ok := best(litInfo{exact: e, hasExact: true}); ok {
-				cands = append(cands, a)
-			}
+			cands = append(cands, necessary(litInfo{exact: e, hasExact: true})...)
 			i = j
 		}
 		for _, c := range subs {
-			if a, ok := best(c); ok {
-				cands = append(cands, a)
-			}
+			cands = append(cands, necessary(c)...)
 		}
-		for _, c := range cands {
-			if !info.hasAtoms || better(c, info.atoms) {
-				info.atoms, info.hasAtoms = c, true
-			}
-		}
+		info.clauses = selectClauses(cands)
 		return info
 	}
 	// AnyChar, AnyCharNotNL and anything unknown require nothing.
@@ -211,17 +228,51 @@ func classInfo(re *syntax.Regexp) litInfo {
 	return litInfo{exact: ex, hasExact: true}
 }
 
-// best picks the most selective necessary set of a node.
-func best(c litInfo) ([]string, bool) {
-	var out []string
-	ok := false
+// necessary returns the sets of a node, the most selective first: its
+// exact set when it cannot match the empty string, and its clauses.
+func necessary(c litInfo) [][]string {
+	cands := c.clauses
 	if c.hasExact && !slices.Contains(c.exact, "") {
-		out, ok = c.exact, true
+		cands = append([][]string{c.exact}, cands...)
 	}
-	if c.hasAtoms && (!ok || better(c.atoms, out)) {
-		out, ok = c.atoms, true
+	return selectClauses(cands)
+}
+
+// selectClauses orders sets by selectivity and keeps up to maxClauses of
+// them, leaving out repeats and a set implied by one kept before it (each
+// string of which contains one of its strings).
+func selectClauses(cands [][]string) [][]string {
+	cands = slices.Clone(cands)
+	slices.SortStableFunc(cands, func(a, b []string) int {
+		switch {
+		case better(a, b):
+			return -1
+		case better(b, a):
+			return 1
+		}
+		return 0
+	})
+	var out [][]string
+	for _, c := range cands {
+		if !slices.ContainsFunc(out, func(k []string) bool { return implies(k, c) }) {
+			out = append(out, c)
+			if len(out) == maxClauses {
+				break
+			}
+		}
 	}
-	return out, ok
+	return out
+}
+
+// implies reports whether every string of a contains a string of b: an
+// input with a string of a then has one of b.
+func implies(a, b []string) bool {
+	for _, x := range a {
+		if !slices.ContainsFunc(b, func(y string) bool { return strings.Contains(x, y) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // better reports whether atom set a filters better than b: an empty set

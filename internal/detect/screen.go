@@ -110,6 +110,9 @@ type screenRule struct {
 	// value that can match are taken out of the rule's targets for the
 	// transaction when the rule runs (see cuttable).
 	cut []variables.RuleVariable
+	// clauses is the number of the rule's atom sets: a form of a value
+	// can match only when it holds an atom of each.
+	clauses uint8
 }
 
 // cuttableVariables are the collections whose keys the screen may take
@@ -339,7 +342,7 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 			}
 			continue
 		}
-		atoms, ok, err := operatorAtoms(r)
+		clauses, ok, err := operatorAtoms(r)
 		if err != nil {
 			return nil, fmt.Errorf("rule %d: %w", m.ID(), err)
 		}
@@ -413,15 +416,27 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 			s.every = append(s.every, ri)
 		}
 		s.phaseIDs[r.phase] = append(s.phaseIDs[r.phase], m.ID())
-		for _, a := range atoms {
-			pi, ok := atomIdx[a]
-			if !ok {
-				pi = len(patterns)
-				atomIdx[a] = pi
-				patterns = append(patterns, a)
-				patRules = append(patRules, nil)
+		if len(clauses) > 1 {
+			kept := [][]string{clauses[0]}
+			for _, atoms := range clauses[1:] {
+				if !slices.ContainsFunc(atoms, commonAtom) {
+					kept = append(kept, atoms)
+				}
 			}
-			patRules[pi] = append(patRules[pi], ri)
+			clauses = kept
+		}
+		s.rules[ri].clauses = uint8(len(clauses))
+		for ci, atoms := range clauses {
+			for _, a := range atoms {
+				pi, ok := atomIdx[a]
+				if !ok {
+					pi = len(patterns)
+					atomIdx[a] = pi
+					patterns = append(patterns, a)
+					patRules = append(patRules, nil)
+				}
+				patRules[pi] = append(patRules[pi], atomCode(ri, ci))
+			}
 		}
 	}
 	s.ac = newACMatcher(patterns, patRules)
@@ -491,23 +506,41 @@ func screenable(r secRule) bool {
 	return true
 }
 
-// operatorAtoms returns the folded literals one of which the operator needs
-// in its input, ok=false when it needs none.
-func operatorAtoms(r secRule) ([]string, bool, error) {
+// commonAtom reports an atom that ordinary text is full of: a letter, a
+// digit, a space or common punctuation. A rule's first atom set is always
+// kept, but a further set with such an atom would have the scan report at
+// most bytes of most values, for little filtering.
+func commonAtom(a string) bool {
+	return len(a) == 1 && (a[0] >= 'A' && a[0] <= 'Z' || a[0] >= '0' && a[0] <= '9' || strings.IndexByte(whitespace+".,-_:'\"/?!@+", a[0]) >= 0)
+}
+
+// atomCode is how the screen's automaton names a rule's atom set: the rule
+// index and the set's (below maxClauses).
+func atomCode(ri int32, clause int) int32 { return ri<<2 | int32(clause) }
+
+// operatorAtoms returns sets of folded literals the operator needs one
+// string of each of in its input, ok=false when it needs none.
+func operatorAtoms(r secRule) ([][]string, bool, error) {
 	arg := r.argument
 	if strings.Contains(arg, "%{") {
 		return nil, false, nil // macros expand per transaction
 	}
+	one := func(a []string, ok bool, err error) ([][]string, bool, error) {
+		if !ok || err != nil {
+			return nil, false, err
+		}
+		return [][]string{a}, true, nil
+	}
 	switch r.operator {
 	case "rx":
-		a, ok := regexAtoms(arg)
-		return a, ok, nil
+		cl, ok := regexClauses(arg)
+		return cl, ok, nil
 	case "pm":
 		var out []string
 		for _, w := range strings.Fields(arg) {
 			out = append(out, foldString(w))
 		}
-		return out, len(out) > 0, nil
+		return one(out, len(out) > 0, nil)
 	case "pmFromFile", "pmf":
 		var out []string
 		for _, f := range strings.Fields(arg) {
@@ -522,12 +555,12 @@ func operatorAtoms(r secRule) ([]string, bool, error) {
 				return nil, false, nil
 			}
 		}
-		return out, len(out) > 0, nil
+		return one(out, len(out) > 0, nil)
 	case "contains", "containsWord", "beginsWith", "endsWith", "streq", "strmatch":
 		if arg == "" {
 			return nil, false, nil
 		}
-		return []string{foldString(arg)}, true, nil
+		return one([]string{foldString(arg)}, true, nil)
 	}
 	return nil, false, nil
 }
@@ -798,15 +831,33 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 			}
 		}
 	}
+	// A rule of several atom sets is decided on a form once the form has
+	// shown an atom of each: found marks the sets seen, for the form
+	// foundAt names.
+	found := resize(sc.found, n)
+	sc.found = found
+	foundAt := resize(sc.foundAt, n)
+	clear(foundAt)
+	sc.foundAt = foundAt
 	pass := func(vs *valueSet) {
 		base := stamp
 		stamp += int32(len(vs.ends)) + 1
-		s.ac.scan(vs, func(vi int, rules []int32) {
+		s.ac.scan(vs, func(vi int, codes []int32) {
 			st := base + int32(vi) + 1
-			for _, ri := range rules {
+			for _, code := range codes {
+				ri := code >> 2
 				r := &s.rules[ri]
 				if done(ri) || checked[ri] == st || vs.groups[vi]&groupBit(r.group) == 0 || !want(ri) {
 					continue
+				}
+				if r.clauses > 1 {
+					if foundAt[ri] != st {
+						foundAt[ri], found[ri] = st, 0
+					}
+					found[ri] |= 1 << (code & 3)
+					if found[ri] != 1<<r.clauses-1 {
+						continue
+					}
 				}
 				checked[ri] = st
 				consider(ri, vs.raws[vi], vs.owners[vi])
@@ -1089,6 +1140,8 @@ type scratch struct {
 	hit       []bool
 	hitOwners [][]owner
 	checked   []int32
+	found     []uint8
+	foundAt   []int32
 	seen      []uint64
 	memo      stepMemo
 	want      []bool

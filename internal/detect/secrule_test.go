@@ -92,11 +92,51 @@ func TestRegexAtoms(t *testing.T) {
 	}
 }
 
+// clauseCases are patterns with the atom sets they must give, each
+// necessary: every match holds a string of each set.
+var clauseCases = []struct {
+	pattern string
+	want    [][]string
+}{
+	{`(?i)union\s+select`, [][]string{{"SELECT"}, {"UNION"}, {"\t", "\n", "\f", "\r", " "}}},
+	{`(?i)\b(?:ascii|concat)\W*\(`, [][]string{{"ASCII", "CONCAT"}, {"("}}},
+	{`[/\\](?:\.|%2e){2}[/\\]`, [][]string{{ // the literals spelt out imply every other set
+		"/../", "/..\\", "/.%2E/", "/.%2E\\", "/%2E./", "/%2E.\\", "/%2E%2E/", "/%2E%2E\\",
+		"\\../", "\\..\\", "\\.%2E/", "\\.%2E\\", "\\%2E./", "\\%2E.\\", "\\%2E%2E/", "\\%2E%2E\\"}}},
+	{`[/\\](?:\.|%2e)+[/\\]`, [][]string{{"/", "\\"}, {".", "%2E"}}},
+	{`(?:a\d+b|c\d+d)`, [][]string{{"A", "C"}, {"B", "D"}, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}}},
+	{`abc`, [][]string{{"ABC"}}}, // A, B and C are implied by ABC
+}
+
+func TestRegexClauses(t *testing.T) {
+	for _, c := range clauseCases {
+		got, ok := regexClauses(c.pattern)
+		if !ok {
+			t.Errorf("%q: no atoms", c.pattern)
+			continue
+		}
+		norm := func(cl [][]string) [][]string {
+			out := make([][]string, len(cl))
+			for i, set := range cl {
+				out[i] = slices.Sorted(slices.Values(set))
+			}
+			slices.SortFunc(out, func(a, b []string) int { return slices.Compare(a, b) })
+			return out
+		}
+		if g, w := norm(got), norm(c.want); !slices.EqualFunc(g, w, slices.Equal) {
+			t.Errorf("%q: sets %q, want %q", c.pattern, got, c.want)
+		}
+	}
+}
+
 // FuzzRegexAtoms checks the soundness of the atoms: whenever the pattern
-// matches an input, the folded input contains one of the atoms.
+// matches an input, the folded input contains an atom of each set.
 func FuzzRegexAtoms(f *testing.F) {
 	for _, c := range atomCases {
 		f.Add(c.pattern, "xx union  select 1 sleep( <ScRiPt")
+	}
+	for _, c := range clauseCases {
+		f.Add(c.pattern, "x union\tselect ascii (/%2E./ a12b")
 	}
 	f.Add(`(?i)(?:a|b)+c{2}`, "ABACC")
 	f.Fuzz(func(t *testing.T, pattern, input string) {
@@ -104,16 +144,15 @@ func FuzzRegexAtoms(f *testing.F) {
 		if err != nil {
 			return
 		}
-		atoms, ok := regexAtoms(pattern)
+		clauses, ok := regexClauses(pattern)
 		if !ok || !re.MatchString(input) {
 			return
 		}
 		folded := foldString(input)
-		for _, a := range atoms {
-			if strings.Contains(folded, a) {
-				return
+		for _, atoms := range clauses {
+			if !slices.ContainsFunc(atoms, func(a string) bool { return strings.Contains(folded, a) }) {
+				t.Fatalf("pattern %q matches %q but no atom of %q is in it", pattern, input, atoms)
 			}
 		}
-		t.Fatalf("pattern %q matches %q but no atom of %q is in it", pattern, input, atoms)
 	})
 }
