@@ -101,8 +101,8 @@ func TestViewMatchesCoraza(t *testing.T) {
 		}
 	}
 	crsAccepted := 0
-	for _, c := range loadCRSCases(t) {
-		if c.skip != "" {
+	for i, c := range loadCRSCases(t) {
+		if c.skip != "" || i%sampleEvery != 0 {
 			continue
 		}
 		d, ok := compareView(t, full, c.ex, c.proto)
