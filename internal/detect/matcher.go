@@ -127,19 +127,40 @@ func mergeRules(a, b []int32) []int32 {
 
 // scan runs the automaton over each value of vs (restarting at each value)
 // and calls f with the value index and the rules of every state reached
-// that has some.
-func (m *acMatcher) scan(vs *valueSet, f func(vi int, rules []int32)) {
+// that has some, once per state and value: the rules of a state are the
+// same wherever the value reaches it. m's marks hold the states reported
+// for the value at hand (by generation, so they need no clearing).
+func (m *acMatcher) scan(vs *valueSet, marks *acMarks, f func(vi int, rules []int32)) {
+	if len(marks.state) != len(m.out) {
+		marks.state = make([]uint32, len(m.out))
+		marks.gen = 0
+	}
 	start := 0
 	nc := m.nclass
 	for vi, end := range vs.ends {
+		if marks.gen == ^uint32(0) {
+			clear(marks.state)
+			marks.gen = 0
+		}
+		marks.gen++
+		gen := marks.gen
 		s := int32(0)
 		for _, b := range vs.buf[start:end] {
 			s = m.delta[int(s)*nc+int(m.class[b])]
 			if s < 0 {
 				s = ^s
-				f(vi, m.out[s])
+				if marks.state[s] != gen {
+					marks.state[s] = gen
+					f(vi, m.out[s])
+				}
 			}
 		}
 		start = end
 	}
+}
+
+// acMarks is the per-scan memory of scan, reused between scans.
+type acMarks struct {
+	state []uint32
+	gen   uint32
 }

@@ -7,63 +7,28 @@ import (
 	"testing"
 )
 
-// naiveOccurrences lists, for every end position in s, the rules of the
-// patterns that end there, as the automaton must report them.
-func naiveOccurrences(patterns []string, rules [][]int32, s string) map[int][]int32 {
-	occ := map[int][]int32{}
+// naiveRules lists the rules of the patterns that occur in s.
+func naiveRules(patterns []string, rules [][]int32, s string) []int32 {
+	var out []int32
 	for pi, p := range patterns {
-		for i := 0; i+len(p) <= len(s); i++ {
-			if s[i:i+len(p)] == p {
-				for _, r := range rules[pi] {
-					if !slices.Contains(occ[i+len(p)], r) {
-						occ[i+len(p)] = append(occ[i+len(p)], r)
-					}
-				}
-			}
+		if strings.Contains(s, p) {
+			out = append(out, rules[pi]...)
 		}
 	}
-	return occ
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
-// scanOccurrences runs the automaton over s and lists what it reports by
-// end position. The callback is not told the position: a report at the
-// last byte of a prefix is one more report than its shorter prefix had.
-func scanOccurrences(m *acMatcher, s string) map[int][]int32 {
-	count := func(prefix string) (n int, last []int32) {
-		vs := valueSet{buf: []byte(prefix), ends: []int{len(prefix)}}
-		m.scan(&vs, func(_ int, rules []int32) { n++; last = rules })
-		return n, last
-	}
-	occ := map[int][]int32{}
-	prev := 0
-	for end := 1; end <= len(s); end++ {
-		n, last := count(s[:end])
-		if n > prev {
-			for _, r := range last {
-				if !slices.Contains(occ[end], r) {
-					occ[end] = append(occ[end], r)
-				}
-			}
-		}
-		prev = n
-	}
-	return occ
-}
-
-func sameOccurrences(a, b map[int][]int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, x := range a {
-		y := slices.Clone(b[k])
-		x = slices.Clone(x)
-		slices.Sort(x)
-		slices.Sort(y)
-		if !slices.Equal(x, y) {
-			return false
-		}
-	}
-	return true
+// scanRules lists the rules the automaton reports on s, and how many
+// reports it made.
+func scanRules(m *acMatcher, marks *acMarks, s string) (rules []int32, reports int) {
+	vs := valueSet{buf: []byte(s), ends: []int{len(s)}}
+	m.scan(&vs, marks, func(_ int, rs []int32) {
+		reports++
+		rules = append(rules, rs...)
+	})
+	slices.Sort(rules)
+	return slices.Compact(rules), reports
 }
 
 var matcherPatterns = []string{"A", "AB", "BC", "ABCD", "CD", "SELECT", "ELECT", "UNION", "/ETC/PASSWD", "ETC", "<SCRIPT", "SCR", "\x00", "É"}
@@ -76,15 +41,16 @@ func matcherRules() [][]int32 {
 	return rules
 }
 
-// TestACMatcher checks the automaton against a naive search: every
-// occurrence of every pattern, overlapping ones included, with its rules.
+// TestACMatcher checks the automaton against a naive search: the rules of
+// every pattern in a value, overlapping ones included, each state's rules
+// reported once a value.
 func TestACMatcher(t *testing.T) {
 	rules := matcherRules()
 	m := newACMatcher(matcherPatterns, rules)
 	// Each value is scanned from the start state: "BC" spans two values.
 	vs := valueSet{buf: []byte("XABCDY"), ends: []int{3, 6}}
 	var seen []int
-	m.scan(&vs, func(vi int, rules []int32) {
+	m.scan(&vs, &acMarks{}, func(vi int, rules []int32) {
 		for _, r := range rules {
 			if r < 100 {
 				seen = append(seen, vi*100+int(r))
@@ -105,14 +71,28 @@ func TestACMatcher(t *testing.T) {
 		}
 		inputs = append(inputs, b.String())
 	}
+	// One set of marks across scans, as a scratch reuses them.
+	marks := &acMarks{}
 	for _, in := range inputs {
-		want := naiveOccurrences(matcherPatterns, rules, in)
-		got := scanOccurrences(m, in)
-		if !sameOccurrences(want, got) {
+		want := naiveRules(matcherPatterns, rules, in)
+		if got := must(scanRules(m, marks, in)); !slices.Equal(want, got) {
 			t.Fatalf("%q: automaton %v, naive %v", in, got, want)
 		}
 	}
+	// "AAAA" reaches the state of A four times: one report.
+	if _, n := scanRules(m, marks, "AAAA"); n != 1 {
+		t.Errorf("AAAA: %d reports, want 1", n)
+	}
+	// The marks start over when their generation wraps.
+	marks.gen = ^uint32(0) - 1
+	for _, in := range inputs[:20] {
+		if want, got := naiveRules(matcherPatterns, rules, in), must(scanRules(m, marks, in)); !slices.Equal(want, got) {
+			t.Fatalf("%q after the wrap: automaton %v, naive %v", in, got, want)
+		}
+	}
 }
+
+func must[T any](v T, _ int) T { return v }
 
 func FuzzACMatcher(f *testing.F) {
 	for _, s := range []string{"ABCD", "SELECT UNION", "/ETC/PASSWD", "É\x00"} {
@@ -124,7 +104,7 @@ func FuzzACMatcher(f *testing.F) {
 		if len(in) > 256 {
 			in = in[:256]
 		}
-		if want, got := naiveOccurrences(matcherPatterns, rules, in), scanOccurrences(m, in); !sameOccurrences(want, got) {
+		if want, got := naiveRules(matcherPatterns, rules, in), must(scanRules(m, &acMarks{}, in)); !slices.Equal(want, got) {
 			t.Fatalf("%q: automaton %v, naive %v", in, got, want)
 		}
 	})

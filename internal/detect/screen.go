@@ -842,7 +842,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	pass := func(vs *valueSet) {
 		base := stamp
 		stamp += int32(len(vs.ends)) + 1
-		s.ac.scan(vs, func(vi int, codes []int32) {
+		s.ac.scan(vs, &sc.marks, func(vi int, codes []int32) {
 			st := base + int32(vi) + 1
 			for _, code := range codes {
 				ri := code >> 2
@@ -1142,6 +1142,7 @@ type scratch struct {
 	checked   []int32
 	found     []uint8
 	foundAt   []int32
+	marks     acMarks
 	seen      []uint64
 	memo      stepMemo
 	want      []bool
