@@ -3,6 +3,8 @@ package detect
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -118,6 +120,11 @@ func nativeOperator(name, arg string) (op func(string) bool, ok bool) {
 			re, err := binaryregexp.Compile(arg)
 			if err != nil {
 				return nil, false
+			}
+			if tree, err := syntax.Parse(arg, syntax.Perl); err == nil && needsHighByte(tree) {
+				// Every match holds a byte over 0x7f: an ASCII value
+				// cannot match.
+				return func(v string) bool { return !isASCII(v) && re.MatchString(v) }, true
 			}
 			return re.MatchString, true
 		}
@@ -263,6 +270,33 @@ func dfaOrRegexp(re *regexp.Regexp) func(string) bool {
 		return d.MatchString
 	}
 	return re.MatchString
+}
+
+// needsHighByte reports whether every match of a pattern read as bytes
+// (Latin-1 runes, as Coraza's byte matcher reads it) holds a byte over
+// 0x7f. No such byte folds to ASCII, with (?i) or without.
+func needsHighByte(re *syntax.Regexp) bool {
+	high := func(r rune) bool { return r >= 0x80 && r <= 0xff }
+	switch re.Op {
+	case syntax.OpLiteral:
+		return slices.ContainsFunc(re.Rune, high)
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			if !high(re.Rune[i]) || !high(re.Rune[i+1]) {
+				return false
+			}
+		}
+		return len(re.Rune) > 0
+	case syntax.OpCapture, syntax.OpPlus:
+		return needsHighByte(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min > 0 && needsHighByte(re.Sub[0])
+	case syntax.OpConcat:
+		return slices.ContainsFunc(re.Sub, needsHighByte)
+	case syntax.OpAlternate:
+		return len(re.Sub) > 0 && !slices.ContainsFunc(re.Sub, func(s *syntax.Regexp) bool { return !needsHighByte(s) })
+	}
+	return false
 }
 
 // matchesArbitraryBytes is Coraza v3.8.1's test (internal/operators/rx.go)

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"regexp/syntax"
 	"slices"
 	"testing"
 
@@ -50,6 +51,11 @@ func TestNativeRx(t *testing.T) {
 		{`\xbc`, "¼", true},           // U+00BC is C2 BC
 		{`^\xbc`, "¼", false},
 		{`\xbc`, "a\xbcb", true},
+		// 941310's pattern: every match holds \xbc or \xbe.
+		{`(?:\xbc\s*/\s*[^\xbe>]*[\xbe>])|(?:<\s*/\s*[^\xbe]*\xbe)`, "</script>", false},
+		{`(?:\xbc\s*/\s*[^\xbe>]*[\xbe>])|(?:<\s*/\s*[^\xbe]*\xbe)`, "</x\xbe", true},
+		{`(?:\xbc\s*/\s*[^\xbe>]*[\xbe>])|(?:<\s*/\s*[^\xbe]*\xbe)`, "\xbc/a>", true},
+		{`a|\xbc`, "a", true},
 	} {
 		op, ok := nativeOperator("rx", c.pattern)
 		if !ok {
@@ -57,6 +63,18 @@ func TestNativeRx(t *testing.T) {
 		}
 		if got := op(c.value); got != c.want {
 			t.Errorf("@rx %q on %q: %v, want %v", c.pattern, c.value, got, c.want)
+		}
+	}
+	for pattern, want := range map[string]bool{
+		`a\xbc`: true, `a|\xbc`: false, `[\x80-\xff]+`: true, `\xbc?`: false, `(?:\xbc|\xbe){2}`: true, `[a\xbc]`: false,
+		`(?:\xbc\s*/\s*[^\xbe>]*[\xbe>])|(?:<\s*/\s*[^\xbe]*\xbe)`: true,
+	} {
+		tree, err := syntax.Parse(pattern, syntax.Perl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := needsHighByte(tree); got != want {
+			t.Errorf("needsHighByte(%q) = %v", pattern, got)
 		}
 	}
 	if matchesArbitraryBytes(`(?i)\x5cu`) || !matchesArbitraryBytes(`\xbc`) || !matchesArbitraryBytes(`[\x{80}-\x{ff}]`) {
