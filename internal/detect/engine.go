@@ -102,6 +102,11 @@ func New(opts Options) (*Engine, error) {
 		e.pre = pre
 		if pre == nil {
 			log.Debug("detect: no pre-decision", "undecided_rules", residue)
+		} else {
+			// Rules the paranoia level skips never run: deciding them in
+			// each transaction would be wasted (942420's pattern alone
+			// cost attacks more than the rest of the hook).
+			s.keepNatives(pre.active)
 		}
 		e.screen = s
 		hook.s = s

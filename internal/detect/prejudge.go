@@ -58,6 +58,9 @@ type prejudge struct {
 	// checks are the rules written out: true when the rule may match.
 	checks   []func(v *reqView) bool
 	checkIDs []int
+	// active holds the phase 1 and 2 rules that run at the paranoia level,
+	// exclusions taken out.
+	active map[int]bool
 }
 
 // decide is clean, with the ID of a rule that may match when not clean
@@ -216,7 +219,7 @@ func newPrejudge(metas []types.RuleMetadata, s *screen, o *Options, snap map[str
 	for ri := range s.rules {
 		screened[s.rules[ri].id] = int32(ri)
 	}
-	p = &prejudge{s: s, o: o, want: make([]bool, len(s.rules)), slinks: make([][]func(v *reqView) bool, len(s.rules))}
+	p = &prejudge{s: s, o: o, want: make([]bool, len(s.rules)), slinks: make([][]func(v *reqView) bool, len(s.rules)), active: map[int]bool{}}
 	chains, err := chainLinks()
 	if err != nil {
 		return nil, nil, err
@@ -249,6 +252,7 @@ func newPrejudge(metas []types.RuleMetadata, s *screen, o *Options, snap map[str
 		if excluded[id] && !mirroredRules[id] {
 			continue // removed: it matches nothing and skips nothing
 		}
+		p.active[id] = true
 		if ok && len(r.variables) == 1 && r.variables[0] == "TX" && strings.EqualFold(r.keys[0], "detection_paranoia_level") &&
 			r.operator == "lt" && !r.negated {
 			n, err := strconv.Atoi(r.argument)

@@ -80,6 +80,13 @@ func (s *screen) addNative(id int, r secRule) {
 	}
 }
 
+// keepNatives drops the natively decided rules not in active.
+func (s *screen) keepNatives(active map[int]bool) {
+	for ph := range s.natives {
+		s.natives[ph] = slices.DeleteFunc(s.natives[ph], func(n *nativeRule) bool { return !active[n.id] })
+	}
+}
+
 // nativeSkips returns the natively decided rules of the phase whose first
 // link matches no value of the transaction.
 func (s *screen) nativeSkips(tx plugintypes.TransactionState, phase int) []int {
