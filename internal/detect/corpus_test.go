@@ -168,6 +168,15 @@ func (g *corpusGen) attack() *apisessions.Exchange {
 	return ex
 }
 
+// mixWithAttacks is mix(n) followed by that many more attacks.
+func (g *corpusGen) mixWithAttacks(n, attacks int) []*apisessions.Exchange {
+	exs := g.mix(n)
+	for range attacks {
+		exs = append(exs, g.attack())
+	}
+	return exs
+}
+
 // mix is the benchmark mix: 70% GET, 25% JSON POST/PUT, 5% attacks.
 func (g *corpusGen) mix(n int) []*apisessions.Exchange {
 	out := make([]*apisessions.Exchange, n)

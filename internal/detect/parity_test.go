@@ -87,12 +87,7 @@ func TestParityMix(t *testing.T) {
 	for _, pl := range levels {
 		t.Run(fmt.Sprintf("PL%d", pl), func(t *testing.T) {
 			full, fast := enginePair(t, pl)
-			g := newCorpus(uint64(100 + pl))
-			exs := g.mix(n)
-			for i := 0; i < n/5; i++ {
-				exs = append(exs, g.attack())
-			}
-			checkParityCorpus(t, full, fast, exs)
+			checkParityCorpus(t, full, fast, newCorpus(uint64(100+pl)).mixWithAttacks(n, n/5))
 		})
 	}
 }

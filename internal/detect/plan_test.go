@@ -17,12 +17,7 @@ import (
 // every value of phase 1 too, so skip less there).
 func TestPlanWithinScreen(t *testing.T) {
 	_, fast := enginePair(t, 1)
-	g := newCorpus(31)
-	exs := g.mix(300)
-	for range 80 {
-		exs = append(exs, g.attack())
-	}
-	exs = append(exs, viewEdges()...)
+	exs := append(newCorpus(31).mixWithAttacks(300, 80), viewEdges()...)
 	planned, skipped := 0, 0
 	for i, ex := range exs {
 		clean, _, pl := fast.pre.judge(ex, "HTTP/1.1", true)

@@ -84,12 +84,7 @@ func compareView(t *testing.T, e *Engine, ex *apisessions.Exchange, proto string
 // regression request the view accepts.
 func TestViewMatchesCoraza(t *testing.T) {
 	full, _ := enginePair(t, 1)
-	g := newCorpus(21)
-	exs := g.mix(400)
-	for range 50 {
-		exs = append(exs, g.attack())
-	}
-	exs = append(exs, viewEdges()...)
+	exs := append(newCorpus(21).mixWithAttacks(400, 50), viewEdges()...)
 	accepted := 0
 	for i, ex := range exs {
 		d, ok := compareView(t, full, ex, "HTTP/1.1")
