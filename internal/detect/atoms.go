@@ -38,19 +38,10 @@ type litInfo struct {
 	clauses  [][]string
 }
 
-// regexAtoms returns the most selective atom set of a Go (RE2) pattern, or
-// ok=false when the pattern requires no literal (or uses raw bytes, which
+// regexClauses returns up to maxClauses atom sets of a Go (RE2) pattern,
+// the most selective first: every match contains a string of each. ok is
+// false when the pattern requires no literal (or uses raw bytes, which
 // Coraza matches with a binary matcher this analysis does not model).
-func regexAtoms(pattern string) (atoms []string, ok bool) {
-	cl, ok := regexClauses(pattern)
-	if !ok {
-		return nil, false
-	}
-	return cl[0], true
-}
-
-// regexClauses returns up to maxClauses atom sets of a pattern, the most
-// selective first: every match contains a string of each.
 func regexClauses(pattern string) ([][]string, bool) {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
