@@ -26,6 +26,9 @@ type cacheEntry struct {
 // would make the cache's memory depend on request sizes.
 const maxCachedValue = 256
 
+// minCachedValue is the shortest value the screen caches verdicts for.
+const minCachedValue = 32
+
 // newVerdictCache returns a cache of about entries slots (a power of two);
 // nil when entries < 1.
 func newVerdictCache(entries int) *verdictCache {

@@ -102,11 +102,14 @@ func New(opts Options) (*Engine, error) {
 		e.pre = pre
 		if pre == nil {
 			log.Debug("detect: no pre-decision", "undecided_rules", residue)
+			s.compile(nil)
 		} else {
 			// Rules the paranoia level skips never run: deciding them in
 			// each transaction would be wasted (942420's pattern alone
-			// cost attacks more than the rest of the hook).
+			// cost attacks more than the rest of the hook), and so would
+			// scanning for their atoms.
 			s.keepNatives(pre.active)
+			s.compile(pre.active)
 		}
 		e.screen = s
 		hook.s = s

@@ -56,8 +56,15 @@ type screen struct {
 	// steps are the groups' chains as a tree of shared prefixes.
 	steps []chainStep
 	nfn   int // distinct transformations of steps
-	// ac finds the atoms of every screened rule.
-	ac        *acMatcher
+	// ac finds the atoms of every screened rule that can run (compile);
+	// patterns and patRules are its atoms and their codes (atomCode) until
+	// then.
+	ac       *acMatcher
+	patterns []string
+	patRules [][]int32
+	// off marks the screened rules the paranoia level skips: Coraza never
+	// runs them, and the screen neither scans for them nor decides them.
+	off       []bool
 	phaseIDs  [6][]int // screened rule IDs per phase
 	every     []int32  // rules decided on every value they read
 	always    int      // rules that always run
@@ -85,6 +92,29 @@ func (s *screen) keepNatives(active map[int]bool) {
 	for ph := range s.natives {
 		s.natives[ph] = slices.DeleteFunc(s.natives[ph], func(n *nativeRule) bool { return !active[n.id] })
 	}
+}
+
+// compile builds the atom automaton for the screened rules in active, all
+// of them when active is nil. The rules left out are marked off: only
+// rules Coraza never runs (those the paranoia level skips) may be left
+// out, since the screen then finds no value for them.
+func (s *screen) compile(active map[int]bool) {
+	s.off = make([]bool, len(s.rules))
+	for ri := range s.rules {
+		s.off[ri] = active != nil && !active[s.rules[ri].id]
+	}
+	var patterns []string
+	var patRules [][]int32
+	for pi, p := range s.patterns {
+		codes := slices.DeleteFunc(s.patRules[pi], func(c int32) bool { return s.off[c>>2] })
+		if len(codes) > 0 {
+			patterns = append(patterns, p)
+			patRules = append(patRules, codes)
+		}
+	}
+	s.every = slices.DeleteFunc(s.every, func(ri int32) bool { return s.off[ri] })
+	s.ac = newACMatcher(patterns, patRules)
+	s.patterns, s.patRules = nil, nil
 }
 
 // nativeSkips returns the natively decided rules of the phase whose first
@@ -120,6 +150,11 @@ type screenRule struct {
 	// clauses is the number of the rule's atom sets: a form of a value
 	// can match only when it holds an atom of each.
 	clauses uint8
+	// costly is set when match costs more than a verdict cache probe.
+	costly bool
+	// reads has the bits (screen.varBit) of the collections in targets,
+	// readsAll those of the collections the rule reads whole.
+	reads, readsAll uint64
 }
 
 // cuttableVariables are the collections whose keys the screen may take
@@ -179,8 +214,8 @@ type targetCut struct {
 	key      string // lower case, never empty
 }
 
-// reads reports whether the rule may read the value at variable:key.
-func (r *screenRule) reads(variable, key string) bool {
+// readsKey reports whether the rule may read the value at variable:key.
+func (r *screenRule) readsKey(variable, key string) bool {
 	keys, ok := r.targets[variable]
 	if !ok {
 		return false
@@ -196,7 +231,9 @@ func (r *screenRule) reads(variable, key string) bool {
 // readsAny reports whether the rule may read a value seen at those places.
 func (r *screenRule) readsAny(owners []owner) bool {
 	for _, o := range owners {
-		if r.reads(o.variable, o.key) {
+		switch {
+		case r.reads&o.bit == 0:
+		case r.readsAll&o.bit != 0 || r.readsKey(o.variable, o.key):
 			return true
 		}
 	}
@@ -404,6 +441,9 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 				targets[v] = append(targets[v], r.keys[i])
 			}
 		}
+		// costly is set unless the lazy DFA decides the rule: a verdict
+		// cache probe costs more than a DFA walk of a short value.
+		costly := true
 		if r.operator == "rx" {
 			// As Coraza compiles @rx (dot matches newline, multi-line anchors).
 			// The lazy DFA gives the regexp's answer, at a table lookup
@@ -411,13 +451,13 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 			if re, err := regexp.Compile("(?sm)" + r.argument); err == nil {
 				match = re.MatchString
 				if d := newLazyDFA(re); d != nil {
-					match = d.MatchString
+					match, costly = d.MatchString, false
 				}
 			}
 		}
 		ri := int32(len(s.rules))
 		s.rules = append(s.rules, screenRule{id: m.ID(), phase: r.phase, group: gi, targets: targets, full: full, multi: r.multi, match: match,
-			cut: cuttable(r, m.ID(), chains)})
+			cut: cuttable(r, m.ID(), chains), costly: costly})
 		g.rules = append(g.rules, ri)
 		if every {
 			s.every = append(s.every, ri)
@@ -446,7 +486,7 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 			}
 		}
 	}
-	s.ac = newACMatcher(patterns, patRules)
+	s.patterns, s.patRules = patterns, patRules
 	s.nfn = len(fnIdx)
 	names := slices.Sorted(maps.Keys(s.variables))
 	if len(names) > 64 {
@@ -459,6 +499,15 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 	for _, g := range s.groups {
 		for v := range g.variables {
 			g.mask |= s.varBit[v]
+		}
+	}
+	for ri := range s.rules {
+		r := &s.rules[ri]
+		for v, keys := range r.targets {
+			r.reads |= s.varBit[v]
+			if slices.Contains(keys, "") {
+				r.readsAll |= s.varBit[v]
+			}
 		}
 	}
 	return s, nil
@@ -591,7 +640,10 @@ func readDataFile(name string) ([]string, error) {
 }
 
 // owner is a place a value was seen: a collection and a key.
-type owner struct{ variable, key string }
+type owner struct {
+	variable, key string
+	bit           uint64 // the variable's screen.varBit
+}
 
 // valueSet is distinct values with where each was seen, laid out in one
 // folded buffer so that one Aho-Corasick pass covers them all.
@@ -690,8 +742,9 @@ func (t *valueTable) add(s *screen, v, key, x string) {
 		t.hashes = append(t.hashes, 0)
 		t.hashed = append(t.hashed, false)
 	}
-	t.owners[i] = append(t.owners[i], owner{v, key})
-	t.masks[i] |= s.varBit[v]
+	bit := s.varBit[v]
+	t.owners[i] = append(t.owners[i], owner{v, key, bit})
+	t.masks[i] |= bit
 }
 
 // skippable returns the IDs of the screened rules of the phase that cannot
@@ -715,7 +768,7 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 		}
 		return true
 	})
-	hit, hitOwners := s.decide(sc, func(ri int32) bool { return s.rules[ri].phase == phase }, false)
+	hit, hitOwners := s.decide(sc, func(ri int32) bool { return s.rules[ri].phase == phase && !s.off[ri] }, false)
 	var skip []int
 	var cuts []targetCut
 	for ri := range s.rules {
@@ -828,7 +881,16 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 		if !r.readsAny(own) {
 			return
 		}
-		if s.cache.matchHashed(ri, values[i], t.hash(s.cache, i), r.eval) {
+		// A cache probe is a likely CPU cache miss and, on a miss, an
+		// allocation: it pays only where the rule's match is costly and
+		// the value long enough for that to show.
+		var m bool
+		if r.costly && len(values[i]) >= minCachedValue {
+			m = s.cache.matchHashed(ri, values[i], t.hash(s.cache, i), r.eval)
+		} else {
+			m = r.eval(values[i])
+		}
+		if m {
 			hit[ri] = true
 			if stop {
 				stopped = true
