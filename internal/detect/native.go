@@ -48,6 +48,9 @@ type nativeRule struct {
 	negated   bool
 	// op is the operator, before negation.
 	op func(string) bool
+	// need is a necessary condition for op to match some form of a
+	// value: the value holds a byte of each set (none when empty).
+	need []*[256]bool
 }
 
 type nativeTarget struct {
@@ -104,7 +107,89 @@ func newNativeRuleOver(id int, r secRule, allowed map[string]bool) (*nativeRule,
 		return nil, false
 	}
 	n.op = op
+	n.need = operatorNeeds(r)
 	return n, true
+}
+
+// operatorNeeds returns byte sets the rule's operator needs a byte of each
+// of in a value, before the transformations, to match any form of it. When
+// the value is ASCII and holds no trigger of the chain's transformations,
+// each of them leaves it unchanged up to letter case (see triggers), so the
+// operator sees the value up to case: it then needs the first byte, in
+// either case, of some atom of each of its atom sets, or for a byte
+// pattern whose every match holds a byte over 0x7f, a non-ASCII value.
+// Each set therefore holds the chain's triggers and every byte over 0x7f.
+// Nil when the chain has a transformation that may change any value, or
+// the operator needs no literal.
+func operatorNeeds(r secRule) []*[256]bool {
+	var base [256]bool
+	for c := 0x80; c < 0x100; c++ {
+		base[c] = true
+	}
+	for _, name := range r.transform {
+		t, ok := triggers[name]
+		if !ok {
+			return nil
+		}
+		for i := 0; i < len(t); i++ {
+			base[t[i]] = true
+		}
+	}
+	var clauses [][]string
+	if r.operator == "rx" && matchesArbitraryBytes(r.argument) {
+		// A byte pattern: regexClauses refuses it, since its runes over
+		// 0x7f are bytes. Its atoms still hold for their ASCII bytes, and
+		// the sets hold every other byte.
+		tree, err := syntax.Parse(r.argument, syntax.Perl)
+		if err != nil {
+			return nil
+		}
+		if needsHighByte(tree) {
+			return []*[256]bool{&base}
+		}
+		clauses = necessary(analyze(tree.Simplify()))
+	} else {
+		var ok bool
+		var err error
+		if clauses, ok, err = operatorAtoms(r); !ok || err != nil {
+			return nil
+		}
+	}
+	var need []*[256]bool
+	for _, atoms := range clauses {
+		if slices.Contains(atoms, "") {
+			continue // every value holds the empty atom
+		}
+		set := base
+		for _, a := range atoms {
+			c := a[0]
+			set[c] = true
+			if c >= 'A' && c <= 'Z' {
+				set[c+'a'-'A'] = true
+			} else if c >= 'a' && c <= 'z' {
+				set[c-('a'-'A')] = true
+			}
+		}
+		need = append(need, &set)
+	}
+	return need
+}
+
+// mayMatch reports whether the value holds a byte of each of n.need.
+func (n *nativeRule) mayMatch(v string) bool {
+	for _, set := range n.need {
+		found := false
+		for i := 0; i < len(v); i++ {
+			if set[v[i]] {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // nativeOperator returns Coraza's operator as a function, for the
@@ -239,6 +324,14 @@ func (n *nativeRule) matches(tx plugintypes.TransactionState) bool {
 // Coraza does: a failing transformation is skipped; under multiMatch the
 // value and every changed form are tested.
 func (n *nativeRule) test(v string) bool {
+	if !n.mayMatch(v) {
+		return n.negated // the operator matches no form of v
+	}
+	return n.testForms(v)
+}
+
+// testForms is test without the mayMatch short cut.
+func (n *nativeRule) testForms(v string) bool {
 	if n.multi && n.eval(v) {
 		return true
 	}

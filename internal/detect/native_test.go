@@ -154,3 +154,91 @@ func TestByteRanges(t *testing.T) {
 		}
 	}
 }
+
+// nativeNeedSeeds are values that reach native rules' operators only
+// through their transformations: escapes and entities of the bytes the
+// rules look for.
+var nativeNeedSeeds = []string{
+	"hello", "\\u0041", "%5Cu0041", "%5cu0041", "&#x5c;u0041", "&#92;u0041", "\\x5cu0041", "$x(1)", "%24x%281%29",
+	"\\x24x\\x28", "&#36;x&#40;", "a\x00b", "%00", "a%u0000b", "¼/>", "%bc/%be", "&frac14;/&frac34;", "\\xbc/\\xbe",
+	"<\\/\\xbe", "&lt;/&#190;", "K", "ſ", "İ", "\\U0041", "%5CU0041", "1+2", "a b\tc", "/*x*/", "x#y", "a\\b",
+}
+
+// natives returns the natively decided rules of the fast engine: the
+// hook's and the pre-decision's.
+func natives(fast *Engine) []*nativeRule {
+	var out []*nativeRule
+	for _, ph := range fast.screen.natives {
+		out = append(out, ph...)
+	}
+	return append(out, fast.pre.natives...)
+}
+
+// checkNeeds fails when a native rule's mayMatch rejects a value some form
+// of which its operator decides otherwise.
+func checkNeeds(t *testing.T, ns []*nativeRule, v string) {
+	t.Helper()
+	for _, n := range ns {
+		if len(n.need) > 0 && !n.mayMatch(v) && n.testForms(v) != n.negated {
+			t.Errorf("rule %d: mayMatch rejects %q, which its operator matches", n.id, v)
+		}
+	}
+}
+
+// TestNativeNeeds checks the byte sets a native rule's operator needs
+// against the operator itself, on every value of a mix of API traffic and
+// attacks and on escaped forms of what the rules look for; and that the
+// rules costliest on benign traffic have such sets.
+func TestNativeNeeds(t *testing.T) {
+	_, fast := enginePair(t, 1)
+	ns := natives(fast)
+	with := map[int]bool{}
+	for _, n := range ns {
+		if len(n.need) > 0 {
+			with[n.id] = true
+		}
+	}
+	for _, id := range []int{941310, 920540, 933180} {
+		if !with[id] {
+			t.Errorf("rule %d has no byte sets", id)
+		}
+	}
+	for _, s := range nativeNeedSeeds {
+		checkNeeds(t, ns, s)
+	}
+	sc := getScratch()
+	defer putScratch(sc)
+	rejected, values := 0, 0
+	for _, ex := range newCorpus(41).mixWithAttacks(400, 100) {
+		v := &sc.view
+		if !v.build(ex, "HTTP/1.1", &fast.opts) {
+			continue
+		}
+		for _, e := range v.entries {
+			for _, s := range []string{e.key, e.value} {
+				checkNeeds(t, ns, s)
+				values++
+				for _, n := range ns {
+					if len(n.need) > 0 && !n.mayMatch(s) {
+						rejected++
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d values, %d (rule, value) pairs rejected by byte sets", values, rejected)
+	if rejected < values {
+		t.Errorf("byte sets rejected only %d (rule, value) pairs of %d values", rejected, values)
+	}
+}
+
+// FuzzNativeNeeds is TestNativeNeeds's check on any value.
+func FuzzNativeNeeds(f *testing.F) {
+	for _, s := range nativeNeedSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, fast := enginePair(t, 1)
+		checkNeeds(t, natives(fast), s)
+	})
+}
