@@ -149,6 +149,16 @@ func analyze(re *syntax.Regexp) litInfo {
 				}
 				cands = append(cands, u)
 			}
+			// The k-th sets of the branches may mix words of one branch
+			// with punctuation of another (941160: '<' or "on", then a
+			// letter or '='). Each branch's first set of punctuation
+			// atoms, where it has one, make a set text rarely holds.
+			var u []string
+			for _, n := range subs {
+				i := slices.IndexFunc(n, punctSet)
+				u = union(u, n[max(i, 0)])
+			}
+			cands = append(cands, u)
 			info.clauses = selectClauses(cands)
 		}
 		return info
@@ -291,6 +301,16 @@ func better(a, b []string) bool {
 // rule decisions on benign requests.)
 func commonAtom(a string) bool {
 	return len(a) == 1 && (a[0] >= 'A' && a[0] <= 'Z' || a[0] >= '0' && a[0] <= '9' || strings.IndexByte(whitespace+".,-_'\"", a[0]) >= 0)
+}
+
+// punctSet reports a set each atom of which holds a byte that is not a
+// letter, a digit or a space.
+func punctSet(atoms []string) bool {
+	return !slices.ContainsFunc(atoms, func(a string) bool {
+		return !strings.ContainsFunc(a, func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsSpace(r)
+		})
+	})
 }
 
 func minLen(xs []string) int {

@@ -113,6 +113,29 @@ func (s *screen) compile(active map[int]bool) {
 		}
 	}
 	s.every = slices.DeleteFunc(s.every, func(ri int32) bool { return s.off[ri] })
+	// A rule needs, in one form, an atom of each set: at least as many
+	// bytes as the longest of its sets' shortest atoms.
+	shortest := map[int32]int{} // atom code -> its shortest atom
+	for pi, codes := range patRules {
+		for _, c := range codes {
+			if n, ok := shortest[c]; !ok || len(patterns[pi]) < n {
+				shortest[c] = len(patterns[pi])
+			}
+		}
+	}
+	need := make([]int, len(s.rules))
+	for c, n := range shortest {
+		need[c>>2] = max(need[c>>2], n)
+	}
+	for _, g := range s.groups {
+		g.minForm = 0
+		first := true
+		for _, ri := range g.rules {
+			if need[ri] > 0 && (first || need[ri] < g.minForm) {
+				g.minForm, first = need[ri], false
+			}
+		}
+	}
 	s.ac = newACMatcher(patterns, patRules)
 	s.patterns, s.patRules = nil, nil
 }
@@ -284,6 +307,10 @@ type chainGroup struct {
 	mask      uint64          // the same as varBit bits
 	phases    [6]bool
 	rules     []int32 // the screened rules of the group
+	// minForm is the length of the shortest folded form in which some
+	// rule of the group can find an atom of each of its sets: a shorter
+	// form is not scanned for the group.
+	minForm int
 }
 
 // caseBlind are the transformations whose output folds the same whatever
@@ -663,14 +690,20 @@ func (vs *valueSet) reset() {
 // add appends the folded form of a transformed value of the table's value
 // raw, a form for the chain groups in groups. When an entry from first on
 // already holds the same folded form (another chain gave the value the
-// same form), it adds the groups to that entry instead.
-func (vs *valueSet) add(transformed string, raw int, owners []owner, groups uint64, first int) {
+// same form), it adds the groups to that entry instead. A form shorter
+// than minLen is left out: no rule of the groups could find an atom of
+// each of its sets in it.
+func (vs *valueSet) add(transformed string, raw int, owners []owner, groups uint64, first, minLen int) {
 	start := 0
 	if n := len(vs.ends); n > 0 {
 		start = vs.ends[n-1]
 	}
 	vs.buf = appendFold(vs.buf, transformed)
 	form := vs.buf[start:]
+	if len(form) < minLen {
+		vs.buf = vs.buf[:start]
+		return
+	}
 	prev := 0
 	if first > 0 {
 		prev = vs.ends[first-1]
@@ -938,7 +971,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	raw := &sc.raw
 	raw.reset()
 	for i, v := range values {
-		raw.add(v, i, owners[i], ^uint64(0), len(raw.ends))
+		raw.add(v, i, owners[i], ^uint64(0), len(raw.ends), 0)
 		if !foldSafe(v) {
 			// The case transformations the scan leaves out would change
 			// what it finds: decide every rule that reads the value
@@ -1001,7 +1034,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 				if st.changed {
 					cur, changedAny = st.out, true
 					if g.multi {
-						vs.add(cur, i, own, groupBit(gi), first)
+						vs.add(cur, i, own, groupBit(gi), first, g.minForm)
 					}
 				}
 			}
@@ -1015,7 +1048,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 				continue
 			}
 			if changedAny && !g.multi {
-				vs.add(cur, i, own, groupBit(gi), first)
+				vs.add(cur, i, own, groupBit(gi), first, g.minForm)
 			}
 		}
 	}

@@ -110,6 +110,8 @@ var clauseCases = []struct {
 	{`[/\\](?:\.|%2e)+[/\\]`, [][]string{{"/", "\\"}, {".", "%2E"}}},
 	{`(?:a\d+b|c\d+d)`, [][]string{{"A", "C"}, {"B", "D"}, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}}},
 	{`abc`, [][]string{{"ABC"}}}, // A, B and C are implied by ABC
+	// Each branch's punctuation set: '<' of the first, '=' of the second.
+	{`(?i)<\w*[sv]|[\s/]on[a-z]+\s*=`, [][]string{{"<", "="}, {"<", "\tON", "\nON", "\fON", "\rON", " ON", "/ON"}, {"S", "V", "="}}},
 }
 
 func TestRegexClauses(t *testing.T) {
