@@ -1068,6 +1068,50 @@ type chainStep struct {
 	parent int // -1 for a first step
 	fn     crstransform.Func
 	fi     int // fn's index among the distinct transformations
+	// acts holds the bytes fn may change a value for (its triggers and
+	// every byte over 0x7f): a value without any it returns unchanged.
+	// Nil when fn may change any value.
+	acts *[256]bool
+}
+
+// caseKeeping are the transformations with triggers that never change
+// letter case: on an ASCII value without their triggers they return the
+// value itself, not just the same up to case.
+var caseKeeping = map[string]bool{
+	"urlDecode": true, "urlDecodeUni": true, "htmlEntityDecode": true, "jsDecode": true, "cssDecode": true,
+	"escapeSeqDecode": true, "removeNulls": true, "replaceNulls": true, "removeWhitespace": true,
+	"compressWhitespace": true, "trim": true, "trimLeft": true, "trimRight": true, "normalizePath": true,
+	"normalisePath": true, "normalizePathWin": true, "normalisePathWin": true, "removeComments": true,
+	"replaceComments": true, "removeCommentsChar": true,
+}
+
+// actsOn returns chainStep.acts for the transformation name.
+func actsOn(name string) *[256]bool {
+	t, ok := triggers[name]
+	if !ok || !caseKeeping[name] {
+		return nil
+	}
+	var acts [256]bool
+	for c := 0x80; c < 0x100; c++ {
+		acts[c] = true
+	}
+	for i := 0; i < len(t); i++ {
+		acts[t[i]] = true
+	}
+	return &acts
+}
+
+// idle reports that the step's transformation returns v unchanged.
+func (st *chainStep) idle(v string) bool {
+	if st.acts == nil {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if st.acts[v[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 // addChainSteps returns the path of steps of the chain names (one per
@@ -1088,7 +1132,7 @@ func addChainSteps(steps []chainStep, idx, fnIdx map[string]int, names []string)
 			}
 			id = len(steps)
 			idx[key] = id
-			steps = append(steps, chainStep{parent: parent, fn: f, fi: fi})
+			steps = append(steps, chainStep{parent: parent, fn: f, fi: fi, acts: actsOn(name)})
 		}
 		path = append(path, id)
 		parent = id
@@ -1156,7 +1200,12 @@ func (m *stepMemo) step(steps []chainStep, id int, v string) stepResult {
 		return m.results[id]
 	}
 	r := stepResult{out: in, src: src}
-	out, changed, err := steps[id].fn(in)
+	var out string
+	var changed bool
+	var err error
+	if !steps[id].idle(in) {
+		out, changed, err = steps[id].fn(in)
+	}
 	switch {
 	case err != nil:
 		r = stepResult{failed: true}
