@@ -423,7 +423,7 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 		every := false
 		switch r.operator {
 		case "detectSQLi":
-			match = func(v string) bool { res, _ := libinjection.IsSQLi(v); return res }
+			match = isSQLi
 			every, ok = true, true
 		case "detectXSS":
 			match = isXSS
