@@ -112,7 +112,8 @@ func newNativeRuleOver(id int, r secRule, allowed map[string]bool) (*nativeRule,
 }
 
 // operatorNeeds returns byte sets the rule's operator needs a byte of each
-// of in a value, before the transformations, to match any form of it. When
+// of in a value, before the transformations, to match any form of it (for
+// @validateByteRange, a byte out of its ranges). When
 // the value is ASCII and holds no trigger of the chain's transformations,
 // each of them leaves it unchanged up to letter case (see triggers), so the
 // operator sees the value up to case: it then needs the first byte, in
@@ -134,6 +135,24 @@ func operatorNeeds(r secRule) []*[256]bool {
 		for i := 0; i < len(t); i++ {
 			base[t[i]] = true
 		}
+	}
+	if r.operator == "validateByteRange" {
+		// It matches a value holding a byte out of its ranges; letter
+		// case may change a byte into its other case.
+		valid, err := byteRanges(r.argument)
+		if err != nil {
+			return nil
+		}
+		set := base
+		for c := range 256 {
+			if !valid[c] {
+				set[c] = true
+				if l := byte(c) | 0x20; l >= 'a' && l <= 'z' {
+					set[l], set[l&^0x20] = true, true
+				}
+			}
+		}
+		return []*[256]bool{&set}
 	}
 	var clauses [][]string
 	if r.operator == "rx" && matchesArbitraryBytes(r.argument) {

@@ -198,7 +198,7 @@ func TestNativeNeeds(t *testing.T) {
 			with[n.id] = true
 		}
 	}
-	for _, id := range []int{941310, 920540, 933180} {
+	for _, id := range []int{941310, 920540, 933180, 920270} {
 		if !with[id] {
 			t.Errorf("rule %d has no byte sets", id)
 		}
