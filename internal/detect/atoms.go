@@ -387,6 +387,12 @@ func appendFold(b []byte, s string) []byte {
 		c := s[i]
 		if c >= 0x80 {
 			for _, r := range s[i:] {
+				if r == utf8.RuneError {
+					// An invalid byte (base64Decode output is full of
+					// them); U+FFFD folds to itself.
+					b = append(b, "\uFFFD"...)
+					continue
+				}
 				b = utf8.AppendRune(b, foldRune(r))
 			}
 			return b

@@ -136,6 +136,14 @@ func (s *screen) compile(active map[int]bool) {
 			}
 		}
 	}
+	for pi, codes := range patRules {
+		for _, c := range codes {
+			g := s.groups[s.rules[c>>2].group]
+			for i := 0; i < len(patterns[pi]); i++ {
+				g.atomBytes[patterns[pi][i]] = true
+			}
+		}
+	}
 	s.ac = newACMatcher(patterns, patRules)
 	s.patterns, s.patRules = nil, nil
 }
@@ -308,9 +316,12 @@ type chainGroup struct {
 	phases    [6]bool
 	rules     []int32 // the screened rules of the group
 	// minForm is the length of the shortest folded form in which some
-	// rule of the group can find an atom of each of its sets: a shorter
-	// form is not scanned for the group.
-	minForm int
+	// rule of the group can find an atom of each of its sets, and
+	// atomBytes the bytes of the atoms of its rules: a form without a run
+	// of minForm such bytes (an atom is such a run) is not scanned for the
+	// group. That leaves out most base64Decode output.
+	minForm   int
+	atomBytes [256]bool
 }
 
 // caseBlind are the transformations whose output folds the same whatever
@@ -690,17 +701,17 @@ func (vs *valueSet) reset() {
 // add appends the folded form of a transformed value of the table's value
 // raw, a form for the chain groups in groups. When an entry from first on
 // already holds the same folded form (another chain gave the value the
-// same form), it adds the groups to that entry instead. A form shorter
-// than minLen is left out: no rule of the groups could find an atom of
-// each of its sets in it.
-func (vs *valueSet) add(transformed string, raw int, owners []owner, groups uint64, first, minLen int) {
+// same form), it adds the groups to that entry instead. A form for a
+// single chain group g without a run of g.minForm of its atom bytes is left
+// out: no rule of the group could find an atom of each of its sets in it.
+func (vs *valueSet) add(transformed string, raw int, owners []owner, groups uint64, first int, g *chainGroup) {
 	start := 0
 	if n := len(vs.ends); n > 0 {
 		start = vs.ends[n-1]
 	}
 	vs.buf = appendFold(vs.buf, transformed)
 	form := vs.buf[start:]
-	if len(form) < minLen {
+	if g != nil && !hasRun(form, &g.atomBytes, g.minForm) {
 		vs.buf = vs.buf[:start]
 		return
 	}
@@ -971,7 +982,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	raw := &sc.raw
 	raw.reset()
 	for i, v := range values {
-		raw.add(v, i, owners[i], ^uint64(0), len(raw.ends), 0)
+		raw.add(v, i, owners[i], ^uint64(0), len(raw.ends), nil)
 		if !foldSafe(v) {
 			// The case transformations the scan leaves out would change
 			// what it finds: decide every rule that reads the value
@@ -1034,7 +1045,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 				if st.changed {
 					cur, changedAny = st.out, true
 					if g.multi {
-						vs.add(cur, i, own, groupBit(gi), first, g.minForm)
+						vs.add(cur, i, own, groupBit(gi), first, g)
 					}
 				}
 			}
@@ -1048,7 +1059,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 				continue
 			}
 			if changedAny && !g.multi {
-				vs.add(cur, i, own, groupBit(gi), first, g.minForm)
+				vs.add(cur, i, own, groupBit(gi), first, g)
 			}
 		}
 	}
@@ -1268,6 +1279,22 @@ func (g *chainGroup) mayChange(v string) bool {
 	}
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c >= 0x80 || g.trigger[c] {
+			return true
+		}
+	}
+	return false
+}
+
+// hasRun reports whether b holds n bytes of set in a row.
+func hasRun(b []byte, set *[256]bool, n int) bool {
+	if n <= 0 {
+		return true
+	}
+	run := 0
+	for _, c := range b {
+		if !set[c] {
+			run = 0
+		} else if run++; run >= n {
 			return true
 		}
 	}

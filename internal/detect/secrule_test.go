@@ -162,3 +162,16 @@ func FuzzRegexAtoms(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendFold checks that the scan folds values as the atoms are
+// folded, invalid bytes included.
+func FuzzAppendFold(f *testing.F) {
+	for _, s := range []string{"", "abc", "ſK", "İi", "M\xfcller", "\xff\xfe\xef\xbf\xbd", "Ǆ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := string(appendFold([]byte("x"), s)), "x"+foldString(s); got != want {
+			t.Fatalf("appendFold(%q) = %q, foldString %q", s, got, want)
+		}
+	})
+}
