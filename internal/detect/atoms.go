@@ -364,21 +364,7 @@ func union(a, b []string) []string {
 // to the same string, so a folded atom is found in any folded input the
 // regexp could match.
 func foldString(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return asciiUpper(s)
-	}
-	b := make([]byte, 0, len(s))
-	for _, r := range s { // invalid bytes arrive as utf8.RuneError
-		b = utf8.AppendRune(b, foldRune(r))
-	}
-	return string(b)
+	return string(appendFold(make([]byte, 0, len(s)), s))
 }
 
 // appendFold appends the folded form of s to b.
@@ -445,19 +431,4 @@ func foldSafe(s string) bool {
 		return true
 	}
 	return true
-}
-
-func asciiUpper(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'a' && c <= 'z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if b[j] >= 'a' && b[j] <= 'z' {
-					b[j] -= 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }
