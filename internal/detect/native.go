@@ -123,19 +123,11 @@ func newNativeRuleOver(id int, r secRule, allowed map[string]bool) (*nativeRule,
 // Nil when the chain has a transformation that may change any value, or
 // the operator needs no literal.
 func operatorNeeds(r secRule) []*[256]bool {
-	var base [256]bool
-	for c := 0x80; c < 0x100; c++ {
-		base[c] = true
+	triggered, ok := triggerSet(r.transform)
+	if !ok {
+		return nil
 	}
-	for _, name := range r.transform {
-		t, ok := triggers[name]
-		if !ok {
-			return nil
-		}
-		for i := 0; i < len(t); i++ {
-			base[t[i]] = true
-		}
-	}
+	base := *triggered
 	if r.operator == "validateByteRange" {
 		// It matches a value holding a byte out of its ranges; letter
 		// case may change a byte into its other case.
@@ -146,10 +138,7 @@ func operatorNeeds(r secRule) []*[256]bool {
 		set := base
 		for c := range 256 {
 			if !valid[c] {
-				set[c] = true
-				if l := byte(c) | 0x20; l >= 'a' && l <= 'z' {
-					set[l], set[l&^0x20] = true, true
-				}
+				addBothCases(&set, byte(c))
 			}
 		}
 		return []*[256]bool{&set}
@@ -181,30 +170,26 @@ func operatorNeeds(r secRule) []*[256]bool {
 		}
 		set := base
 		for _, a := range atoms {
-			c := a[0]
-			set[c] = true
-			if c >= 'A' && c <= 'Z' {
-				set[c+'a'-'A'] = true
-			} else if c >= 'a' && c <= 'z' {
-				set[c-('a'-'A')] = true
-			}
+			addBothCases(&set, a[0])
 		}
 		need = append(need, &set)
 	}
 	return need
 }
 
+// addBothCases adds c to set, and its other case when it is an ASCII
+// letter.
+func addBothCases(set *[256]bool, c byte) {
+	set[c] = true
+	if l := c | 0x20; l >= 'a' && l <= 'z' {
+		set[l], set[l&^0x20] = true, true
+	}
+}
+
 // mayMatch reports whether the value holds a byte of each of n.need.
 func (n *nativeRule) mayMatch(v string) bool {
 	for _, set := range n.need {
-		found := false
-		for i := 0; i < len(v); i++ {
-			if set[v[i]] {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !hasByteIn(v, set) {
 			return false
 		}
 	}

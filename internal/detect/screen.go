@@ -306,10 +306,10 @@ type chainGroup struct {
 	fns   []crstransform.Func
 	path  []int // fns as steps of screen.steps
 	multi bool
-	// trigger holds the bytes without which the chain leaves an ASCII
-	// value unchanged up to case; always when some transformation changes
-	// anything (base64Decode, length, ...).
-	trigger   [256]bool
+	// trigger holds the bytes without which the chain leaves a value
+	// unchanged up to case (triggerSet); always is set instead when some
+	// transformation changes anything (base64Decode, length, ...).
+	trigger   *[256]bool
 	always    bool
 	variables map[string]bool // union of what its rules read
 	mask      uint64          // the same as varBit bits
@@ -458,15 +458,9 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 			groupIdx[key] = gi
 			g := &chainGroup{fns: fns, multi: r.multi, variables: map[string]bool{}}
 			s.steps, g.path = addChainSteps(s.steps, stepIdx, fnIdx, scanNames)
-			for _, n := range scanNames {
-				t, ok := triggers[n]
-				if !ok {
-					g.always = true
-				}
-				for i := 0; i < len(t); i++ {
-					g.trigger[t[i]] = true
-				}
-			}
+			var ok bool
+			g.trigger, ok = triggerSet(scanNames)
+			g.always = !ok
 			s.groups = append(s.groups, g)
 		}
 		g := s.groups[gi]
@@ -1098,31 +1092,16 @@ var caseKeeping = map[string]bool{
 
 // actsOn returns chainStep.acts for the transformation name.
 func actsOn(name string) *[256]bool {
-	t, ok := triggers[name]
-	if !ok || !caseKeeping[name] {
+	if !caseKeeping[name] {
 		return nil
 	}
-	var acts [256]bool
-	for c := 0x80; c < 0x100; c++ {
-		acts[c] = true
-	}
-	for i := 0; i < len(t); i++ {
-		acts[t[i]] = true
-	}
-	return &acts
+	acts, _ := triggerSet([]string{name})
+	return acts
 }
 
 // idle reports that the step's transformation returns v unchanged.
 func (st *chainStep) idle(v string) bool {
-	if st.acts == nil {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if st.acts[v[i]] {
-			return false
-		}
-	}
-	return true
+	return st.acts != nil && !hasByteIn(v, st.acts)
 }
 
 // addChainSteps returns the path of steps of the chain names (one per
@@ -1274,11 +1253,33 @@ func (r *screenRule) appendCuts(cuts []targetCut, tx plugintypes.TransactionStat
 
 // mayChange reports whether the group's chain may change v beyond case.
 func (g *chainGroup) mayChange(v string) bool {
-	if g.always {
-		return true
+	return g.always || hasByteIn(v, g.trigger)
+}
+
+// triggerSet returns the bytes without which the transformations leave a
+// value unchanged up to letter case: their triggers and every byte over
+// 0x7f. ok is false when one of them may change any value.
+func triggerSet(names []string) (set *[256]bool, ok bool) {
+	set = new([256]bool)
+	for c := 0x80; c < 0x100; c++ {
+		set[c] = true
 	}
+	for _, name := range names {
+		t, ok := triggers[name]
+		if !ok {
+			return nil, false
+		}
+		for i := 0; i < len(t); i++ {
+			set[t[i]] = true
+		}
+	}
+	return set, true
+}
+
+// hasByteIn reports whether v holds a byte of set.
+func hasByteIn(v string, set *[256]bool) bool {
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; c >= 0x80 || g.trigger[c] {
+		if set[v[i]] {
 			return true
 		}
 	}
