@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -23,8 +24,14 @@ import (
 // Durability: a flush records in its transaction the requests rowid up to
 // which the stored parts are complete (parts_flushed). Open replays the
 // requests after it into their parts, so a crash loses nothing. A part that
-// Write creates is stored at once, complete, with the last rowid of its
-// batch (upto), so that replay does not count those requests twice.
+// Write creates takes its pid at once but waits for the flush like a
+// changed one: meanwhile parts_pending names it (tenant, session, day), so
+// that replay can rebuild it from its requests. New parts then reach the
+// parts table and its indexes thousands at a time: stored in each batch,
+// their random session IDs made parts_key alone a third of the pages the
+// WAL took. (A store written before parts_pending may hold parts stored
+// when their batch created them, complete up to its last rowid, upto:
+// replay does not count those requests twice.)
 //
 // The cache is only valid while this process is the one writer of the
 // file: parts are not re-read in each transaction. Reads flush first, so
@@ -150,12 +157,17 @@ func (s *Store) flushTx(ctx context.Context, tx *sql.Tx, dirty []*part) error {
 	if err != nil {
 		return err
 	}
+	insert, err := s.stmt(ctx, tx, insertPartSQL)
+	if err != nil {
+		return err
+	}
 	// The driver watches a cancellable context with a goroutine per
 	// statement, which costs a good part of a one-row update: the updates
 	// run without one, and the loop checks ctx itself.
 	quiet := context.WithoutCancel(ctx)
 	var buf []byte
 	var values []valueRow
+	inserted := false
 	for i, p := range dirty {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -163,7 +175,12 @@ func (s *Store) flushTx(ctx context.Context, tx *sql.Tx, dirty []*part) error {
 			}
 		}
 		buf = p.appendAggregate(buf[:0])
-		if _, err := update.ExecContext(quiet, p.first, p.last, p.requests, p.attacks, p.blocked, buf, p.pid); err != nil {
+		if p.pending {
+			if _, err := insert.ExecContext(quiet, p.pid, p.tenant, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, buf); err != nil {
+				return fmt.Errorf("save new part: %w", err)
+			}
+			inserted = true
+		} else if _, err := update.ExecContext(quiet, p.first, p.last, p.requests, p.attacks, p.blocked, buf, p.pid); err != nil {
 			return fmt.Errorf("save part: %w", err)
 		}
 		if p.unsaved > 0 {
@@ -172,6 +189,11 @@ func (s *Store) flushTx(ctx context.Context, tx *sql.Tx, dirty []*part) error {
 					values = append(values, valueRow{pv.kind, pv.value, p.pid, p.tenant})
 				}
 			}
+		}
+	}
+	if inserted {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM parts_pending WHERE EXISTS (SELECT 1 FROM parts p WHERE p.pid = parts_pending.pid)`); err != nil {
+			return fmt.Errorf("save new parts: %w", err)
 		}
 	}
 	w := batchWrite{s: s, tx: tx}
@@ -188,7 +210,7 @@ func (s *Store) flushTx(ctx context.Context, tx *sql.Tx, dirty []*part) error {
 func markClean(dirty []*part) {
 	for _, p := range dirty {
 		p.markSaved()
-		p.dirty = false
+		p.dirty, p.pending = false, false
 	}
 }
 
@@ -248,8 +270,14 @@ func (s *Store) replay(ctx context.Context) error {
 						return err
 					}
 					parts[q.pid] = p
-					if p.upto > flushed {
-						// Created since the last flush: its filter values
+					switch {
+					case p.pending:
+						// Created since the last flush, with no row yet.
+						p.dirty = true
+						dirty = append(dirty, p)
+					case p.upto > flushed:
+						// Created since the last flush by a store that
+						// stored new parts at once: its filter values
 						// waited for a flush that did not come.
 						p.addAllValues()
 						p.dirty = true
@@ -295,11 +323,20 @@ func (s *Store) replay(ctx context.Context) error {
 	return nil
 }
 
-// loadPart reads the stored part pid, with its tenant and upto.
+// loadPart reads the stored part pid, with its tenant and upto, or else
+// the pending part pid, empty.
 func (s *Store) loadPart(ctx context.Context, pid int64) (*part, error) {
 	row := s.writer.QueryRowContext(ctx, "SELECT "+partColumns+", p.tenant, p.upto FROM parts p WHERE p.pid = ?", pid)
 	var tenant, upto int64
 	p, err := scanPartWith(row, nil, &tenant, &upto)
+	if errors.Is(err, sql.ErrNoRows) {
+		var session, day string
+		err = s.writer.QueryRowContext(ctx, "SELECT tenant, session, day FROM parts_pending WHERE pid = ?", pid).Scan(&tenant, &session, &day)
+		if err == nil {
+			p = newPart(session, day)
+			p.pid, p.pending = pid, true
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("part %d: %w", pid, err)
 	}

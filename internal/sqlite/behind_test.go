@@ -101,6 +101,15 @@ func sameListings(t *testing.T, got, want apisessions.Store, recs []apisessions.
 	}
 }
 
+// distinctParts returns the part keys of recs.
+func distinctParts(recs []apisessions.Record) map[partKey]bool {
+	keys := map[partKey]bool{}
+	for _, r := range recs {
+		keys[partKey{r.SessionID, r.Day}] = true
+	}
+	return keys
+}
+
 func writeAll(tb testing.TB, st apisessions.Store, batches [][]apisessions.Record) {
 	tb.Helper()
 	for _, b := range batches {
@@ -147,10 +156,27 @@ func TestWriteBehindCrash(t *testing.T) {
 					}
 				}
 			}
+			if tt.readAfter == 0 && tt.opts().FlushParts == behindOptions().FlushParts && tt.opts().FlushBytes == behindOptions().FlushBytes {
+				// Nothing flushed: every part is pending, with no row.
+				var stored, pending int
+				if err := st.reader.QueryRow("SELECT (SELECT count(*) FROM parts), (SELECT count(*) FROM parts_pending)").Scan(&stored, &pending); err != nil {
+					t.Fatal(err)
+				}
+				if stored != 0 || pending != len(distinctParts(recs)) {
+					t.Fatalf("before the crash %d parts stored and %d pending, want 0 and %d", stored, pending, len(distinctParts(recs)))
+				}
+			}
 			st.crash()
 			st = openAt(t, path, tt.opts())
 			defer st.Close()
 			sameListings(t, st, ref, recs)
+			var pending int
+			if err := st.reader.QueryRow("SELECT count(*) FROM parts_pending").Scan(&pending); err != nil {
+				t.Fatal(err)
+			}
+			if pending != 0 {
+				t.Fatalf("after replay %d parts still pending", pending)
+			}
 			// A second replay finds nothing left to add.
 			var flushed, last int64
 			if err := st.reader.QueryRow("SELECT (SELECT rid FROM parts_flushed), (SELECT max(rid) FROM requests)").Scan(&flushed, &last); err != nil {
@@ -313,9 +339,13 @@ func TestWriteBehindFailedFlush(t *testing.T) {
 	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), behindOptions())
 	defer st.Close()
 	writeAll(t, st, batches[:3])
-	if _, err := st.writer.Exec(`CREATE TEMP TRIGGER refuse BEFORE UPDATE ON parts
-		BEGIN SELECT RAISE(ABORT, 'refused by test'); END`); err != nil {
-		t.Fatal(err)
+	// The first batches create every part, which the flush inserts; the
+	// later ones change them, which it updates.
+	for _, event := range []string{"INSERT", "UPDATE"} {
+		if _, err := st.writer.Exec(`CREATE TEMP TRIGGER refuse_` + event + ` BEFORE ` + event + ` ON parts
+			BEGIN SELECT RAISE(ABORT, 'refused by test'); END`); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := st.Sessions(t.Context(), apisessions.DefaultTenant, apisessions.SessionFilter{}); err == nil {
 		t.Fatal("listing succeeded though its flush was refused")
@@ -326,8 +356,10 @@ func TestWriteBehindFailedFlush(t *testing.T) {
 	if _, err := st.Session(cancelled, apisessions.DefaultTenant, recs[0].SessionID, ""); err == nil {
 		t.Fatal("read with a cancelled context succeeded")
 	}
-	if _, err := st.writer.Exec(`DROP TRIGGER temp.refuse`); err != nil {
-		t.Fatal(err)
+	for _, trigger := range []string{"temp.refuse_INSERT", "temp.refuse_UPDATE"} {
+		if _, err := st.writer.Exec(`DROP TRIGGER ` + trigger); err != nil {
+			t.Fatal(err)
+		}
 	}
 	sameListings(t, st, ref, recs)
 }
@@ -383,6 +415,49 @@ func TestWriteBehindMigration(t *testing.T) {
 	if want := storetest.ExpectedSession(append(slices.Clone(recs), more...)); len(got) != 1 || got[0].RequestCount != want.RequestCount || !got[0].LastSeen.Equal(want.LastSeen) {
 		t.Fatalf("after a write Session = %+v, want %+v", got, want)
 	}
+}
+
+// TestWriteBehindPendingMigration: a store of schema version 4, which
+// stored a new part at once with the last rowid of its batch (upto), and
+// crashed before the next flush, opens at the current version with the
+// part's later requests replayed once and its filter values stored.
+func TestWriteBehindPendingMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	db := oldStore(t, path, 4)
+	recs := storetest.Generate(17, "u-", 5, 1, 1)
+	// The part as its batch created it: complete up to the third request
+	// (rowid 3), without part_vids rows; two more requests after it.
+	p := newPart(recs[0].SessionID, recs[0].Day)
+	for i := range recs[:3] {
+		p.add(&recs[i])
+	}
+	if _, err := db.Exec(`INSERT INTO tenants (id, name) VALUES (1, ?)`, apisessions.DefaultTenant); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO parts (pid, tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg, upto)
+		VALUES (1, 1, ?, ?, ?, ?, ?, ?, ?, ?, 3)`, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, p.appendAggregate(nil)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		r := &recs[i]
+		if _, err := db.Exec(`INSERT INTO requests (rid, pid, t, tenant, id, data) VALUES (?, 1, ?, 1, ?, ?)`,
+			i+1, r.Time.UnixNano(), r.ID, appendRecord(nil, r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	st := openAt(t, path, behindOptions())
+	defer st.Close()
+	ref := MustOpen(t)
+	writeAll(t, ref, [][]apisessions.Record{recs})
+	sameListings(t, st, ref, recs)
+	// New parts after the migration wait in parts_pending and are stored
+	// by the next read.
+	more := storetest.Generate(18, "u2-", 40, 4, 1)
+	storetest.MustWrite(t, st, apisessions.DefaultTenant, more)
+	storetest.MustWrite(t, ref, apisessions.DefaultTenant, more)
+	sameListings(t, st, ref, append(slices.Clone(recs), more...))
 }
 
 // TestWriteBehindDeleteDayCrash: after DeleteDay removes the newest

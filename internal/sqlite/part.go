@@ -45,7 +45,7 @@ func (e earliest) before(o earliest) bool {
 // part is a session day part as the write path merges it: the stored
 // aggregate plus the records of a batch.
 type part struct {
-	pid          int64 // 0 until stored
+	pid          int64 // 0 until numbered
 	session, day string
 	first, last  int64 // Unix nanoseconds
 	requests     int
@@ -69,16 +69,18 @@ type part struct {
 	// unsaved counts the filter values the part gained since it was last
 	// stored (values not marked saved): the part_vids rows to insert.
 	unsaved int
-	// tenant, upto, dirty, stamp and bytes serve the write-behind cache
-	// (behind.go): the part's tenant ID; the last requests rowid stored with
-	// the part when its batch created it; whether it changed since it was
-	// stored; the write batch that last touched it; and an estimate of the
-	// memory it holds.
-	tenant int64
-	upto   int64
-	dirty  bool
-	stamp  uint64
-	bytes  int
+	// tenant, upto, pending, dirty, stamp and bytes serve the write-behind
+	// cache (behind.go): the part's tenant ID; in a store written before
+	// parts_pending, the last requests rowid stored with the part when its
+	// batch created it; whether its row waits for a flush (in
+	// parts_pending); whether it changed since it was stored; the write
+	// batch that last touched it; and an estimate of the memory it holds.
+	tenant  int64
+	upto    int64
+	pending bool
+	dirty   bool
+	stamp   uint64
+	bytes   int
 }
 
 // partValue is one value of a part and the number of its requests that

@@ -278,6 +278,10 @@ func describe(id, day string) string {
 // SessionRequests returns the requests of session id (of day when not
 // empty) in time order, then by ID; see apisessions.Store.
 func (s *Store) SessionRequests(ctx context.Context, tenant, id, day string) ([]apisessions.Record, error) {
+	// A new part has no row until it is flushed.
+	if err := s.sync(ctx); err != nil {
+		return nil, err
+	}
 	tid, err := s.tenantID(ctx, tenant)
 	if err != nil {
 		return nil, err
@@ -329,6 +333,10 @@ func scanRecord(row scanner) (apisessions.Record, error) {
 
 // Request returns one request by ID; see apisessions.Store.
 func (s *Store) Request(ctx context.Context, tenant, id string) (apisessions.Record, error) {
+	// A new part has no row until it is flushed.
+	if err := s.sync(ctx); err != nil {
+		return apisessions.Record{}, err
+	}
 	tid, err := s.tenantID(ctx, tenant)
 	if err != nil {
 		return apisessions.Record{}, err
@@ -347,6 +355,10 @@ func (s *Store) Request(ctx context.Context, tenant, id string) (apisessions.Rec
 
 // Days lists the days that hold data, oldest first; see apisessions.Store.
 func (s *Store) Days(ctx context.Context) ([]string, error) {
+	// A new part has no row until it is flushed.
+	if err := s.sync(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.reader.QueryContext(ctx, `SELECT DISTINCT day FROM parts ORDER BY day`)
 	if err != nil {
 		return nil, fmt.Errorf("days: %w", err)

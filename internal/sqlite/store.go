@@ -100,8 +100,8 @@ func DefaultOptions() Options {
 // concurrent use; writes are serialised on the one writer connection.
 // Session parts are written behind (behind.go): requests are stored at
 // once, changed parts within FlushInterval, before this Store's reads and at
-// Close. Other processes may read the file (they see parts up to
-// FlushInterval late) but only one process may write it.
+// Close. Other processes may read the file (they see parts, new ones
+// included, up to FlushInterval late) but only one process may write it.
 type Store struct {
 	opts   Options
 	log    *slog.Logger
@@ -122,6 +122,9 @@ type Store struct {
 	// vids caches the numbers of filter values (value_ids); guarded by
 	// wmu.
 	vids vidCache
+	// nextPid is the pid the next new part takes, 0 until a write reads
+	// it from the file; guarded by wmu.
+	nextPid int64
 	// stop ends the flush loop, which closes loopDone when it returns.
 	stop     chan struct{}
 	loopDone chan struct{}

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/apisessions/apisessions"
 	"github.com/apisessions/apisessions/internal/store/storetest"
@@ -58,4 +59,27 @@ func TestConnectionMemory(t *testing.T) {
 			t.Errorf("%s: cache_size %d, mmap_size %d; want %d, %d", c.name, cache, mmap, c.cache, c.mmap)
 		}
 	}
+}
+
+// TestWriteTimeOffDay: a record whose time lies outside its day in every
+// timezone is refused, also after a record of the same day whose parsed
+// start the check keeps.
+func TestWriteTimeOffDay(t *testing.T) {
+	st := MustOpen(t)
+	good := storetest.Generate(19, "od-", 1, 1, 1)[0]
+	for _, shift := range []time.Duration{-15 * time.Hour, 39 * time.Hour} {
+		day, _ := time.Parse("2006-01-02", good.Day)
+		bad := good
+		bad.ID, bad.Time = "od-bad", day.Add(shift)
+		_, err := st.Write(t.Context(), apisessions.DefaultTenant, []apisessions.Record{good, bad})
+		if apisessions.ErrorCode(err) != apisessions.EINVALID {
+			t.Fatalf("time %s on day %s: error %v, want %s", bad.Time, bad.Day, err, apisessions.EINVALID)
+		}
+	}
+	// The bounds themselves are on the day.
+	day, _ := time.Parse("2006-01-02", good.Day)
+	early, late := good, good
+	early.ID, early.Time = "od-early", day.Add(-14*time.Hour)
+	late.ID, late.Time = "od-late", day.Add(38*time.Hour-time.Nanosecond)
+	storetest.MustWrite(t, st, apisessions.DefaultTenant, []apisessions.Record{good, early, late})
 }

@@ -19,8 +19,8 @@ import (
 const (
 	requestChunk = 400 // 5 parameters a row
 	valueChunk   = 500 // 3 parameters a row
-	partChunk    = 200 // 10 parameters a row
 	lookupChunk  = 500 // 1 parameter a row
+	pendingChunk = 500 // 4 parameters a row
 )
 
 // Limits of a record's key fields: they are index keys.
@@ -58,14 +58,16 @@ func insertEndpointsSQL(n int) string {
 	return "INSERT OR IGNORE INTO endpoints (tenant, endpoint) VALUES " + placeholders(n, 2)
 }
 
-// insertPartsSQL adds new parts; SQLite numbers them from max(pid) + 1 in
-// order. Giving pids explicitly, INSERT OR REPLACE, an upsert, a multi-row
-// UPDATE or RETURNING would each make SQLite keep a statement journal,
-// which costs more than the writes themselves.
-func insertPartsSQL(n int) string {
-	return "INSERT OR IGNORE INTO parts (tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg, upto) VALUES " +
-		placeholders(n, 10)
+// insertPendingSQL names new parts until the flush stores them. The table
+// is small and appended to, so the statement journal its explicit pids
+// make SQLite keep costs little.
+func insertPendingSQL(n int) string {
+	return "INSERT INTO parts_pending (pid, tenant, session, day) VALUES " + placeholders(n, 4)
 }
+
+// insertPartSQL stores a new part at a flush: single-row, like
+// updatePartSQL, so no statement journal either.
+const insertPartSQL = `INSERT INTO parts (pid, tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // updatePartSQL rewrites one stored part at a flush: single-row, so no
 // statement journal either.
@@ -84,12 +86,13 @@ func fullChunkQueries() []string {
 	return []string{
 		insertRequestsSQL(requestChunk), insertValuesSQL(valueChunk), insertEndpointsSQL(valueChunk),
 		insertValueIDsSQL(valueChunk), lookupValueIDsSQL(lookupChunk),
-		insertPartsSQL(partChunk), updatePartSQL, existingIDsSQL(lookupChunk), loadPartsSQL(lookupChunk),
+		insertPendingSQL(pendingChunk), insertPartSQL, updatePartSQL, existingIDsSQL(lookupChunk), loadPartsSQL(lookupChunk),
 	}
 }
 
-// checkRecord says why a record cannot be stored.
-func checkRecord(i int, r *apisessions.Record) error {
+// checkRecord says why a record cannot be stored. days holds the start of
+// the last day checked: a batch's records mostly share their day.
+func checkRecord(i int, r *apisessions.Record, days *dayStart) error {
 	switch {
 	case r.ID == "":
 		return apisessions.Errorf(apisessions.EINVALID, "record %d: no ID", i)
@@ -103,16 +106,39 @@ func checkRecord(i int, r *apisessions.Record) error {
 		return apisessions.Errorf(apisessions.EINVALID, "record %d: no time", i)
 	case r.Time.Year() < 1700 || r.Time.Year() > 2200:
 		return apisessions.Errorf(apisessions.EINVALID, "record %d: time out of range", i)
-	case !validDay(r.Day):
+	}
+	d, ok := days.parse(r.Day)
+	if !ok {
 		return apisessions.Errorf(apisessions.EINVALID, "record %d: day %q is not YYYY-MM-DD", i, r.Day)
 	}
 	// A day in any timezone (UTC-12 to UTC+14) lies within [D-14h, D+38h)
 	// of its UTC date D; listing relies on it (maxPartSpan).
-	d, _ := time.Parse("2006-01-02", r.Day)
 	if r.Time.Before(d.Add(-14*time.Hour)) || !r.Time.Before(d.Add(38*time.Hour)) {
 		return apisessions.Errorf(apisessions.EINVALID, "record %d: time %s is not on day %s in any timezone", i, r.Time.UTC().Format(time.RFC3339), r.Day)
 	}
 	return nil
+}
+
+// dayStart remembers the last day parsed and its start (UTC).
+type dayStart struct {
+	day   string
+	start time.Time
+}
+
+// parse returns the start of day, or false when day is not YYYY-MM-DD.
+func (c *dayStart) parse(day string) (time.Time, bool) {
+	if day == c.day && day != "" {
+		return c.start, true
+	}
+	if len(day) != 10 {
+		return time.Time{}, false
+	}
+	start, err := time.Parse("2006-01-02", day)
+	if err != nil {
+		return time.Time{}, false
+	}
+	c.day, c.start = day, start
+	return start, true
 }
 
 func validDay(day string) bool {
@@ -132,8 +158,9 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	if tenant == "" {
 		return st, apisessions.Errorf(apisessions.EINVALID, "no tenant")
 	}
+	var days dayStart
 	for i := range recs {
-		if err := checkRecord(i, &recs[i]); err != nil {
+		if err := checkRecord(i, &recs[i], &days); err != nil {
 			return st, err
 		}
 	}
@@ -165,6 +192,7 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	fail := func(err error) (apisessions.WriteStats, error) {
 		s.cache.reset()
 		s.vids.forget()
+		s.nextPid = 0
 		s.pending.Store(true)
 		return apisessions.WriteStats{}, fmt.Errorf("write: %w", err)
 	}
@@ -371,44 +399,23 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record, pre *pr
 	}
 	st.Sessions = len(order)
 
-	// Requests get rowids from max(rid) + 1 in order (checked below): new
-	// parts record the last one, so replay knows they hold these requests.
-	var base int64
-	if err := w.tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM requests").Scan(&base); err != nil {
-		return st, fmt.Errorf("save requests: %w", err)
-	}
-	upto := base + int64(len(fresh))
+	// New parts take their pids now and are named in parts_pending; their
+	// rows wait for the flush like the changes of stored parts (behind.go).
 	var created []*part
 	for _, p := range order {
 		p.tenant = w.tenant
 		if p.pid == 0 {
-			p.upto = upto
 			created = append(created, p)
 		}
 	}
-	if err := w.saveParts(ctx, created); err != nil {
+	if err := w.savePending(ctx, created); err != nil {
 		return st, err
 	}
-	// The filter values of new parts wait for the flush like those of
-	// changed parts: one large sorted insert into part_vids then costs far
-	// less than a few rows spread over its B-tree in every batch. Replay
-	// redoes them for parts created after the last flush (behind.go).
 	if err := w.saveRequests(ctx, recs, pre, parts); err != nil {
 		return st, err
 	}
-	var last int64
-	if err := w.tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM requests").Scan(&last); err != nil {
-		return st, fmt.Errorf("save requests: %w", err)
-	}
-	if last != upto {
-		return st, fmt.Errorf("save requests: requests numbered up to %d, expected %d", last, upto)
-	}
-
-	// Changed parts wait in the cache for a flush. New ones are stored
-	// complete but for their filter values, which wait too.
 	for _, p := range order {
-		// Only the parts this batch created have its upto.
-		if (p.upto != upto || p.unsaved > 0) && !p.dirty {
+		if !p.dirty {
 			if len(c.dirty) == 0 {
 				c.since = time.Now()
 			}
@@ -533,58 +540,41 @@ func scanPartWith(row scanner, want func(partKey) bool, extra ...any) (*part, er
 	return p, nil
 }
 
-// saveParts inserts new parts, giving them their pids.
-func (w *batchWrite) saveParts(ctx context.Context, fresh []*part) error {
+// savePending gives new parts their pids, from one past the largest pid
+// stored or pending, and names them in parts_pending.
+func (w *batchWrite) savePending(ctx context.Context, fresh []*part) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	// The write transaction holds the database's write lock, so no other
-	// writer, in this process or another, takes pids meanwhile.
-	var first int64
-	if err := w.tx.QueryRowContext(ctx, "SELECT coalesce(max(pid), 0) + 1 FROM parts").Scan(&first); err != nil {
-		return fmt.Errorf("save parts: %w", err)
+	s := w.s
+	if s.nextPid == 0 {
+		// The write transaction holds the database's write lock, so no
+		// other writer, in this process or another, takes pids meanwhile.
+		if err := w.tx.QueryRowContext(ctx, `SELECT max(coalesce((SELECT max(pid) FROM parts), 0),
+			coalesce((SELECT max(pid) FROM parts_pending), 0)) + 1`).Scan(&s.nextPid); err != nil {
+			return fmt.Errorf("number parts: %w", err)
+		}
 	}
-	var buf []byte
-	err := chunks(len(fresh), partChunk, func(lo, hi int) error {
-		stmt, err := w.s.stmt(ctx, w.tx, insertPartsSQL(hi-lo))
+	for _, p := range fresh {
+		p.pid = s.nextPid
+		p.pending = true
+		s.nextPid++
+	}
+	return chunks(len(fresh), pendingChunk, func(lo, hi int) error {
+		stmt, err := w.s.stmt(ctx, w.tx, insertPendingSQL(hi-lo))
 		if err != nil {
 			return err
 		}
-		// One buffer holds the chunk's aggregates; the driver copies each
-		// bound blob.
-		buf = buf[:0]
-		ends := make([]int, 0, hi-lo)
-		for _, p := range fresh[lo:hi] {
-			buf = p.appendAggregate(buf)
-			ends = append(ends, len(buf))
-		}
 		args := w.args[:0]
-		start := 0
-		for j, p := range fresh[lo:hi] {
-			args = append(args, w.tenant, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, buf[start:ends[j]:ends[j]], p.upto)
-			start = ends[j]
+		for _, p := range fresh[lo:hi] {
+			args = append(args, p.pid, w.tenant, p.session, p.day)
 		}
 		w.args = args
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("save parts: %w", err)
+			return fmt.Errorf("save new parts: %w", err)
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	// Check the numbering the pids below rely on.
-	var last int64
-	if err := w.tx.QueryRowContext(ctx, "SELECT max(pid) FROM parts").Scan(&last); err != nil {
-		return fmt.Errorf("save parts: %w", err)
-	}
-	if last != first+int64(len(fresh))-1 {
-		return fmt.Errorf("save parts: new parts numbered up to %d, expected %d", last, first+int64(len(fresh))-1)
-	}
-	for i, p := range fresh {
-		p.pid = first + int64(i)
-	}
-	return nil
 }
 
 // saveValues inserts filter values new to their parts, by number (numbering
