@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"testing"
 	"time"
 
@@ -307,6 +308,17 @@ func TestDerivedRequestID(t *testing.T) {
 		if r.ID == a.ID {
 			t.Errorf("changing the %s kept the derived ID", name)
 		}
+	}
+	// IDs sort by exchange time, so a store's index of IDs is appended to.
+	var prev string
+	for i := range 50 {
+		ex := base(at(testNow.Add(time.Duration(i*i) * time.Millisecond)))
+		ex.Request.Body = []byte(`{"q":` + strconv.Itoa(50-i) + `}`)
+		id := MustProcess(t, MustSessionizer(t, apisessions.Config{}), ex, apisessions.Detection{}).ID
+		if len(id) != 32 || id <= prev {
+			t.Fatalf("exchange %d: derived ID %q after %q, want 32 hex digits in time order", i, id, prev)
+		}
+		prev = id
 	}
 }
 

@@ -698,6 +698,14 @@ func (s *Sessionizer) dayOf(w *worker, t time.Time) string {
 // derivedID gives an exchange without an ID a stable one, so re-importing a
 // file stores each request once. It is keyed by the session secret: a plain
 // hash over a login body could be brute-forced back to its password.
+//
+// The ID starts with the exchange time (16 hex digits of Unix nanoseconds)
+// and ends with 64 bits of the MAC. Traffic comes roughly in time order, so
+// stores that index requests by ID append to that index rather than insert
+// all over it: with random IDs, every batch of an import rewrote pages
+// across the whole index, and a HAR file (whose entries have no ID) took
+// twice as long to import as the same traffic with IDs. Two exchanges
+// collide only if they share the nanosecond and 64 bits of MAC.
 func (s *Sessionizer) derivedID(w *worker, ex *apisessions.Exchange) string {
 	w.mac.Reset()
 	var n [8]byte
@@ -712,7 +720,7 @@ func (s *Sessionizer) derivedID(w *worker, ex *apisessions.Exchange) string {
 		w.buf = append(w.buf[:0], s...)
 		w.mac.Write(w.buf)
 	}
-	fieldS("apisessions request id v1")
+	fieldS("apisessions request id v2")
 	binary.BigEndian.PutUint64(n[:], uint64(ex.Time.UnixNano()))
 	w.mac.Write(n[:])
 	fieldS(ex.ClientIP)
@@ -724,8 +732,10 @@ func (s *Sessionizer) derivedID(w *worker, ex *apisessions.Exchange) string {
 	}
 	field(ex.Request.Body)
 	w.sum = w.mac.Sum(w.sum[:0])
-	// 128 bits: collisions are out of reach, and IDs stay short.
-	return hex.EncodeToString(w.sum[:16])
+	var id [16]byte
+	binary.BigEndian.PutUint64(id[:8], uint64(ex.Time.UnixNano()))
+	copy(id[8:], w.sum[:8])
+	return hex.EncodeToString(id[:])
 }
 
 // responseSize is the body length seen, else the declared Content-Length
