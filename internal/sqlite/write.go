@@ -73,10 +73,6 @@ const insertPartSQL = `INSERT INTO parts (pid, tenant, session, day, first_ns, l
 // statement journal either.
 const updatePartSQL = `UPDATE parts SET first_ns = ?, last_ns = ?, requests = ?, attacks = ?, blocked = ?, agg = ? WHERE pid = ?`
 
-func existingIDsSQL(n int) string {
-	return "SELECT id FROM requests WHERE tenant = ? AND id IN (" + placeholders(1, n)[1:2*n] + ")"
-}
-
 func loadPartsSQL(n int) string {
 	return "SELECT pid, session, day, first_ns, last_ns, requests, attacks, blocked, agg FROM parts WHERE tenant = ? AND session IN (" +
 		placeholders(1, n)[1:2*n] + ")"
@@ -86,7 +82,7 @@ func fullChunkQueries() []string {
 	return []string{
 		insertRequestsSQL(requestChunk), insertValuesSQL(valueChunk), insertEndpointsSQL(valueChunk),
 		insertValueIDsSQL(valueChunk), lookupValueIDsSQL(lookupChunk),
-		insertPendingSQL(pendingChunk), insertPartSQL, updatePartSQL, existingIDsSQL(lookupChunk), loadPartsSQL(lookupChunk),
+		insertPendingSQL(pendingChunk), insertPartSQL, updatePartSQL, loadPartsSQL(lookupChunk),
 	}
 }
 
@@ -336,36 +332,17 @@ type batchWrite struct {
 
 func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record, pre *preparedBatch) (apisessions.WriteStats, error) {
 	var st apisessions.WriteStats
-	// Records new to the batch, by ID; a repeat inside the batch is a
-	// duplicate like one stored before. fresh is the batch's own: the
-	// store's IDs leave it.
-	fresh := pre.fresh
 	st.Duplicates = pre.repeats
-	if err := w.dropStored(ctx, pre); err != nil {
-		return st, err
-	}
-	st.Duplicates += len(pre.ids) - len(fresh)
-	st.Stored = len(fresh)
-	if len(fresh) == 0 {
-		return st, nil
-	}
 
-	// The batch's parts, by index in pre.keys: from the cache, else
-	// stored, else new.
+	// The parts of the batch's records, by index in pre.keys: from the
+	// cache, else stored, else new (numbered now, with no row yet).
 	c := &w.s.cache
 	c.stamp++
 	parts := make([]*part, len(pre.keys))
 	cached := make([]bool, len(pre.keys))
-	looked := make([]bool, len(pre.keys))
 	missing := map[partKey]int{}
 	var sessions []string
-	for _, i := range pre.first {
-		g := pre.group[i]
-		if pre.stored[i] || looked[g] {
-			continue
-		}
-		looked[g] = true
-		k := pre.keys[g]
+	for g, k := range pre.keys {
 		p := c.parts[cacheKey{w.tenant, k.session, k.day}]
 		parts[g], cached[g] = p, p != nil
 		if p == nil {
@@ -376,18 +353,28 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record, pre *pr
 	if err := w.loadParts(ctx, sessions, missing, parts); err != nil {
 		return st, err
 	}
+	if err := w.numberParts(ctx, pre, parts); err != nil {
+		return st, err
+	}
+
+	// The requests go in first: the insert skips those the tenant has
+	// stored already, and tells which they were.
+	dups, err := w.saveRequests(ctx, recs, pre, parts)
+	if err != nil {
+		return st, err
+	}
+	st.Duplicates += dups
+	st.Stored = len(pre.ids) - dups
+	if st.Stored == 0 {
+		return st, nil
+	}
 	order := make([]*part, 0, len(parts))
 	for _, i := range pre.first {
 		if pre.stored[i] {
 			continue
 		}
-		r := &recs[i]
 		g := pre.group[i]
 		p := parts[g]
-		if p == nil {
-			p = newPart(pre.keys[g].session, pre.keys[g].day)
-			parts[g] = p
-		}
 		if p.stamp != c.stamp {
 			p.stamp = c.stamp
 			order = append(order, p)
@@ -395,23 +382,20 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record, pre *pr
 				c.bytes -= p.bytes
 			}
 		}
-		p.add(r)
+		p.add(&recs[i])
 	}
 	st.Sessions = len(order)
 
-	// New parts take their pids now and are named in parts_pending; their
-	// rows wait for the flush like the changes of stored parts (behind.go).
+	// New parts wait for the flush like the changes of stored parts
+	// (behind.go), named meanwhile in parts_pending.
 	var created []*part
 	for _, p := range order {
 		p.tenant = w.tenant
-		if p.pid == 0 {
+		if p.pending && !p.dirty {
 			created = append(created, p)
 		}
 	}
 	if err := w.savePending(ctx, created); err != nil {
-		return st, err
-	}
-	if err := w.saveRequests(ctx, recs, pre, parts); err != nil {
 		return st, err
 	}
 	for _, p := range order {
@@ -436,39 +420,6 @@ func chunks(n, size int, fn func(lo, hi int) error) error {
 		}
 	}
 	return nil
-}
-
-// dropStored removes from pre.fresh the IDs the tenant has stored already,
-// and marks their records stored.
-func (w *batchWrite) dropStored(ctx context.Context, pre *preparedBatch) error {
-	ids := pre.ids
-	return chunks(len(ids), lookupChunk, func(lo, hi int) error {
-		stmt, err := w.s.stmt(ctx, w.tx, existingIDsSQL(hi-lo))
-		if err != nil {
-			return err
-		}
-		args := append(w.args[:0], w.tenant)
-		for _, id := range ids[lo:hi] {
-			args = append(args, id)
-		}
-		w.args = args
-		rows, err := stmt.QueryContext(ctx, args...)
-		if err != nil {
-			return fmt.Errorf("look up IDs: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			if i, ok := pre.fresh[id]; ok {
-				pre.stored[i] = true
-				delete(pre.fresh, id)
-			}
-		}
-		return rows.Err()
-	})
 }
 
 // loadParts reads the stored parts among the keys of missing (of sessions)
@@ -540,26 +491,35 @@ func scanPartWith(row scanner, want func(partKey) bool, extra ...any) (*part, er
 	return p, nil
 }
 
-// savePending gives new parts their pids, from one past the largest pid
-// stored or pending, and names them in parts_pending.
-func (w *batchWrite) savePending(ctx context.Context, fresh []*part) error {
-	if len(fresh) == 0 {
-		return nil
-	}
+// numberParts makes a new part for each key of the batch that has none,
+// with the pid after the largest stored or pending. A new part that gets
+// no request (all its records were stored already) is dropped with its
+// pid, which nothing refers to.
+func (w *batchWrite) numberParts(ctx context.Context, pre *preparedBatch, parts []*part) error {
 	s := w.s
-	if s.nextPid == 0 {
-		// The write transaction holds the database's write lock, so no
-		// other writer, in this process or another, takes pids meanwhile.
-		if err := w.tx.QueryRowContext(ctx, `SELECT max(coalesce((SELECT max(pid) FROM parts), 0),
-			coalesce((SELECT max(pid) FROM parts_pending), 0)) + 1`).Scan(&s.nextPid); err != nil {
-			return fmt.Errorf("number parts: %w", err)
+	for g, p := range parts {
+		if p != nil {
+			continue
 		}
-	}
-	for _, p := range fresh {
-		p.pid = s.nextPid
-		p.pending = true
+		if s.nextPid == 0 {
+			// The write transaction holds the database's write lock, so
+			// no other writer, in this process or another, takes pids
+			// meanwhile.
+			if err := w.tx.QueryRowContext(ctx, `SELECT max(coalesce((SELECT max(pid) FROM parts), 0),
+				coalesce((SELECT max(pid) FROM parts_pending), 0)) + 1`).Scan(&s.nextPid); err != nil {
+				return fmt.Errorf("number parts: %w", err)
+			}
+		}
+		p = newPart(pre.keys[g].session, pre.keys[g].day)
+		p.pid, p.pending = s.nextPid, true
 		s.nextPid++
+		parts[g] = p
 	}
+	return nil
+}
+
+// savePending names new parts in parts_pending until a flush stores them.
+func (w *batchWrite) savePending(ctx context.Context, fresh []*part) error {
 	return chunks(len(fresh), pendingChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, insertPendingSQL(hi-lo))
 		if err != nil {
@@ -638,31 +598,73 @@ func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow) error {
 	})
 }
 
-// saveRequests inserts the new records, encoded before the transaction;
-// parts are the batch's by index in pre.keys.
-func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record, pre *preparedBatch, parts []*part) error {
-	idx := make([]int, 0, len(pre.fresh))
-	for _, i := range pre.first {
-		if !pre.stored[i] {
-			idx = append(idx, i)
-		}
+// saveRequests inserts the batch's records (the first of each ID), encoded
+// before the transaction; parts are the batch's by index in pre.keys. The
+// insert skips the IDs the tenant has stored already: it marks their
+// records in pre.stored and returns their number. Checking every ID first
+// cost a lookup per record, for duplicates that are rare but on re-import.
+func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record, pre *preparedBatch, parts []*part) (int, error) {
+	// New requests take rowids from max(rid) + 1 in order, so the rows a
+	// statement inserted are those past the largest rowid before it.
+	var last int64
+	if err := w.tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM requests").Scan(&last); err != nil {
+		return 0, fmt.Errorf("save requests: %w", err)
 	}
-	return chunks(len(idx), requestChunk, func(lo, hi int) error {
+	dups := 0
+	err := chunks(len(pre.first), requestChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, insertRequestsSQL(hi-lo))
 		if err != nil {
 			return err
 		}
 		args := w.args[:0]
-		for _, i := range idx[lo:hi] {
+		for _, i := range pre.first[lo:hi] {
 			r := &recs[i]
 			args = append(args, parts[pre.group[i]].pid, r.Time.UnixNano(), r.ID, w.tenant, pre.blob(i))
 		}
 		w.args = args
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		res, err := stmt.ExecContext(ctx, args...)
+		if err != nil {
 			return fmt.Errorf("save requests: %w", err)
 		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("save requests: %w", err)
+		}
+		if int(n) < hi-lo {
+			if err := w.markStored(ctx, recs, pre.first[lo:hi], pre.stored, last); err != nil {
+				return err
+			}
+			dups += hi - lo - int(n)
+		}
+		last += n
 		return nil
 	})
+	return dups, err
+}
+
+// markStored marks in stored the records among idx that the statement just
+// run did not insert: those whose ID has no row past rowid after.
+func (w *batchWrite) markStored(ctx context.Context, recs []apisessions.Record, idx []int, stored []bool, after int64) error {
+	rows, err := w.tx.QueryContext(ctx, "SELECT id FROM requests WHERE rid > ?", after)
+	if err != nil {
+		return fmt.Errorf("save requests: %w", err)
+	}
+	defer rows.Close()
+	inserted := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("save requests: %w", err)
+		}
+		inserted[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("save requests: %w", err)
+	}
+	for _, i := range idx {
+		stored[i] = !inserted[recs[i].ID]
+	}
+	return nil
 }
 
 // vidPid is a part_vids row.
