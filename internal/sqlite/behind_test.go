@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,6 +188,41 @@ func TestWriteBehindCrash(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWriteBehindDrainCrash: parts that went quiet are stored by later
+// batches ahead of the flush (drainable), each complete up to its upto;
+// after a crash, replay adds to them only the requests they lack, some of
+// which came after they were stored.
+func TestWriteBehindDrainCrash(t *testing.T) {
+	recs := storetest.Generate(31, "dr-", 800, 60, 1)
+	// Sessions one after the other, so that early parts go quiet; then a
+	// few records of the early sessions again, after they were stored.
+	slices.SortStableFunc(recs, func(a, b apisessions.Record) int { return strings.Compare(a.SessionID, b.SessionID) })
+	late := storetest.Generate(32, "dr-late-", 30, 60, 1)
+	for i := range late {
+		late[i].SessionID, late[i].Day, late[i].Time = recs[i].SessionID, recs[i].Day, recs[i].Time.Add(time.Minute)
+	}
+	all := append(slices.Clone(recs), late...)
+	ref := MustOpen(t)
+	writeAll(t, ref, [][]apisessions.Record{all})
+
+	o := behindOptions()
+	o.FlushParts = 100 // drains 10 quiet parts or more at a time; never full
+	path := filepath.Join(t.TempDir(), "store.db")
+	st := openAt(t, path, o)
+	writeAll(t, st, split(all, 20))
+	var stored, flushed, upto int64
+	if err := st.reader.QueryRow(`SELECT (SELECT count(*) FROM parts), (SELECT rid FROM parts_flushed), (SELECT coalesce(max(upto), 0) FROM parts)`).Scan(&stored, &flushed, &upto); err != nil {
+		t.Fatal(err)
+	}
+	if stored == 0 || flushed != 0 || upto == 0 {
+		t.Fatalf("before the crash %d parts stored ahead of the flush (upto %d), flushed up to %d: want some, and no flush", stored, upto, flushed)
+	}
+	st.crash()
+	st = openAt(t, path, o)
+	defer st.Close()
+	sameListings(t, st, ref, all)
 }
 
 // TestWriteBehindFailedWrite: a write whose transaction fails leaves no

@@ -67,11 +67,11 @@ func insertPendingSQL(n int) string {
 
 // insertPartSQL stores a new part at a flush: single-row, like
 // updatePartSQL, so no statement journal either.
-const insertPartSQL = `INSERT INTO parts (pid, tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertPartSQL = `INSERT INTO parts (pid, tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg, upto) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // updatePartSQL rewrites one stored part at a flush: single-row, so no
 // statement journal either.
-const updatePartSQL = `UPDATE parts SET first_ns = ?, last_ns = ?, requests = ?, attacks = ?, blocked = ?, agg = ? WHERE pid = ?`
+const updatePartSQL = `UPDATE parts SET first_ns = ?, last_ns = ?, requests = ?, attacks = ?, blocked = ?, agg = ?, upto = ? WHERE pid = ?`
 
 func loadPartsSQL(n int) string {
 	return "SELECT pid, session, day, first_ns, last_ns, requests, attacks, blocked, agg FROM parts WHERE tenant = ? AND session IN (" +
@@ -197,8 +197,13 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 		return fail(err)
 	}
 	flush := s.cache.full(s.opts)
+	var drained []*part
 	if flush {
 		if err := s.flushTx(ctx, tx, s.cache.dirty); err != nil {
+			return fail(err)
+		}
+	} else if drained = s.cache.drainable(s.opts); len(drained) > 0 {
+		if err := s.storeParts(ctx, tx, drained); err != nil {
 			return fail(err)
 		}
 	}
@@ -210,6 +215,7 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 		s.flushed()
 		s.cache.drop()
 	}
+	s.cache.drained(drained)
 	s.pending.Store(len(s.cache.dirty) > 0)
 	s.tmu.Lock()
 	s.tenants[tenant] = tid
