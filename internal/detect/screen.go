@@ -548,7 +548,7 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 func chainFuncs(names []string) ([]crstransform.Func, error) {
 	var fns []crstransform.Func
 	for _, t := range names {
-		f, ok := crstransform.Get(t)
+		f, ok := transformFunc(t)
 		if !ok {
 			return nil, fmt.Errorf("unknown transformation %q", t)
 		}
@@ -1114,7 +1114,7 @@ func addChainSteps(steps []chainStep, idx, fnIdx map[string]int, names []string)
 		key := strings.Join(names[:k+1], ",")
 		id, ok := idx[key]
 		if !ok {
-			f, _ := crstransform.Get(name)
+			f, _ := transformFunc(name)
 			fi, ok := fnIdx[name]
 			if !ok {
 				fi = len(fnIdx)
