@@ -159,15 +159,13 @@ func (n *nativeRule) matchesView(v *reqView) bool {
 			if t.key != "" {
 				return true
 			}
-			for i := range v.entries {
-				if e := &v.entries[i]; e.variable == name {
-					if t.count {
-						if n.test("1") {
-							return true
-						}
-					} else if n.test(e.value) {
-						return true
-					}
+			for _, i := range v.byVariable(name) {
+				value := v.entries[i].value
+				if t.count {
+					value = "1"
+				}
+				if n.test(value) {
+					return true
 				}
 			}
 			continue
@@ -178,9 +176,9 @@ func (n *nativeRule) matchesView(v *reqView) bool {
 			}
 			continue
 		}
-		for i := range v.entries {
+		for _, i := range v.byVariable(name) {
 			e := &v.entries[i]
-			if e.variable == name && (t.key == "" || strings.EqualFold(e.key, t.key)) && n.test(e.value) {
+			if (t.key == "" || strings.EqualFold(e.key, t.key)) && n.test(e.value) {
 				return true
 			}
 		}

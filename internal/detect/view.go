@@ -29,7 +29,12 @@ type viewEntry struct {
 
 // reqView is the request-phase variables of one exchange.
 type reqView struct {
-	entries  []viewEntry
+	entries []viewEntry
+	// vars lists, by variable, the indexes of its entries: built on first
+	// use (byVariable), so that a rule reading a few variables does not
+	// walk all the entries of a large body for each.
+	vars     []varEntries
+	indexed  bool
 	method   string
 	proto    string
 	basename string
@@ -38,13 +43,58 @@ type reqView struct {
 	bodyLen int
 }
 
+// varEntries are the indexes in reqView.entries of one variable's entries.
+type varEntries struct {
+	variable string
+	idx      []int32
+}
+
+// byVariable returns the indexes of the entries of variable, in order.
+func (v *reqView) byVariable(variable string) []int32 {
+	if !v.indexed {
+		v.index()
+	}
+	for i := range v.vars {
+		if v.vars[i].variable == variable {
+			return v.vars[i].idx
+		}
+	}
+	return nil
+}
+
+// index builds vars, reusing the memory of an earlier request's.
+func (v *reqView) index() {
+	v.indexed = true
+	n := 0
+	for i := range v.entries {
+		name := v.entries[i].variable
+		j := 0
+		for j < n && v.vars[j].variable != name {
+			j++
+		}
+		if j == n {
+			if n < len(v.vars) {
+				v.vars[n] = varEntries{name, v.vars[n].idx[:0]}
+			} else {
+				v.vars = append(v.vars, varEntries{variable: name})
+			}
+			n++
+		}
+		v.vars[j].idx = append(v.vars[j].idx, int32(i))
+	}
+	v.vars = v.vars[:n]
+}
+
 // count returns the number of values of variable (with key, case-blind,
 // when key is not empty).
 func (v *reqView) count(variable, key string) int {
+	idx := v.byVariable(variable)
+	if key == "" {
+		return len(idx)
+	}
 	n := 0
-	for i := range v.entries {
-		e := &v.entries[i]
-		if e.variable == variable && (key == "" || strings.EqualFold(e.key, key)) {
+	for _, i := range idx {
+		if strings.EqualFold(v.entries[i].key, key) {
 			n++
 		}
 	}
@@ -80,7 +130,7 @@ func newView(ex *apisessions.Exchange, proto string, o *Options) (v *reqView, ok
 // build is newView into v, reusing its memory.
 func (v *reqView) build(ex *apisessions.Exchange, proto string, o *Options) bool {
 	req := &ex.Request
-	*v = reqView{entries: v.entries[:0], headers: v.headers[:0], proto: proto}
+	*v = reqView{entries: v.entries[:0], vars: v.vars[:cap(v.vars)], headers: v.headers[:0], proto: proto}
 	add := func(variable, key, value string) {
 		v.entries = append(v.entries, viewEntry{variable, key, value})
 	}

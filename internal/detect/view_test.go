@@ -309,3 +309,32 @@ func TestPrejudgeExclusions(t *testing.T) {
 		t.Error("no exchange flagged: the cases do not exercise the removed skips")
 	}
 }
+
+// TestViewByVariable: the per-variable index of a view lists the entries
+// a walk of all of them finds, in order, also when the view's memory is
+// reused for the next request.
+func TestViewByVariable(t *testing.T) {
+	exs, _ := newAPICorpus(11).mix(200)
+	o := DefaultOptions()
+	var v reqView
+	for _, ex := range exs {
+		if !v.build(ex, "HTTP/1.1", &o) {
+			continue
+		}
+		want := map[string][]int32{}
+		for i, e := range v.entries {
+			want[e.variable] = append(want[e.variable], int32(i))
+		}
+		for name, idx := range want {
+			if got := v.byVariable(name); !slices.Equal(got, idx) {
+				t.Fatalf("%s %s: byVariable(%s) = %v, want %v", ex.Request.Method, ex.Request.URL, name, got, idx)
+			}
+			if got := v.count(name, ""); got != len(idx) {
+				t.Fatalf("count(%s) = %d, want %d", name, got, len(idx))
+			}
+		}
+		if got := v.byVariable("NO_SUCH_VARIABLE"); got != nil {
+			t.Fatalf("byVariable of an absent variable = %v", got)
+		}
+	}
+}
