@@ -83,10 +83,13 @@ func (c *partCache) full(o Options) bool {
 // Draining. A flush that the cache bounds force writes every dirty part in
 // one transaction, which held the writer for seconds at the end of an
 // import (2.5 s for the 50,000 parts of 1,000,000 exchanges), with nothing
-// left for the import's workers to do meanwhile. So a Write that finds
-// FlushParts/drainStep dirty parts that no batch touched in its last
-// drainIdle batches stores those too: sessions that went quiet are stored
-// while the workers still read, and the final flush finds little left.
+// left for the import's workers to do meanwhile. So once the cache holds
+// half its bound, a Write that finds FlushParts/drainStep dirty parts that
+// no batch touched in its last drainIdle batches stores those too:
+// sessions that went quiet are stored while the workers still read, and
+// the forced flush finds little left. (Below half the bound, parts wait
+// for the interval as before, so that a server's small batches do not
+// store a part each time it pauses.)
 // Fewer, larger steps keep each insert into parts_key (random session IDs)
 // to one write of each page it touches. Such a part records the last
 // request rowid it holds (upto), and replay skips the requests up to it;
@@ -96,23 +99,23 @@ const (
 	drainIdle = 4
 )
 
-// drainable returns the dirty parts a Write stores ahead of the flush, or
-// nil while they are fewer than a step.
+// drainable returns the dirty parts a Write stores ahead of the flush: a
+// step of them, oldest changed first, or none while there are fewer.
 func (c *partCache) drainable(o Options) []*part {
 	step := max(o.FlushParts/drainStep, 1)
-	if len(c.dirty) < step {
+	if len(c.dirty) < step || (len(c.parts) <= o.FlushParts/2 && c.bytes <= o.FlushBytes/2) {
 		return nil
 	}
 	var out []*part
 	for _, p := range c.dirty {
 		if p.stamp+drainIdle <= c.stamp {
 			out = append(out, p)
+			if len(out) == step {
+				return out
+			}
 		}
 	}
-	if len(out) < step {
-		return nil
-	}
-	return out
+	return nil
 }
 
 // drained updates the cache after a committed Write stored parts ahead of
@@ -335,9 +338,12 @@ func (s *Store) replay(ctx context.Context) error {
 						p.dirty = true
 						dirty = append(dirty, p)
 					case p.upto > flushed:
-						// Created since the last flush by a store that
-						// stored new parts at once: its filter values
-						// waited for a flush that did not come.
+						// Stored since the last flush: ahead of it
+						// (drained), or when its batch created it by a
+						// store written before parts_pending, whose
+						// filter values then waited for a flush that did
+						// not come. Storing all its values again costs
+						// only rows that are ignored.
 						p.addAllValues()
 						p.dirty = true
 						dirty = append(dirty, p)
