@@ -26,6 +26,19 @@ func transformFunc(name string) (crstransform.Func, bool) {
 			}
 			return f(v)
 		}, true
+	case "normalisePathWin", "normalizePathWin":
+		return func(v string) (string, bool, error) {
+			// Past normalizePath, Coraza's strips a stream suffix (from
+			// ':') and trailing dots and spaces: a value without '/', '\\'
+			// or ':' that ends in neither, and is not ".", is left alone.
+			if v == "" || v == "." || strings.ContainsAny(v, "/\\:") {
+				return f(v)
+			}
+			if last := v[len(v)-1]; last == '.' || last == ' ' {
+				return f(v)
+			}
+			return v, false, nil
+		}, true
 	case "removeWhitespace":
 		return func(v string) (string, bool, error) {
 			// Coraza's maps every rune through unicode.IsSpace (and rewrites

@@ -8,7 +8,7 @@ import (
 )
 
 // fastTransformNames are the transformations transformFunc replaces.
-var fastTransformNames = []string{"normalisePath", "normalizePath", "removeWhitespace", "utf8toUnicode"}
+var fastTransformNames = []string{"normalisePath", "normalizePath", "normalisePathWin", "normalizePathWin", "removeWhitespace", "utf8toUnicode"}
 
 // checkFastTransforms fails unless transformFunc's version of each
 // transformation returns on v what Coraza's does.
@@ -31,6 +31,7 @@ func checkFastTransforms(t *testing.T, v string) {
 // fastTransformSeeds hold the values each short cut must not take.
 var fastTransformSeeds = []string{
 	"", ".", "..", "...", "a.", ".a", "a..b", "/", "//", "a/", "/a/./b/../c", "./", "a/.", "é", "a\xffb", "\xc3", "plain text", "1.5",
+	"a ", "a. ", "c:", "c:x", "a:b", "x\\y", "..\\a", "a.b.", " ", "a b",
 	"a\tb", "a\nb", "a\vb", "a\fb", "a\rb", "a\x1fb", "a\u0085b", "a\u00a0b", "a\u3000b", "a\x85b",
 }
 
