@@ -68,10 +68,8 @@ func transformFunc(name string) (crstransform.Func, bool) {
 		return func(v string) (string, bool, error) {
 			// Coraza's looks for a rune at or past utf8.RuneSelf, decoding
 			// each; a byte test finds the same first one.
-			for i := 0; i < len(v); i++ {
-				if v[i] >= utf8.RuneSelf {
-					return f(v)
-				}
+			if !isASCII(v) {
+				return f(v)
 			}
 			return v, false, nil
 		}, true

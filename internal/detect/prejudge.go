@@ -784,14 +784,12 @@ var writtenOut = map[int]func(snap map[string][]string, constTX func(string) boo
 	921180: func(map[string][]string, func(string) bool) (func(v *reqView) bool, error) {
 		return func(v *reqView) bool {
 			seen := map[string]bool{}
-			for i := range v.entries {
-				if e := &v.entries[i]; e.variable == "ARGS_NAMES" {
-					k := strings.ToLower(e.key)
-					if seen[k] {
-						return true
-					}
-					seen[k] = true
+			for _, i := range v.byVariable("ARGS_NAMES") {
+				k := strings.ToLower(v.entries[i].key)
+				if seen[k] {
+					return true
 				}
+				seen[k] = true
 			}
 			return false
 		}, nil
@@ -800,9 +798,9 @@ var writtenOut = map[int]func(snap map[string][]string, constTX func(string) boo
 	// cookie named like $Version (any case) whose value is 1.
 	921250: func(map[string][]string, func(string) bool) (func(v *reqView) bool, error) {
 		return func(v *reqView) bool {
-			for i := range v.entries {
+			for _, i := range v.byVariable("REQUEST_COOKIES") {
 				e := &v.entries[i]
-				if e.variable == "REQUEST_COOKIES" && strings.Contains(strings.ToLower(e.key), "$version") && strings.ToLower(e.value) == "1" {
+				if strings.Contains(strings.ToLower(e.key), "$version") && strings.ToLower(e.value) == "1" {
 					return true
 				}
 			}
