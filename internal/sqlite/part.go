@@ -70,9 +70,9 @@ type part struct {
 	// stored (values not marked saved): the part_vids rows to insert.
 	unsaved int
 	// tenant, upto, pending, dirty, stamp and bytes serve the write-behind
-	// cache (behind.go): the part's tenant ID; in a store written before
-	// parts_pending, the last requests rowid stored with the part when its
-	// batch created it; whether its row waits for a flush (in
+	// cache (behind.go): the part's tenant ID; as replay loads it, the last
+	// request rowid its stored row holds (every write of a part records
+	// it); whether its row waits for a flush (in
 	// parts_pending); whether it changed since it was stored; the write
 	// batch that last touched it; and an estimate of the memory it holds.
 	tenant  int64
