@@ -5,33 +5,37 @@ import (
 	"sync/atomic"
 )
 
-// verdictCache remembers whether a rule's first-link operator matched a
-// value (after the rule's transformations): API traffic repeats enum
-// values, sort keys, cookies and tokens. It is direct-mapped and lock-free:
-// a slot holds the last entry hashed to it, so the cache is bounded by its
-// slot count and a collision only costs a recomputation.
-type verdictCache struct {
+// valueMemo remembers, for a value and the collections it was seen in,
+// which screened rules' first links match it: what the screen decides for
+// one value depends on nothing else but the places it was seen, which the
+// rules' targets check on each use. API traffic repeats most of its values
+// from request to request (JSON keys, enum values, header values, tokens),
+// and a remembered value costs the screen no scan, no transformation and
+// no operator. It is direct-mapped and lock-free: a slot holds the last
+// entry hashed to it, so the memo is bounded by its slot count and a
+// collision only costs a recomputation.
+type valueMemo struct {
 	seed  maphash.Seed
-	slots []atomic.Pointer[cacheEntry]
+	slots []atomic.Pointer[memoEntry]
 	mask  uint64
+	// want is what the memo decides: an entry lists the rules of want
+	// that match, so it answers for any narrower selection.
+	want []bool
 }
 
-type cacheEntry struct {
-	rule  int32
-	match bool
+type memoEntry struct {
 	value string
+	vars  uint64  // the collections (screen.varBit) the value was seen in
+	hits  []int32 // the rules of want whose first link matches the value
 }
 
-// maxCachedValue bounds the values cached: long values rarely repeat and
-// would make the cache's memory depend on request sizes.
-const maxCachedValue = 256
+// maxMemoValue bounds the values the memo holds, and with its slot count
+// its memory.
+const maxMemoValue = 512
 
-// minCachedValue is the shortest value the screen caches verdicts for.
-const minCachedValue = 32
-
-// newVerdictCache returns a cache of about entries slots (a power of two);
-// nil when entries < 1.
-func newVerdictCache(entries int) *verdictCache {
+// newValueMemo returns a memo of about entries slots deciding the rules of
+// want; nil when entries < 1.
+func newValueMemo(entries int, want []bool) *valueMemo {
 	if entries < 1 {
 		return nil
 	}
@@ -39,36 +43,30 @@ func newVerdictCache(entries int) *verdictCache {
 	for n < entries {
 		n <<= 1
 	}
-	return &verdictCache{seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[cacheEntry], n), mask: uint64(n - 1)}
+	return &valueMemo{seed: maphash.MakeSeed(), slots: make([]atomic.Pointer[memoEntry], n), mask: uint64(n - 1), want: want}
 }
 
-// match returns the cached verdict of rule on value, computing it with f
-// on a miss.
-func (c *verdictCache) match(rule int32, value string, f func(string) bool) bool {
-	return c.matchHashed(rule, value, c.hash(value), f)
+// holds reports whether the memo takes value.
+func (m *valueMemo) holds(value string) bool {
+	return m != nil && len(value) <= maxMemoValue
 }
 
-// hash is the hash of value matchHashed takes (0 for a value the cache
-// does not hold).
-func (c *verdictCache) hash(value string) uint64 {
-	if c == nil || len(value) > maxCachedValue {
-		return 0
-	}
-	return maphash.String(c.seed, value)
+// slot returns the slot of value seen in vars.
+func (m *valueMemo) slot(value string, vars uint64) *atomic.Pointer[memoEntry] {
+	return &m.slots[(maphash.String(m.seed, value)^vars*0x9E3779B97F4A7C15)&m.mask]
 }
 
-// matchHashed is match with the value's hash computed once by the caller,
-// who checks a value against many rules.
-func (c *verdictCache) matchHashed(rule int32, value string, h uint64, f func(string) bool) bool {
-	if c == nil || len(value) > maxCachedValue {
-		return f(value)
+// lookup returns the rules of want that match value seen in vars, if the
+// memo holds them.
+func (m *valueMemo) lookup(value string, vars uint64) ([]int32, bool) {
+	if e := m.slot(value, vars).Load(); e != nil && e.vars == vars && e.value == value {
+		return e.hits, true
 	}
-	slot := &c.slots[(h^uint64(rule)*0x9E3779B97F4A7C15)&c.mask]
-	if e := slot.Load(); e != nil && e.rule == rule && e.value == value {
-		return e.match
-	}
-	m := f(value)
+	return nil, false
+}
+
+// store records the rules of want that match value seen in vars.
+func (m *valueMemo) store(value string, vars uint64, hits []int32) {
 	// The entry must not alias a buffer the caller reuses.
-	slot.Store(&cacheEntry{rule: rule, match: m, value: string([]byte(value))})
-	return m
+	m.slot(value, vars).Store(&memoEntry{value: string([]byte(value)), vars: vars, hits: hits})
 }

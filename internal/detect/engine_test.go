@@ -133,7 +133,7 @@ func TestBoundPayload(t *testing.T) {
 }
 
 // TestConcurrentDetect runs one engine from several goroutines (the race
-// detector checks the shared WAF, hook and verdict cache).
+// detector checks the shared WAF, hook and value memo).
 func TestConcurrentDetect(t *testing.T) {
 	e := sharedEngine(t, "pl1-fast", DefaultOptions())
 	exs := newCorpus(3).mix(40)

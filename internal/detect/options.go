@@ -44,8 +44,10 @@ type Options struct {
 	// allows GET HEAD POST OPTIONS only, which would make every PUT, PATCH
 	// and DELETE of a REST API an attack; the default adds those three.
 	AllowedMethods []string
-	// CacheEntries bounds the fast path's cache of rule verdicts on values
-	// seen before (about 100 bytes an entry).
+	// CacheEntries bounds the fast path's memory of the screen's answers
+	// on values seen before (valueMemo): one entry per value and the
+	// collections it was seen in, values of up to 512 bytes, about 100
+	// bytes an entry besides the value.
 	CacheEntries int
 	// Mode is ModeFast (default) or ModeFull.
 	Mode string

@@ -49,8 +49,10 @@ type prejudge struct {
 	o *Options
 	// want selects the screened rules to decide, and slinks holds the
 	// deciders of their chains' later links.
-	want    []bool
-	slinks  [][]func(v *reqView) bool
+	want   []bool
+	slinks [][]func(v *reqView) bool
+	// memo remembers the screen's answers on values seen before.
+	memo    *valueMemo
 	natives []*nativeRule
 	// links holds, per native, deciders of its chain's later links: the
 	// rule can match only if each of them may.
@@ -112,7 +114,7 @@ func (p *prejudge) judge(ex *apisessions.Exchange, proto string, withPlan bool) 
 				}
 			}
 		}
-		hit, owners := p.s.decide(sc, func(ri int32) bool { return want[ri] }, stop)
+		hit, owners := p.s.decide(sc, func(ri int32) bool { return want[ri] }, stop, p.memo)
 		return slices.Index(hit, true), hit, owners
 	}
 	dirty := func(id int) (bool, int, *screenPlan) {
@@ -323,6 +325,7 @@ func newPrejudge(metas []types.RuleMetadata, s *screen, o *Options, snap map[str
 	if len(residue) > 0 {
 		return nil, residue, nil
 	}
+	p.memo = newValueMemo(o.CacheEntries, p.want)
 	return p, nil, nil
 }
 

@@ -765,9 +765,8 @@ func reviewGenerated(t *testing.T, v reviewVariant, seed uint64, n int) {
 	}
 }
 
-// TestReviewPrejudgeConcurrent: the pre-decision's pooled memory and the
-// screen's verdict cache give every goroutine the answer a lone caller
-// gets.
+// TestReviewPrejudgeConcurrent: the pre-decision's pooled memory and its
+// value memo give every goroutine the answer a lone caller gets.
 func TestReviewPrejudgeConcurrent(t *testing.T) {
 	_, fast := reviewPair(t, reviewVariants[0])
 	cases := reviewCases()

@@ -48,8 +48,7 @@ var screenedVariables = map[string]bool{
 	"MULTIPART_PART_HEADERS": true,
 }
 
-// screen is the per-engine screening data; read-only after newScreen but
-// for the verdict cache, which is safe for concurrent use.
+// screen is the per-engine screening data, read-only after newScreen.
 type screen struct {
 	rules  []screenRule
 	groups []*chainGroup
@@ -71,7 +70,6 @@ type screen struct {
 	variables map[string]bool
 	// varBit numbers the screened collections (fewer than 64).
 	varBit map[string]uint64
-	cache  *verdictCache
 	// plans holds the plans of the transactions that have one, by
 	// transaction ID.
 	plans sync.Map
@@ -181,8 +179,6 @@ type screenRule struct {
 	// clauses is the number of the rule's atom sets: a form of a value
 	// can match only when it holds an atom of each.
 	clauses uint8
-	// costly is set when match costs more than a verdict cache probe.
-	costly bool
 	// reads has the bits (screen.varBit) of the collections in targets,
 	// readsAll those of the collections the rule reads whole.
 	reads, readsAll uint64
@@ -378,7 +374,7 @@ func scanChain(names []string) []string {
 }
 
 func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
-	s := &screen{variables: map[string]bool{}, cache: newVerdictCache(opts.CacheEntries)}
+	s := &screen{variables: map[string]bool{}}
 	groupIdx := map[string]int{}
 	stepIdx, fnIdx := map[string]int{}, map[string]int{}
 	atomIdx := map[string]int{}
@@ -473,9 +469,6 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 				targets[v] = append(targets[v], r.keys[i])
 			}
 		}
-		// costly is set unless the lazy DFA decides the rule: a verdict
-		// cache probe costs more than a DFA walk of a short value.
-		costly := true
 		if r.operator == "rx" {
 			// As Coraza compiles @rx (dot matches newline, multi-line anchors).
 			// The lazy DFA gives the regexp's answer, at a table lookup
@@ -483,13 +476,13 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 			if re, err := regexp.Compile("(?sm)" + r.argument); err == nil {
 				match = re.MatchString
 				if d := newLazyDFA(re); d != nil {
-					match, costly = d.MatchString, false
+					match = d.MatchString
 				}
 			}
 		}
 		ri := int32(len(s.rules))
 		s.rules = append(s.rules, screenRule{id: m.ID(), phase: r.phase, group: gi, targets: targets, full: full, multi: r.multi, match: match,
-			cut: cuttable(r, m.ID(), chains), costly: costly})
+			cut: cuttable(r, m.ID(), chains)})
 		g.rules = append(g.rules, ri)
 		if every {
 			s.every = append(s.every, ri)
@@ -735,16 +728,6 @@ type valueTable struct {
 	values []string
 	owners [][]owner
 	masks  []uint64 // per value, the collections it was seen in
-	hashes []uint64 // per value, its verdict cache hash once computed
-	hashed []bool
-}
-
-// hash returns the verdict cache hash of value i, computed once.
-func (t *valueTable) hash(c *verdictCache, i int) uint64 {
-	if !t.hashed[i] {
-		t.hashes[i], t.hashed[i] = c.hash(t.values[i]), true
-	}
-	return t.hashes[i]
 }
 
 // reset empties the table, keeping its memory.
@@ -753,8 +736,19 @@ func (t *valueTable) reset() {
 	t.values = t.values[:0]
 	t.owners = t.owners[:0]
 	t.masks = t.masks[:0]
-	t.hashes = t.hashes[:0]
-	t.hashed = t.hashed[:0]
+}
+
+// addAnywhere adds x, a value distinct from those of the table, seen in
+// the collections vars at no place in particular (valueHits).
+func (t *valueTable) addAnywhere(x string, vars uint64) {
+	t.values = append(t.values, x)
+	if len(t.owners) < cap(t.owners) {
+		t.owners = t.owners[:len(t.owners)+1]
+		t.owners[len(t.owners)-1] = t.owners[len(t.owners)-1][:0]
+	} else {
+		t.owners = append(t.owners, nil)
+	}
+	t.masks = append(t.masks, vars)
 }
 
 // add records x seen in collection v under key.
@@ -777,8 +771,6 @@ func (t *valueTable) add(s *screen, v, key, x string) {
 			t.owners = append(t.owners, nil)
 		}
 		t.masks = append(t.masks, 0)
-		t.hashes = append(t.hashes, 0)
-		t.hashed = append(t.hashed, false)
 	}
 	bit := s.varBit[v]
 	t.owners[i] = append(t.owners[i], owner{v, key, bit})
@@ -806,7 +798,7 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 		}
 		return true
 	})
-	hit, hitOwners := s.decide(sc, func(ri int32) bool { return s.rules[ri].phase == phase && !s.off[ri] }, false)
+	hit, hitOwners := s.decide(sc, func(ri int32) bool { return s.rules[ri].phase == phase && !s.off[ri] }, false, nil)
 	var skip []int
 	var cuts []targetCut
 	for ri := range s.rules {
@@ -875,7 +867,7 @@ func (s *screen) planned(pl *screenPlan, tx plugintypes.TransactionState, phase 
 // match (hit then tells only that one).
 //
 // The values are sc.table's; the results live in sc.
-func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit []bool, hitOwners [][]owner) {
+func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool, vm *valueMemo) (hit []bool, hitOwners [][]owner) {
 	t := &sc.table
 	values, owners, masks := t.values, t.owners, t.masks
 	n := len(s.rules)
@@ -899,12 +891,22 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	// and transformed forms often hold the same atom, and the verdict
 	// depends on the rule and the untransformed value only.
 	// Past maxSeenBits (a request with very many values) pairs are
-	// decided again instead, through the verdict cache.
+	// decided again instead.
 	var seen []uint64
 	if bits := n * len(values); bits <= maxSeenBits {
 		seen = resize(sc.seen, (bits+63)/64)
 		clear(seen)
 		sc.seen = seen
+	}
+	// matched records that rule ri matches a value seen at own.
+	matched := func(ri int32, own []owner) {
+		hit[ri] = true
+		if stop {
+			stopped = true
+		}
+		if len(s.rules[ri].cut) > 0 {
+			hitOwners[ri] = append(hitOwners[ri], own...)
+		}
 	}
 	// consider decides a rule on a value it has an atom in.
 	consider := func(ri int32, i int, own []owner) {
@@ -916,26 +918,19 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 			seen[bit>>6] |= 1 << (bit & 63)
 		}
 		r := &s.rules[ri]
-		if !r.readsAny(own) {
+		if sc.anyPlace {
+			if r.reads&masks[i] == 0 {
+				return
+			}
+		} else if !r.readsAny(own) {
 			return
 		}
-		// A cache probe is a likely CPU cache miss and, on a miss, an
-		// allocation: it pays only where the rule's match is costly and
-		// the value long enough for that to show.
-		var m bool
-		if r.costly && len(values[i]) >= minCachedValue {
-			m = s.cache.matchHashed(ri, values[i], t.hash(s.cache, i), r.eval)
-		} else {
-			m = r.eval(values[i])
-		}
-		if m {
-			hit[ri] = true
-			if stop {
-				stopped = true
-			}
-			if len(r.cut) > 0 {
-				hitOwners[ri] = append(hitOwners[ri], own...)
-			}
+		switch {
+		case !r.eval(values[i]):
+		case sc.anyPlace:
+			sc.pairs = append(sc.pairs, rulePair{ri, int32(i)})
+		default:
+			matched(ri, own)
 		}
 	}
 	// A rule of several atom sets is decided on a form once the form has
@@ -971,11 +966,51 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 			}
 		})
 	}
+	// Values the memo holds are decided from it; the passes below skip
+	// them.
+	memoized := resize(sc.memoized, len(values))
+	clear(memoized)
+	sc.memoized = memoized
+	apply := func(i int, hits []int32) {
+		for _, ri := range hits {
+			if !done(ri) && want(ri) && s.rules[ri].readsAny(owners[i]) {
+				matched(ri, owners[i])
+			}
+		}
+	}
+	var missed []int
+	for i, v := range values {
+		if !vm.holds(v) || !foldSafe(v) {
+			continue
+		}
+		memoized[i] = true
+		hits, ok := vm.lookup(v, masks[i])
+		if !ok {
+			missed = append(missed, i)
+			continue
+		}
+		apply(i, hits)
+		if stopped {
+			return hit, hitOwners
+		}
+	}
+	if len(missed) > 0 {
+		for i, hits := range s.valueHits(values, masks, missed, vm) {
+			vm.store(values[missed[i]], masks[missed[i]], hits)
+			apply(missed[i], hits)
+		}
+		if stopped {
+			return hit, hitOwners
+		}
+	}
 	// Untransformed values: for a value a rule's chain leaves unchanged
 	// this is the transformed form too.
 	raw := &sc.raw
 	raw.reset()
 	for i, v := range values {
+		if memoized[i] {
+			continue
+		}
 		raw.add(v, i, owners[i], ^uint64(0), len(raw.ends), nil)
 		if !foldSafe(v) {
 			// The case transformations the scan leaves out would change
@@ -1000,7 +1035,9 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 			if done(ri) {
 				break
 			}
-			consider(ri, i, owners[i])
+			if !memoized[i] {
+				consider(ri, i, owners[i])
+			}
 		}
 	}
 	// Values a rule's chain changes, in their transformed forms (every
@@ -1020,6 +1057,9 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	for i, v := range values {
 		if stopped {
 			return hit, hitOwners
+		}
+		if memoized[i] {
+			continue
 		}
 		memo.next()
 		own := owners[i]
@@ -1062,6 +1102,37 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool) (hit [
 	}
 	return hit, hitOwners
 }
+
+// valueHits returns, for each value of which (indexes in values, seen in
+// the collections masks), the rules of vm.want whose first link matches
+// it wherever in those collections: decide on a table of these values,
+// each seen at no place in particular, with the rules' targets checked by
+// collection only (the memo's user checks them on the places it saw the
+// value at), and every rule decided on every value.
+func (s *screen) valueHits(values []string, masks []uint64, which []int, vm *valueMemo) [][]int32 {
+	sc := getScratch()
+	defer putScratch(sc)
+	sc.table.reset()
+	for _, i := range which {
+		sc.table.addAnywhere(values[i], masks[i])
+	}
+	sc.anyPlace = true
+	sc.pairs = sc.pairs[:0]
+	s.decide(sc, func(ri int32) bool { return vm.want[ri] }, false, nil)
+	out := make([][]int32, len(which))
+	for _, p := range sc.pairs {
+		out[p.value] = append(out[p.value], p.rule)
+	}
+	for i, hits := range out {
+		// Past maxSeenBits a pair may be decided more than once.
+		slices.Sort(hits)
+		out[i] = slices.Compact(hits)
+	}
+	return out
+}
+
+// rulePair is a rule that matches a value of the table (valueHits).
+type rulePair struct{ rule, value int32 }
 
 // chainStep is a node of the tree of the chain groups' transformation
 // chains: the chain prefix of its parent followed by transformation fn.
@@ -1328,6 +1399,12 @@ type scratch struct {
 	raw       valueSet
 	changed   valueSet
 	groups    []int
+	memoized  []bool
+	// anyPlace is set while the table holds values for valueHits: each
+	// stands for a value seen anywhere in its collections, and pairs
+	// collects what matches what.
+	anyPlace bool
+	pairs    []rulePair
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -1341,6 +1418,7 @@ func putScratch(sc *scratch) {
 		return
 	}
 	sc.table.reset()
+	sc.anyPlace = false
 	scratchPool.Put(sc)
 }
 
