@@ -143,3 +143,33 @@ func TestValueMemoPlaces(t *testing.T) {
 		}
 	}
 }
+
+// TestValueMemoChangesNothing: a fast engine with the value memo gives the
+// verdicts, scores and rule IDs of one without it, on the API mix (whose
+// values repeat from request to request as API traffic's do) with attacks
+// placed in it.
+func TestValueMemoChangesNothing(t *testing.T) {
+	n := 2000 / sampleEvery
+	g := newAPICorpus(300)
+	exs, _ := g.mix(n)
+	for range n / 5 {
+		exs = append(exs, g.attack())
+	}
+	o := DefaultOptions()
+	o.CacheEntries = 0
+	cold := mustEngine(t, o)
+	if cold.pre.memo != nil {
+		t.Fatal("CacheEntries 0 leaves a memo")
+	}
+	memo := mustEngine(t, DefaultOptions())
+	checkParityCorpus(t, cold, memo, exs)
+	held := 0
+	for i := range memo.pre.memo.slots {
+		if memo.pre.memo.slots[i].Load() != nil {
+			held++
+		}
+	}
+	if held < 1000/sampleEvery {
+		t.Errorf("the memo holds %d values: the corpus does not exercise it", held)
+	}
+}
