@@ -91,13 +91,21 @@ func (p *prejudge) judge(ex *apisessions.Exchange, proto string, withPlan bool) 
 	screened := func(stop bool) (int, []bool, [][]owner) {
 		t := &sc.table
 		t.reset()
+		// Entries come in runs of one variable: look it up once a run.
+		var (
+			variable string
+			keep     bool
+			bit      uint64
+		)
 		for i := range v.entries {
 			e := &v.entries[i]
-			if !p.s.variables[e.variable] {
-				continue
+			if i == 0 || e.variable != variable {
+				variable, keep, bit = e.variable, p.s.variables[e.variable], p.s.varBit[e.variable]
 			}
-			t.add(p.s, e.variable, e.key, e.key)
-			t.add(p.s, e.variable, e.key, e.value)
+			if keep {
+				t.add(e.variable, e.key, e.key, bit)
+				t.add(e.variable, e.key, e.value, bit)
+			}
 		}
 		// A screened rule whose later links cannot all match is left out.
 		want := resize(sc.want, len(p.want))

@@ -738,21 +738,24 @@ func (t *valueTable) reset() {
 	t.masks = t.masks[:0]
 }
 
-// addAnywhere adds x, a value distinct from those of the table, seen in
-// the collections vars at no place in particular (valueHits).
-func (t *valueTable) addAnywhere(x string, vars uint64) {
+// push appends x, a value the table does not hold, seen in the
+// collections vars at no place yet, and returns its index.
+func (t *valueTable) push(x string, vars uint64) int {
+	i := len(t.values)
 	t.values = append(t.values, x)
 	if len(t.owners) < cap(t.owners) {
-		t.owners = t.owners[:len(t.owners)+1]
-		t.owners[len(t.owners)-1] = t.owners[len(t.owners)-1][:0]
+		t.owners = t.owners[:i+1]
+		t.owners[i] = t.owners[i][:0]
 	} else {
 		t.owners = append(t.owners, nil)
 	}
 	t.masks = append(t.masks, vars)
+	return i
 }
 
-// add records x seen in collection v under key.
-func (t *valueTable) add(s *screen, v, key, x string) {
+// add records x seen in collection v (whose screen.varBit is bit) under
+// key.
+func (t *valueTable) add(v, key, x string, bit uint64) {
 	if x == "" {
 		return
 	}
@@ -761,18 +764,9 @@ func (t *valueTable) add(s *screen, v, key, x string) {
 	}
 	i, ok := t.idx[x]
 	if !ok {
-		i = len(t.values)
+		i = t.push(x, 0)
 		t.idx[x] = i
-		t.values = append(t.values, x)
-		if len(t.owners) < cap(t.owners) {
-			t.owners = t.owners[:i+1]
-			t.owners[i] = t.owners[i][:0]
-		} else {
-			t.owners = append(t.owners, nil)
-		}
-		t.masks = append(t.masks, 0)
 	}
-	bit := s.varBit[v]
 	t.owners[i] = append(t.owners[i], owner{v, key, bit})
 	t.masks[i] |= bit
 }
@@ -792,9 +786,10 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 		if !s.variables[name] {
 			return true
 		}
+		bit := s.varBit[name]
 		for _, md := range col.FindAll() {
-			t.add(s, name, md.Key(), md.Key())
-			t.add(s, name, md.Key(), md.Value())
+			t.add(name, md.Key(), md.Key(), bit)
+			t.add(name, md.Key(), md.Value(), bit)
 		}
 		return true
 	})
@@ -980,18 +975,21 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool, vm *va
 	}
 	var missed []int
 	for i, v := range values {
-		if !vm.holds(v) || !foldSafe(v) {
+		if !vm.holds(v) {
 			continue
 		}
-		memoized[i] = true
-		hits, ok := vm.lookup(v, masks[i])
-		if !ok {
+		// The memo holds only fold-safe values (see the raw pass).
+		if hits, ok := vm.lookup(v, masks[i]); ok {
+			memoized[i] = true
+			apply(i, hits)
+			if stopped {
+				return hit, hitOwners
+			}
+			continue
+		}
+		if foldSafe(v) {
+			memoized[i] = true
 			missed = append(missed, i)
-			continue
-		}
-		apply(i, hits)
-		if stopped {
-			return hit, hitOwners
 		}
 	}
 	if len(missed) > 0 {
@@ -1114,7 +1112,7 @@ func (s *screen) valueHits(values []string, masks []uint64, which []int, vm *val
 	defer putScratch(sc)
 	sc.table.reset()
 	for _, i := range which {
-		sc.table.addAnywhere(values[i], masks[i])
+		sc.table.push(values[i], masks[i])
 	}
 	sc.anyPlace = true
 	sc.pairs = sc.pairs[:0]
