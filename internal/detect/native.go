@@ -57,6 +57,15 @@ type nativeTarget struct {
 	variable variables.RuleVariable
 	key      string // "" for the whole collection
 	count    bool
+	// name is the variable's name, and single says it is one of the
+	// singleVariables: what the pre-decision's view asks on every request.
+	name   string
+	single bool
+}
+
+// newNativeTarget returns the target of v under key.
+func newNativeTarget(v variables.RuleVariable, key string, count bool) nativeTarget {
+	return nativeTarget{variable: v, key: key, count: count, name: v.Name(), single: singleVariables[v.Name()]}
 }
 
 // newNativeRule returns the native form of a rule, ok=false when the rule
@@ -81,7 +90,7 @@ func newNativeRuleOver(id int, r secRule, allowed map[string]bool) (*nativeRule,
 			return nil, false
 		}
 		// A regex or XPath key was read as "" (all keys): a superset.
-		n.targets = append(n.targets, nativeTarget{variable: v, key: r.keys[i]})
+		n.targets = append(n.targets, newNativeTarget(v, r.keys[i], false))
 	}
 	for i, name := range r.countVars {
 		key := r.countKeys[i]
@@ -92,7 +101,7 @@ func newNativeRuleOver(id int, r secRule, allowed map[string]bool) (*nativeRule,
 		if err != nil {
 			return nil, false
 		}
-		n.targets = append(n.targets, nativeTarget{variable: v, key: key, count: true})
+		n.targets = append(n.targets, newNativeTarget(v, key, true))
 	}
 	if len(n.targets) == 0 {
 		return nil, false

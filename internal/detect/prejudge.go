@@ -164,8 +164,8 @@ natives:
 // matchesView is matches on a view.
 func (n *nativeRule) matchesView(v *reqView) bool {
 	for _, t := range n.targets {
-		name := t.variable.Name()
-		if singleVariables[name] {
+		name := t.name
+		if t.single {
 			if t.key != "" {
 				return true
 			}
