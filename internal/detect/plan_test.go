@@ -137,7 +137,8 @@ func groupForms(g *chainGroup, v string) (forms []string, failed bool) {
 func memoForms(s *screen, m *stepMemo, g *chainGroup, v string) (forms []string, failed bool) {
 	cur, changedAny := v, false
 	for _, id := range g.path {
-		st := m.step(s.steps, id, v)
+		present := bytesIn(v)
+		st := m.step(s.steps, id, v, &present)
 		if st.failed {
 			return nil, true
 		}
@@ -218,5 +219,23 @@ func FuzzStepMemo(f *testing.F) {
 		checkStepMemo(t, s, &m, a)
 		checkStepMemo(t, s, &m, b)
 		checkStepMemo(t, s, &m, a)
+	})
+}
+
+// FuzzByteSet checks that a value's byte set meets a set exactly when the
+// value holds one of its bytes.
+func FuzzByteSet(f *testing.F) {
+	f.Add("a%41 b", "%")
+	f.Add("plain", "%+&")
+	f.Add("\x00\xff\x80", "\xff")
+	f.Fuzz(func(t *testing.T, v, bytes string) {
+		var set [256]bool
+		for i := 0; i < len(bytes); i++ {
+			set[bytes[i]] = true
+		}
+		present, bits := bytesIn(v), setOf(&set)
+		if got, want := present.meets(&bits), hasByteIn(v, &set); got != want {
+			t.Errorf("%q meets %q: %v, want %v", v, bytes, got, want)
+		}
 	})
 }

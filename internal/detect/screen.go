@@ -305,12 +305,13 @@ type chainGroup struct {
 	// trigger holds the bytes without which the chain leaves a value
 	// unchanged up to case (triggerSet); always is set instead when some
 	// transformation changes anything (base64Decode, length, ...).
-	trigger   *[256]bool
-	always    bool
-	variables map[string]bool // union of what its rules read
-	mask      uint64          // the same as varBit bits
-	phases    [6]bool
-	rules     []int32 // the screened rules of the group
+	trigger     *[256]bool
+	triggerBits byteSet // trigger as a bitmap
+	always      bool
+	variables   map[string]bool // union of what its rules read
+	mask        uint64          // the same as varBit bits
+	phases      [6]bool
+	rules       []int32 // the screened rules of the group
 	// minForm is the length of the shortest folded form in which some
 	// rule of the group can find an atom of each of its sets, and
 	// atomBytes the bytes of the atoms of its rules: a form without a run
@@ -457,6 +458,9 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 			var ok bool
 			g.trigger, ok = triggerSet(scanNames)
 			g.always = !ok
+			if ok {
+				g.triggerBits = setOf(g.trigger)
+			}
 			s.groups = append(s.groups, g)
 		}
 		g := s.groups[gi]
@@ -1062,14 +1066,15 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool, vm *va
 		memo.next()
 		own := owners[i]
 		first := len(vs.ends)
+		present := bytesIn(v)
 		for _, gi := range active {
 			g := s.groups[gi]
-			if masks[i]&g.mask == 0 || !g.mayChange(v) {
+			if masks[i]&g.mask == 0 || !g.mayChange(&present) {
 				continue
 			}
 			cur, changedAny, failed := v, false, false
 			for _, node := range g.path {
-				st := memo.step(s.steps, node, v)
+				st := memo.step(s.steps, node, v, &present)
 				if st.failed {
 					failed = true
 					break
@@ -1146,6 +1151,8 @@ type chainStep struct {
 	// every byte over 0x7f): a value without any it returns unchanged.
 	// Nil when fn may change any value.
 	acts *[256]bool
+	// actsBits is acts as a bitmap.
+	actsBits byteSet
 }
 
 // caseKeeping are the transformations with triggers that never change
@@ -1168,11 +1175,6 @@ func actsOn(name string) *[256]bool {
 	return acts
 }
 
-// idle reports that the step's transformation returns v unchanged.
-func (st *chainStep) idle(v string) bool {
-	return st.acts != nil && !hasByteIn(v, st.acts)
-}
-
 // addChainSteps returns the path of steps of the chain names (one per
 // transformation), adding to steps the prefixes not in it yet; fnIdx
 // numbers the distinct transformations.
@@ -1191,7 +1193,11 @@ func addChainSteps(steps []chainStep, idx, fnIdx map[string]int, names []string)
 			}
 			id = len(steps)
 			idx[key] = id
-			steps = append(steps, chainStep{parent: parent, fn: f, fi: fi, acts: actsOn(name)})
+			st := chainStep{parent: parent, fn: f, fi: fi, acts: actsOn(name)}
+			if st.acts != nil {
+				st.actsBits = setOf(st.acts)
+			}
+			steps = append(steps, st)
 		}
 		path = append(path, id)
 		parent = id
@@ -1240,13 +1246,13 @@ func (m *stepMemo) next() { m.cur++ }
 
 // step returns the result of step id on v, the current value, computing
 // it (and its parents) once per value.
-func (m *stepMemo) step(steps []chainStep, id int, v string) stepResult {
+func (m *stepMemo) step(steps []chainStep, id int, v string, present *byteSet) stepResult {
 	if m.stamp[id] == m.cur {
 		return m.results[id]
 	}
 	in, src := v, -1
 	if p := steps[id].parent; p >= 0 {
-		pr := m.step(steps, p, v)
+		pr := m.step(steps, p, v, present)
 		if pr.failed {
 			m.stamp[id], m.results[id] = m.cur, stepResult{failed: true}
 			return m.results[id]
@@ -1262,7 +1268,18 @@ func (m *stepMemo) step(steps []chainStep, id int, v string) stepResult {
 	var out string
 	var changed bool
 	var err error
-	if !steps[id].idle(in) {
+	// A transformation returns unchanged an input without the bytes it
+	// acts on; present holds those of v, which the input is when the
+	// steps before left it alone.
+	idle := false
+	switch st := &steps[id]; {
+	case st.acts == nil:
+	case src < 0:
+		idle = !present.meets(&st.actsBits)
+	default:
+		idle = !hasByteIn(in, st.acts)
+	}
+	if !idle {
 		out, changed, err = steps[id].fn(in)
 	}
 	switch {
@@ -1320,9 +1337,38 @@ func (r *screenRule) appendCuts(cuts []targetCut, tx plugintypes.TransactionStat
 	return cuts
 }
 
-// mayChange reports whether the group's chain may change v beyond case.
-func (g *chainGroup) mayChange(v string) bool {
-	return g.always || hasByteIn(v, g.trigger)
+// mayChange reports whether the group's chain may change a value whose
+// bytes are present beyond case.
+func (g *chainGroup) mayChange(present *byteSet) bool {
+	return g.always || present.meets(&g.triggerBits)
+}
+
+// byteSet is a set of bytes as a bitmap: the bytes of a value, computed
+// once, meet each group's and step's triggers in four word operations
+// instead of a pass over the value each.
+type byteSet [4]uint64
+
+// bytesIn returns the set of the bytes of v.
+func bytesIn(v string) (s byteSet) {
+	for i := 0; i < len(v); i++ {
+		s[v[i]>>6] |= 1 << (v[i] & 63)
+	}
+	return s
+}
+
+// setOf returns set as a byteSet.
+func setOf(set *[256]bool) (s byteSet) {
+	for b, in := range set {
+		if in {
+			s[b>>6] |= 1 << (b & 63)
+		}
+	}
+	return s
+}
+
+// meets reports whether the sets share a byte.
+func (s *byteSet) meets(o *byteSet) bool {
+	return s[0]&o[0]|s[1]&o[1]|s[2]&o[2]|s[3]&o[3] != 0
 }
 
 // triggerSet returns the bytes without which the transformations leave a
