@@ -305,13 +305,12 @@ type chainGroup struct {
 	// trigger holds the bytes without which the chain leaves a value
 	// unchanged up to case (triggerSet); always is set instead when some
 	// transformation changes anything (base64Decode, length, ...).
-	trigger     *[256]bool
-	triggerBits byteSet // trigger as a bitmap
-	always      bool
-	variables   map[string]bool // union of what its rules read
-	mask        uint64          // the same as varBit bits
-	phases      [6]bool
-	rules       []int32 // the screened rules of the group
+	trigger   byteSet
+	always    bool
+	variables map[string]bool // union of what its rules read
+	mask      uint64          // the same as varBit bits
+	phases    [6]bool
+	rules     []int32 // the screened rules of the group
 	// minForm is the length of the shortest folded form in which some
 	// rule of the group can find an atom of each of its sets, and
 	// atomBytes the bytes of the atoms of its rules: a form without a run
@@ -455,11 +454,10 @@ func newScreen(metas []types.RuleMetadata, opts Options) (*screen, error) {
 			groupIdx[key] = gi
 			g := &chainGroup{fns: fns, multi: r.multi, variables: map[string]bool{}}
 			s.steps, g.path = addChainSteps(s.steps, stepIdx, fnIdx, scanNames)
-			var ok bool
-			g.trigger, ok = triggerSet(scanNames)
-			g.always = !ok
-			if ok {
-				g.triggerBits = setOf(g.trigger)
+			if trigger, ok := triggerSet(scanNames); ok {
+				g.trigger = setOf(trigger)
+			} else {
+				g.always = true
 			}
 			s.groups = append(s.groups, g)
 		}
@@ -1340,7 +1338,7 @@ func (r *screenRule) appendCuts(cuts []targetCut, tx plugintypes.TransactionStat
 // mayChange reports whether the group's chain may change a value whose
 // bytes are present beyond case.
 func (g *chainGroup) mayChange(present *byteSet) bool {
-	return g.always || present.meets(&g.triggerBits)
+	return g.always || present.meets(&g.trigger)
 }
 
 // byteSet is a set of bytes as a bitmap: the bytes of a value, computed
