@@ -200,30 +200,31 @@ func (s *Store) sync(ctx context.Context) error {
 // parts are complete up to the last request. It leaves the parts as they
 // are: the caller marks them clean (markClean) once tx commits.
 func (s *Store) flushTx(ctx context.Context, tx *sql.Tx, dirty []*part) error {
-	if err := s.storeParts(ctx, tx, dirty); err != nil {
+	upto, err := s.storeParts(ctx, tx, dirty)
+	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE parts_flushed SET rid = (SELECT coalesce(max(rid), 0) FROM requests)`); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE parts_flushed SET rid = ?`, upto); err != nil {
 		return fmt.Errorf("record flush: %w", err)
 	}
 	return nil
 }
 
 // storeParts writes parts (some of the dirty ones, or all) in tx, each
-// complete up to the last request (its upto). It sorts parts by pid.
-func (s *Store) storeParts(ctx context.Context, tx *sql.Tx, parts []*part) error {
+// complete up to the last request, whose rowid it returns (the parts'
+// upto). It sorts parts by pid.
+func (s *Store) storeParts(ctx context.Context, tx *sql.Tx, parts []*part) (upto int64, err error) {
 	slices.SortFunc(parts, func(a, b *part) int { return cmp.Compare(a.pid, b.pid) })
-	var upto int64
 	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM requests").Scan(&upto); err != nil {
-		return fmt.Errorf("save parts: %w", err)
+		return 0, fmt.Errorf("save parts: %w", err)
 	}
 	update, err := s.stmt(ctx, tx, updatePartSQL)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	insert, err := s.stmt(ctx, tx, insertPartSQL)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// The driver watches a cancellable context with a goroutine per
 	// statement, which costs a good part of a one-row update: the updates
@@ -239,17 +240,17 @@ func (s *Store) storeParts(ctx context.Context, tx *sql.Tx, parts []*part) error
 	for i, p := range parts {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		buf = p.appendAggregate(buf[:0])
 		if p.pending {
 			if _, err := insert.ExecContext(quiet, p.pid, p.tenant, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, buf, upto); err != nil {
-				return fmt.Errorf("save new part: %w", err)
+				return 0, fmt.Errorf("save new part: %w", err)
 			}
 			inserted = true
 		} else if _, err := update.ExecContext(quiet, p.first, p.last, p.requests, p.attacks, p.blocked, buf, upto, p.pid); err != nil {
-			return fmt.Errorf("save part: %w", err)
+			return 0, fmt.Errorf("save part: %w", err)
 		}
 		if p.unsaved > 0 {
 			for _, pv := range p.values {
@@ -261,11 +262,14 @@ func (s *Store) storeParts(ctx context.Context, tx *sql.Tx, parts []*part) error
 	}
 	if inserted {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM parts_pending WHERE EXISTS (SELECT 1 FROM parts p WHERE p.pid = parts_pending.pid)`); err != nil {
-			return fmt.Errorf("save new parts: %w", err)
+			return 0, fmt.Errorf("save new parts: %w", err)
 		}
 	}
 	w := batchWrite{s: s, tx: tx}
-	return w.saveValues(ctx, values)
+	if err := w.saveValues(ctx, values); err != nil {
+		return 0, err
+	}
+	return upto, nil
 }
 
 // markClean records that the parts of dirty are stored.

@@ -203,7 +203,7 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 			return fail(err)
 		}
 	} else if drained = s.cache.drainable(s.opts); len(drained) > 0 {
-		if err := s.storeParts(ctx, tx, drained); err != nil {
+		if _, err := s.storeParts(ctx, tx, drained); err != nil {
 			return fail(err)
 		}
 	}
