@@ -100,7 +100,9 @@ func (p *prejudge) judge(ex *apisessions.Exchange, proto string, withPlan bool) 
 		for i := range v.entries {
 			e := &v.entries[i]
 			if i == 0 || e.variable != variable {
-				variable, keep, bit = e.variable, p.s.variables[e.variable], p.s.varBit[e.variable]
+				// varBit holds exactly the screened collections.
+				variable = e.variable
+				bit, keep = p.s.varBit[variable]
 			}
 			if keep {
 				t.add(e.variable, e.key, e.key, bit)

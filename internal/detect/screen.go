@@ -785,10 +785,10 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 	t := &sc.table
 	tx.Variables().All(func(v variables.RuleVariable, col collection.Collection) bool {
 		name := v.Name()
-		if !s.variables[name] {
+		bit, ok := s.varBit[name] // the screened collections
+		if !ok {
 			return true
 		}
-		bit := s.varBit[name]
 		for _, md := range col.FindAll() {
 			t.add(name, md.Key(), md.Key(), bit)
 			t.add(name, md.Key(), md.Value(), bit)
