@@ -35,6 +35,12 @@ type lazyDFA struct {
 	bytes int
 	// resets counts how often the state cache was emptied.
 	resets atomic.Int64
+	// seen and gen are closure's set of instructions visited (seen[pc]
+	// == gen marks pc in the current closure), stack its work list, kept
+	// between calls. Guarded by mu.
+	seen  []uint32
+	gen   uint32
+	stack []uint32
 }
 
 // maxDFAStates and maxDFABytes bound the states one pattern keeps (a state
@@ -188,7 +194,9 @@ func (d *lazyDFA) MatchString(s string) bool {
 	case 2:
 		return false
 	}
+	d.mu.Lock()
 	m := d.closure(st, syntax.EmptyOpContext(ctxRune[st.ctx], -1), nil)
+	d.mu.Unlock()
 	if m {
 		st.endMatch.Store(1)
 	} else {
@@ -251,19 +259,25 @@ func (d *lazyDFA) step(st *dfaState, c byte) (*dfaState, bool) {
 // closure follows the empty transitions from st's instructions and from the
 // program's start (the search is unanchored) under the assertions flags. It
 // reports whether a match instruction is reached; otherwise it collects the
-// instructions that consume a rune into runes when runes is not nil.
+// instructions that consume a rune into runes when runes is not nil. d.mu
+// is held.
 func (d *lazyDFA) closure(st *dfaState, flags syntax.EmptyOp, runes *[]uint32) bool {
-	seen := make(map[uint32]bool, 2*len(st.pcs)+8)
-	stack := make([]uint32, 0, len(st.pcs)+1)
-	stack = append(stack, uint32(d.prog.Start))
+	if d.seen == nil || d.gen == ^uint32(0) {
+		d.seen = make([]uint32, len(d.prog.Inst))
+		d.gen = 0
+	}
+	d.gen++
+	seen, gen := d.seen, d.gen
+	stack := append(d.stack[:0], uint32(d.prog.Start))
 	stack = append(stack, st.pcs...)
+	defer func() { d.stack = stack }()
 	for len(stack) > 0 {
 		pc := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[pc] {
+		if seen[pc] == gen {
 			continue
 		}
-		seen[pc] = true
+		seen[pc] = gen
 		in := &d.prog.Inst[pc]
 		switch in.Op {
 		case syntax.InstMatch:

@@ -124,7 +124,7 @@ func (p *prejudge) judge(ex *apisessions.Exchange, proto string, withPlan bool) 
 				}
 			}
 		}
-		hit, owners := p.s.decide(sc, func(ri int32) bool { return want[ri] }, stop, p.memo)
+		hit, owners := p.s.decide(sc, want, stop, p.memo)
 		return slices.Index(hit, true), hit, owners
 	}
 	dirty := func(id int) (bool, int, *screenPlan) {

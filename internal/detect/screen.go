@@ -795,7 +795,12 @@ func (s *screen) skippable(tx plugintypes.TransactionState, phase int) ([]int, [
 		}
 		return true
 	})
-	hit, hitOwners := s.decide(sc, func(ri int32) bool { return s.rules[ri].phase == phase && !s.off[ri] }, false, nil)
+	want := resize(sc.want, len(s.rules))
+	for ri := range s.rules {
+		want[ri] = s.rules[ri].phase == phase && !s.off[ri]
+	}
+	sc.want = want
+	hit, hitOwners := s.decide(sc, want, false, nil)
 	var skip []int
 	var cuts []targetCut
 	for ri := range s.rules {
@@ -864,7 +869,7 @@ func (s *screen) planned(pl *screenPlan, tx plugintypes.TransactionState, phase 
 // match (hit then tells only that one).
 //
 // The values are sc.table's; the results live in sc.
-func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool, vm *valueMemo) (hit []bool, hitOwners [][]owner) {
+func (s *screen) decide(sc *scratch, want []bool, stop bool, vm *valueMemo) (hit []bool, hitOwners [][]owner) {
 	t := &sc.table
 	values, owners, masks := t.values, t.owners, t.masks
 	n := len(s.rules)
@@ -946,7 +951,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool, vm *va
 			for _, code := range codes {
 				ri := code >> 2
 				r := &s.rules[ri]
-				if done(ri) || checked[ri] == st || vs.groups[vi]&groupBit(r.group) == 0 || !want(ri) {
+				if done(ri) || checked[ri] == st || vs.groups[vi]&groupBit(r.group) == 0 || !want[ri] {
 					continue
 				}
 				if r.clauses > 1 {
@@ -970,7 +975,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool, vm *va
 	sc.memoized = memoized
 	apply := func(i int, hits []int32) {
 		for _, ri := range hits {
-			if !done(ri) && want(ri) && s.rules[ri].readsAny(owners[i]) {
+			if !done(ri) && want[ri] && s.rules[ri].readsAny(owners[i]) {
 				matched(ri, owners[i])
 			}
 		}
@@ -1017,7 +1022,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool, vm *va
 			// what it finds: decide every rule that reads the value
 			// directly.
 			for ri := range s.rules {
-				if !done(int32(ri)) && want(int32(ri)) {
+				if !done(int32(ri)) && want[ri] {
 					consider(int32(ri), i, owners[i])
 				}
 			}
@@ -1028,7 +1033,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool, vm *va
 	}
 	pass(raw)
 	for _, ri := range s.every {
-		if !want(ri) {
+		if !want[ri] {
 			continue
 		}
 		for i := range values {
@@ -1045,7 +1050,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool, vm *va
 	// chains give a value is scanned once, for the rules of all of them.
 	active := sc.groups[:0]
 	for gi, g := range s.groups {
-		if len(g.fns) > 0 && slices.ContainsFunc(g.rules, want) {
+		if len(g.fns) > 0 && slices.ContainsFunc(g.rules, func(ri int32) bool { return want[ri] }) {
 			active = append(active, gi)
 		}
 	}
@@ -1087,7 +1092,7 @@ func (s *screen) decide(sc *scratch, want func(ri int32) bool, stop bool, vm *va
 			if failed {
 				// Decide the group's rules on this value directly.
 				for _, ri := range g.rules {
-					if !done(ri) && want(ri) {
+					if !done(ri) && want[ri] {
 						consider(ri, i, own)
 					}
 				}
@@ -1119,7 +1124,7 @@ func (s *screen) valueHits(values []string, masks []uint64, which []int, vm *val
 	}
 	sc.anyPlace = true
 	sc.pairs = sc.pairs[:0]
-	s.decide(sc, func(ri int32) bool { return vm.want[ri] }, false, nil)
+	s.decide(sc, vm.want, false, nil)
 	out := make([][]int32, len(which))
 	for _, p := range sc.pairs {
 		out[p.value] = append(out[p.value], p.rule)
