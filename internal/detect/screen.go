@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/apisessions/apisessions/internal/detect/crstransform"
 	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
@@ -730,11 +731,25 @@ type valueTable struct {
 	values []string
 	owners [][]owner
 	masks  []uint64 // per value, the collections it was seen in
+	// recent are the last strings add looked up, by address: a request's
+	// variables hold the same string many times in a row (an argument's
+	// key is in ARGS, ARGS_GET and both _NAMES collections, as key and as
+	// value), and comparing two words spares hashing it again.
+	recent [4]recentValue
+	next   int // the entry of recent to replace
+}
+
+// recentValue is a string of the table by address and length, and its
+// index.
+type recentValue struct {
+	data *byte
+	n, i int
 }
 
 // reset empties the table, keeping its memory.
 func (t *valueTable) reset() {
 	clear(t.idx)
+	t.recent = [4]recentValue{}
 	t.values = t.values[:0]
 	t.owners = t.owners[:0]
 	t.masks = t.masks[:0]
@@ -761,15 +776,32 @@ func (t *valueTable) add(v, key, x string, bit uint64) {
 	if x == "" {
 		return
 	}
-	if t.idx == nil {
-		t.idx = map[string]int{}
+	i, found := -1, false
+	data := unsafe.StringData(x)
+	for _, r := range t.recent {
+		if r.data == data && r.n == len(x) {
+			i, found = r.i, true
+			break
+		}
 	}
-	i, ok := t.idx[x]
-	if !ok {
-		i = t.push(x, 0)
-		t.idx[x] = i
+	if !found {
+		if t.idx == nil {
+			t.idx = map[string]int{}
+		}
+		var ok bool
+		if i, ok = t.idx[x]; !ok {
+			i = t.push(x, 0)
+			t.idx[x] = i
+		}
+		t.recent[t.next] = recentValue{data, len(x), i}
+		t.next = (t.next + 1) % len(t.recent)
 	}
-	t.owners[i] = append(t.owners[i], owner{v, key, bit})
+	own := owner{v, key, bit}
+	if os := t.owners[i]; len(os) > 0 && os[len(os)-1] == own {
+		// The same place again: a _NAMES collection's key and value.
+		return
+	}
+	t.owners[i] = append(t.owners[i], own)
 	t.masks[i] |= bit
 }
 
@@ -951,7 +983,7 @@ func (s *screen) decide(sc *scratch, want []bool, stop bool, vm *valueMemo) (hit
 			for _, code := range codes {
 				ri := code >> 2
 				r := &s.rules[ri]
-				if done(ri) || checked[ri] == st || vs.groups[vi]&groupBit(r.group) == 0 || !want[ri] {
+				if checked[ri] == st || vs.groups[vi]&groupBit(r.group) == 0 || !want[ri] || done(ri) {
 					continue
 				}
 				if r.clauses > 1 {
