@@ -396,7 +396,7 @@ func rawValues(st plugintypes.TransactionState, matched []types.MatchedRule) map
 
 // jsonDeeper reports whether the JSON text nests arrays and objects deeper
 // than limit (strings skipped; malformed text is scanned as it is).
-func jsonDeeper(b []byte, limit int) bool {
+func jsonDeeper[T string | []byte](b T, limit int) bool {
 	depth, inString := 0, false
 	for i := 0; i < len(b); i++ {
 		c := b[i]

@@ -835,10 +835,34 @@ func restrictedHeaders(list string) func(map[string][]string, func(string) bool)
 			return nil, fmt.Errorf("%s varies", list)
 		}
 		restricted := first(snap[list])
+		// The names between slashes, when all are ASCII without upper
+		// case: a name without a slash is in the list exactly when it
+		// equals one of them, case aside.
+		var names []string
+		if pieces := strings.Split(restricted, "/"); len(pieces) > 2 {
+			names = pieces[1 : len(pieces)-1]
+		}
+		for _, n := range names {
+			if !isASCII(n) || lowerASCII(n) != n {
+				names = nil
+				break
+			}
+		}
 		return func(v *reqView) bool {
 			for _, h := range v.headers {
-				if !isASCII(h.Name) || strings.Contains(restricted, "/"+lowerASCII(h.Name)+"/") {
+				if !isASCII(h.Name) {
 					return true
+				}
+				if names == nil || h.Name == "" || strings.IndexByte(h.Name, '/') >= 0 {
+					if strings.Contains(restricted, "/"+lowerASCII(h.Name)+"/") {
+						return true
+					}
+					continue
+				}
+				for _, n := range names {
+					if strings.EqualFold(h.Name, n) {
+						return true
+					}
 				}
 			}
 			return false

@@ -808,3 +808,26 @@ func TestReviewPrejudgeConcurrent(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestRestrictedHeaders checks the 920450 check's name list against the
+// plain reading it replaces: the lower-cased name between slashes.
+func TestRestrictedHeaders(t *testing.T) {
+	lists := []string{"/content-encoding/proxy/lock-token/content-range/if/x-http-method-override/x-http-method/x-method-override/",
+		"", "/", "//", "a/b/", "/a/b", "/a/b/c/", "/ſ/k/"}
+	names := []string{"Proxy", "proxy", "PROXY", "Proxy-Authorization", "If", "IF", "if-match", "a", "b", "A", "c", "a/b", "B/C",
+		"", "s", "S", "k", "K", "Content-Type", "x-http-method", "X-HTTP-Method-Override", "lock-token/content-range"}
+	for _, list := range lists {
+		build := restrictedHeaders("tx.restricted")
+		check, err := build(map[string][]string{"tx.restricted": {list}}, func(string) bool { return true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range names {
+			want := strings.Contains(list, "/"+strings.ToLower(name)+"/")
+			v := &reqView{headers: []apisessions.Header{{Name: name, Value: "1"}}}
+			if got := check(v); got != want {
+				t.Errorf("list %q, header %q: restricted %v, want %v", list, name, got, want)
+			}
+		}
+	}
+}

@@ -295,7 +295,7 @@ func bodyProcessorOf(ct string) string {
 // fail or truncate (nesting over the limit, invalid JSON, argument limit,
 // its byte budget).
 func jsonArgs(body string, o *Options, add func(variable, key, value string)) bool {
-	if jsonDeeper([]byte(body), o.MaxJSONDepth) || !gjson.Valid(body) {
+	if jsonDeeper(body, o.MaxJSONDepth) || !gjson.Valid(body) {
 		return false
 	}
 	budget := max(len(body)*8, 4096)
