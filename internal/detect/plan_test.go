@@ -243,8 +243,9 @@ func FuzzByteSet(f *testing.F) {
 
 // TestValueTable checks the table's short cut for strings it has just
 // looked up: strings that share an address but not a length are different
-// values, equal strings at different addresses are one, and a place given
-// twice in a row (a _NAMES entry's key and value) is recorded once.
+// values, equal strings at different addresses are one, a place given twice
+// in a row (a _NAMES entry's key and value) is recorded once, and a value
+// under two keys in a row keeps both places.
 func TestValueTable(t *testing.T) {
 	buf := "idx=1&id=2"
 	id, idx := buf[:2], buf[:3] // one address, two lengths
@@ -257,20 +258,24 @@ func TestValueTable(t *testing.T) {
 		tb.add("ARGS_NAMES", id, id, 1)
 		tb.add("ARGS", id, other, 2)
 		tb.add("ARGS", "q", buf, 2)
-		if want := []string{"idx", "id", buf}; !slices.Equal(tb.values, want) {
+		one := buf[4:5] // "1", under two keys in a row
+		tb.add("ARGS", "a", one, 2)
+		tb.add("ARGS", "b", one, 2)
+		if want := []string{"idx", "id", buf, "1"}; !slices.Equal(tb.values, want) {
 			t.Fatalf("round %d: values %q, want %q", round, tb.values, want)
 		}
 		wantOwners := [][]owner{
 			{{"ARGS_NAMES", "idx", 1}},
 			{{"ARGS_NAMES", "id", 1}, {"ARGS", "id", 2}},
 			{{"ARGS", "q", 2}},
+			{{"ARGS", "a", 2}, {"ARGS", "b", 2}},
 		}
 		for i, want := range wantOwners {
 			if !slices.Equal(tb.owners[i], want) {
 				t.Errorf("round %d: owners of %q: %v, want %v", round, tb.values[i], tb.owners[i], want)
 			}
 		}
-		if want := []uint64{1, 3, 2}; !slices.Equal(tb.masks, want) {
+		if want := []uint64{1, 3, 2, 2}; !slices.Equal(tb.masks, want) {
 			t.Errorf("round %d: masks %v, want %v", round, tb.masks, want)
 		}
 	}
