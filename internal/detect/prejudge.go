@@ -853,7 +853,7 @@ func restrictedHeaders(list string) func(map[string][]string, func(string) bool)
 				if !isASCII(h.Name) {
 					return true
 				}
-				if names == nil || h.Name == "" || strings.IndexByte(h.Name, '/') >= 0 {
+				if names == nil || strings.IndexByte(h.Name, '/') >= 0 {
 					if strings.Contains(restricted, "/"+lowerASCII(h.Name)+"/") {
 						return true
 					}
