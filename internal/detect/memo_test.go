@@ -173,3 +173,27 @@ func TestValueMemoChangesNothing(t *testing.T) {
 		t.Errorf("the memo holds %d values: the corpus does not exercise it", held)
 	}
 }
+
+// TestValueMemoOrder: what the pre-decision finds first on a request does
+// not depend on which of its values the memo holds. The answer of an
+// engine whose memo knows none of them must be that of the same engine
+// once it knows them all, and that of an engine with a one-slot memo,
+// which holds the last value it was given: seen again, a request finds one
+// of its values there and decides the others anew.
+func TestValueMemoOrder(t *testing.T) {
+	o := DefaultOptions()
+	whole := mustEngine(t, o)
+	o.CacheEntries = 1
+	oneSlot := mustEngine(t, o)
+	for _, c := range reviewCases() {
+		wantClean, wantRule := whole.pre.decide(&c.ex, c.proto)
+		if clean, rule := whole.pre.decide(&c.ex, c.proto); clean != wantClean || rule != wantRule {
+			t.Errorf("%q, every value remembered: %v/%d, none %v/%d", c.name, clean, rule, wantClean, wantRule)
+		}
+		for round := range 3 {
+			if clean, rule := oneSlot.pre.decide(&c.ex, c.proto); clean != wantClean || rule != wantRule {
+				t.Errorf("%q, round %d with one slot: %v/%d, none remembered %v/%d", c.name, round, clean, rule, wantClean, wantRule)
+			}
+		}
+	}
+}

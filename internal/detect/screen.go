@@ -1000,18 +1000,15 @@ func (s *screen) decide(sc *scratch, want []bool, stop bool, vm *valueMemo) (hit
 			}
 		})
 	}
-	// Values the memo holds are decided from it; the passes below skip
-	// them.
+	// Values the memo holds are decided from it, or once together and
+	// then remembered; the passes below skip them. hitsOf holds the
+	// memo's answer for each.
 	memoized := resize(sc.memoized, len(values))
 	clear(memoized)
 	sc.memoized = memoized
-	apply := func(i int, hits []int32) {
-		for _, ri := range hits {
-			if !done(ri) && want[ri] && s.rules[ri].readsAny(owners[i]) {
-				matched(ri, owners[i])
-			}
-		}
-	}
+	hitsOf := resize(sc.hitsOf, len(values))
+	clear(hitsOf)
+	sc.hitsOf = hitsOf
 	var missed []int
 	for i, v := range values {
 		if !vm.holds(v) {
@@ -1019,22 +1016,25 @@ func (s *screen) decide(sc *scratch, want []bool, stop bool, vm *valueMemo) (hit
 		}
 		// The memo holds only fold-safe values (see the raw pass).
 		if hits, ok := vm.lookup(v, masks[i]); ok {
-			memoized[i] = true
-			apply(i, hits)
-			if stopped {
-				return hit, hitOwners
-			}
-			continue
-		}
-		if foldSafe(v) {
+			memoized[i], hitsOf[i] = true, hits
+		} else if foldSafe(v) {
 			memoized[i] = true
 			missed = append(missed, i)
 		}
 	}
 	if len(missed) > 0 {
-		for i, hits := range s.valueHits(values, masks, missed, vm) {
-			vm.store(values[missed[i]], masks[missed[i]], hits)
-			apply(missed[i], hits)
+		for k, hits := range s.valueHits(values, masks, missed, vm) {
+			vm.store(values[missed[k]], masks[missed[k]], hits)
+			hitsOf[missed[k]] = hits
+		}
+	}
+	// In the order of the values, whatever the memo held: with stop set,
+	// the rule found first does not depend on it.
+	for i := range values {
+		for _, ri := range hitsOf[i] {
+			if !done(ri) && want[ri] && s.rules[ri].readsAny(owners[i]) {
+				matched(ri, owners[i])
+			}
 		}
 		if stopped {
 			return hit, hitOwners
@@ -1479,6 +1479,7 @@ type scratch struct {
 	changed   valueSet
 	groups    []int
 	memoized  []bool
+	hitsOf    [][]int32
 	// anyPlace is set while the table holds values for valueHits: each
 	// stands for a value seen anywhere in its collections, and pairs
 	// collects what matches what.
