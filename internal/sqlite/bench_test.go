@@ -202,7 +202,7 @@ func BenchmarkSessionsList(b *testing.B) {
 func BenchmarkWriteBaseline(b *testing.B) {
 	const batch = 10000
 	dir := b.TempDir()
-	db, err := sql.Open("sqlite", filepath.Join(dir, "base.db")+"?_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
+	db, err := sql.Open(driverName, filepath.Join(dir, "base.db")+"?_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -113,7 +113,7 @@ func (s *Store) passiveCheckpoint(ctx context.Context) (log, copied int, err err
 // openCheckpointer opens the connection of the checkpoint goroutine: it
 // reads and writes no page through a cache of its own, and maps nothing.
 func openCheckpointer(path, query string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", path+"?"+query)
+	db, err := sql.Open(driverName, path+"?"+query)
 	if err != nil {
 		return nil, err
 	}

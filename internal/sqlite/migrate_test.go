@@ -15,7 +15,7 @@ import (
 // 1 to upto applied), and returns its connection.
 func oldStore(t *testing.T, path string, upto int) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", path)
+	db, err := sql.Open(driverName, path)
 	if err != nil {
 		t.Fatal(err)
 	}

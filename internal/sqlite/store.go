@@ -1,6 +1,7 @@
 // Package sqlite is the embedded store: session day parts and their requests
-// in one SQLite file (modernc.org/sqlite, pure Go), in WAL mode with one
-// writer connection and a pool of readers.
+// in one SQLite file, in WAL mode with one writer connection and a pool of
+// readers. It runs on SQLite's C library where cgo is available, else on
+// its translation to Go (driver_cgo.go).
 package sqlite
 
 import (
@@ -21,7 +22,6 @@ import (
 	"time"
 
 	"github.com/apisessions/apisessions"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 var _ apisessions.Store = (*Store)(nil)
@@ -211,7 +211,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// Write transactions take the write lock at BEGIN, so two processes never
 	// deadlock upgrading read locks.
 	wq.Set("_txlock", "immediate")
-	writer, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	writer, err := sql.Open(driverName, path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -246,7 +246,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// Reading pages through a memory map saves a system call per page.
 	rq.Add("_pragma", fmt.Sprintf("mmap_size(%d)", opts.MmapBytes))
 	rq.Set("_query_only", "1")
-	reader, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	reader, err := sql.Open(driverName, path+"?"+rq.Encode())
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -29,35 +30,52 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) apisessions.Store { return MustOpen(t) })
 }
 
-// TestConnectionMemory: the writer has a page cache of its own size and no
-// memory map, so an import's memory does not grow with the file; readers
-// keep theirs.
-func TestConnectionMemory(t *testing.T) {
+// TestConnectionSettings: each connection has the settings Open gives it,
+// whichever driver the build uses (driver_cgo.go). The writer has a page
+// cache of its own size and no memory map, so an import's memory does not
+// grow with the file; readers keep theirs and cannot write. A new file has
+// the page size of the options and is in WAL mode.
+func TestConnectionSettings(t *testing.T) {
 	o := DefaultOptions()
-	o.WriterCacheKiB, o.CacheKiB, o.MmapBytes = 4096, 8192, 1<<20
+	o.WriterCacheKiB, o.CacheKiB, o.MmapBytes, o.PageSize = 4096, 8192, 1<<20, 8192
+	o.BusyTimeout = 1234 * time.Millisecond
 	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "store.db"), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	type conn interface{ QueryRow(string, ...any) *sql.Row }
+	pragma := func(db conn, name string) string {
+		t.Helper()
+		var v string
+		if err := db.QueryRow("PRAGMA " + name).Scan(&v); err != nil {
+			t.Fatalf("PRAGMA %s: %v", name, err)
+		}
+		return v
+	}
 	for _, c := range []struct {
-		name        string
-		db          interface{ QueryRow(string, ...any) *sql.Row }
-		cache, mmap int64
+		name string
+		db   conn
+		want map[string]string
 	}{
-		{"writer", st.writer, -4096, 0},
-		{"reader", st.reader, -8192, 1 << 20},
+		{"writer", st.writer, map[string]string{
+			"cache_size": "-4096", "mmap_size": "0", "page_size": "8192", "journal_mode": "wal",
+			"synchronous": "1", "busy_timeout": "1234", "temp_store": "2", "query_only": "0",
+			"wal_autocheckpoint": strconv.Itoa(walFallback * o.MaxWALFrames),
+		}},
+		{"reader", st.reader, map[string]string{
+			"cache_size": "-8192", "mmap_size": "1048576", "busy_timeout": "1234", "temp_store": "2", "query_only": "1",
+		}},
+		{"checkpointer", st.ckpt, map[string]string{"cache_size": "-1024", "mmap_size": "0", "busy_timeout": "1234"}},
 	} {
-		var cache, mmap int64
-		if err := c.db.QueryRow("PRAGMA cache_size").Scan(&cache); err != nil {
-			t.Fatal(err)
+		for name, want := range c.want {
+			if got := pragma(c.db, name); got != want {
+				t.Errorf("%s: %s = %s, want %s", c.name, name, got, want)
+			}
 		}
-		if err := c.db.QueryRow("PRAGMA mmap_size").Scan(&mmap); err != nil {
-			t.Fatal(err)
-		}
-		if cache != c.cache || mmap != c.mmap {
-			t.Errorf("%s: cache_size %d, mmap_size %d; want %d, %d", c.name, cache, mmap, c.cache, c.mmap)
-		}
+	}
+	if _, err := st.reader.Exec("CREATE TABLE t (x)"); err == nil {
+		t.Error("a reader connection could write")
 	}
 }
 
