@@ -236,6 +236,22 @@ func (s *Store) storeParts(ctx context.Context, tx *sql.Tx, parts []*part) (upto
 		unsaved += p.unsaved
 	}
 	values := make([]valueRow, 0, unsaved)
+	for i, p := range parts {
+		if p.unsaved > 0 {
+			for _, pv := range p.values {
+				if !pv.saved {
+					values = append(values, valueRow{pv.kind, pv.value, p.pid, p.tenant, i})
+				}
+			}
+		}
+	}
+	// The values are numbered first: the parts' rows list their common
+	// ones.
+	w := batchWrite{s: s, tx: tx}
+	pairs, cvids, err := w.splitValues(ctx, values, len(parts))
+	if err != nil {
+		return 0, err
+	}
 	inserted := false
 	for i, p := range parts {
 		if i%256 == 0 {
@@ -245,19 +261,12 @@ func (s *Store) storeParts(ctx context.Context, tx *sql.Tx, parts []*part) (upto
 		}
 		buf = p.appendAggregate(buf[:0])
 		if p.pending {
-			if _, err := insert.ExecContext(quiet, p.pid, p.tenant, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, buf, upto); err != nil {
+			if _, err := insert.ExecContext(quiet, p.pid, p.tenant, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, buf, upto, ","+cvids[i]); err != nil {
 				return 0, fmt.Errorf("save new part: %w", err)
 			}
 			inserted = true
-		} else if _, err := update.ExecContext(quiet, p.first, p.last, p.requests, p.attacks, p.blocked, buf, upto, p.pid); err != nil {
+		} else if _, err := update.ExecContext(quiet, p.first, p.last, p.requests, p.attacks, p.blocked, buf, upto, cvids[i], p.pid); err != nil {
 			return 0, fmt.Errorf("save part: %w", err)
-		}
-		if p.unsaved > 0 {
-			for _, pv := range p.values {
-				if !pv.saved {
-					values = append(values, valueRow{pv.kind, pv.value, p.pid, p.tenant})
-				}
-			}
 		}
 	}
 	if inserted {
@@ -265,8 +274,7 @@ func (s *Store) storeParts(ctx context.Context, tx *sql.Tx, parts []*part) (upto
 			return 0, fmt.Errorf("save new parts: %w", err)
 		}
 	}
-	w := batchWrite{s: s, tx: tx}
-	if err := w.saveValues(ctx, values); err != nil {
+	if err := w.saveValues(ctx, values, pairs); err != nil {
 		return 0, err
 	}
 	return upto, nil
@@ -438,12 +446,14 @@ func (s *Store) flushLoop(done <-chan struct{}) {
 	}
 }
 
-// valueRow is a filter value of a part to insert into part_vids.
+// valueRow is a filter value of a part to store: a part_vids row, or an
+// entry of the part's cvids; part is the part's index in the flush.
 type valueRow struct {
 	kind   int
 	value  string
 	pid    int64
 	tenant int64
+	part   int
 }
 
 // maxCachedVids bounds the value numbers a store keeps in memory: past it,
@@ -454,7 +464,19 @@ const maxCachedVids = 100_000
 // Store.wmu. A write that does not commit may leave numbers that were
 // rolled back in it, so every failed write or flush drops it (forget).
 type vidCache struct {
-	ids map[kindValue]int64
+	ids map[kindValue]vidInfo
+}
+
+// vidInfo is what the writer knows of a filter value: its number, whether
+// it is common (migrations/0006), and how many part_vids rows this cache
+// has given it. Rows given by other processes or before the cache started
+// over are not counted, so a value may keep its rows for more parts than
+// CommonParts. Filters are right either way: the count only decides when
+// part_vids stops growing.
+type vidInfo struct {
+	vid    int64
+	common bool
+	rows   int
 }
 
 func (v *vidCache) forget() { v.ids = nil }

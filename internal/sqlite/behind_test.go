@@ -144,6 +144,7 @@ func TestWriteBehindCrash(t *testing.T) {
 		{"flushed by a read midway", behindOptions, len(batches) / 2, false},
 		{"flushed by the part bound", func() Options { o := behindOptions(); o.FlushParts = 5; return o }, 0, false},
 		{"flushed by the byte bound", func() Options { o := behindOptions(); o.FlushBytes = 20 << 10; return o }, 0, false},
+		{"common values", func() Options { o := behindOptions(); o.FlushParts, o.CommonParts = 5, 2; return o }, 0, false},
 	}
 	ref := MustOpen(t)
 	writeAll(t, ref, batches)

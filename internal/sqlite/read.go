@@ -132,13 +132,18 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *fi
 		if drive != nil && e == *drive {
 			continue
 		}
-		q.WriteString(" AND EXISTS (SELECT 1 FROM part_vids v WHERE v.vid = (SELECT vid FROM value_ids WHERE kind = ? AND value = ?) AND v.pid = p.pid)")
-		args = append(args, e.kind, e.value)
+		// A common value (migrations/0006) is in part_vids for the parts
+		// stored before it became common, in cvids for the others.
+		q.WriteString(` AND (EXISTS (SELECT 1 FROM part_vids v WHERE v.vid = (SELECT vid FROM value_ids WHERE kind = ? AND value = ?) AND v.pid = p.pid)
+			OR instr(p.cvids, (SELECT ',' || vid || ',' FROM value_ids WHERE kind = ? AND value = ? AND common)) > 0)`)
+		args = append(args, e.kind, e.value, e.kind, e.value)
 	}
 	if f.Endpoint != "" {
-		q.WriteString(` AND EXISTS (SELECT 1 FROM part_vids v WHERE v.vid IN (SELECT vid FROM value_ids WHERE kind = ? AND value IN
-			(SELECT endpoint FROM endpoints WHERE tenant = ? AND instr(lower(endpoint), ?) > 0)) AND v.pid = p.pid)`)
-		args = append(args, kindEndpoint, tenant, asciiLower(f.Endpoint))
+		q.WriteString(` AND (EXISTS (SELECT 1 FROM part_vids v WHERE v.vid IN (SELECT vid FROM value_ids WHERE kind = ? AND value IN
+			(SELECT endpoint FROM endpoints WHERE tenant = ? AND instr(lower(endpoint), ?) > 0)) AND v.pid = p.pid)
+			OR EXISTS (SELECT 1 FROM value_ids e WHERE e.kind = ? AND e.common AND e.value IN
+			(SELECT endpoint FROM endpoints WHERE tenant = ? AND instr(lower(endpoint), ?) > 0) AND instr(p.cvids, ',' || e.vid || ',') > 0))`)
+		args = append(args, kindEndpoint, tenant, asciiLower(f.Endpoint), kindEndpoint, tenant, asciiLower(f.Endpoint))
 	}
 	if f.Attacks {
 		q.WriteString(" AND p.attacks > 0")
@@ -158,7 +163,8 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *fi
 
 // driver returns the exact filter of f with the fewest parts when that is
 // under driveLimit, else nil: counting a value's parts stops at the limit,
-// so the probe is cheap whatever the data.
+// so the probe is cheap whatever the data. A common value never drives:
+// part_vids lacks its later parts (migrations/0006).
 func (s *Store) driver(ctx context.Context, f apisessions.SessionFilter) (*filterValue, error) {
 	if f.SessionID != "" || f.RequestID != "" {
 		return nil, nil
@@ -167,8 +173,9 @@ func (s *Store) driver(ctx context.Context, f apisessions.SessionFilter) (*filte
 	bestN := driveLimit
 	for _, e := range exactFilters(f) {
 		var n int
-		err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM part_vids WHERE vid = (SELECT vid FROM value_ids WHERE kind = ? AND value = ?) LIMIT ?)`,
-			e.kind, e.value, driveLimit).Scan(&n)
+		err := s.reader.QueryRowContext(ctx, `SELECT CASE WHEN EXISTS (SELECT 1 FROM value_ids WHERE kind = ? AND value = ? AND common) THEN ?
+			ELSE (SELECT count(*) FROM (SELECT 1 FROM part_vids WHERE vid = (SELECT vid FROM value_ids WHERE kind = ? AND value = ?) LIMIT ?)) END`,
+			e.kind, e.value, driveLimit, e.kind, e.value, driveLimit).Scan(&n)
 		if err != nil {
 			return nil, fmt.Errorf("list sessions: %w", err)
 		}
@@ -442,8 +449,9 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 		}
 	}
 	// Values no part lists any more lose their numbers, and endpoints
-	// leave the filter's search list.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM value_ids WHERE NOT EXISTS
+	// leave the filter's search list. Common values stay: parts list them
+	// by number in cvids, so a number must never be given again.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM value_ids WHERE NOT common AND NOT EXISTS
 		(SELECT 1 FROM part_vids d WHERE d.vid = value_ids.vid)`); err != nil {
 		return fmt.Errorf("delete day: %w", err)
 	}

@@ -61,6 +61,12 @@ type Options struct {
 	// FlushInterval is how long a changed part waits in memory at most.
 	// Reads store changed parts first, so they never miss a record.
 	FlushInterval time.Duration
+	// CommonParts is the number of parts whose part_vids rows a filter
+	// value gets from this store before it is marked common and later
+	// parts list it in their own row (migrations/0006). Filters on a
+	// common value walk the parts newest first rather than start from its
+	// rows, so it is no less than driveLimit by default.
+	CommonParts int
 	// MaxWALFrames bounds the WAL: checkpoints run beside the writer
 	// (checkpoint.go), and past this many frames one runs between two
 	// write transactions so that the WAL starts over.
@@ -93,6 +99,7 @@ func DefaultOptions() Options {
 		// 64 MiB of 16 KiB pages: the WAL index then stays one hash table
 		// of SQLite's, so the writer's page lookups in the WAL stay cheap.
 		MaxWALFrames: 4096,
+		CommonParts:  driveLimit,
 	}
 }
 
@@ -174,6 +181,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if opts.MaxWALFrames <= 0 {
 		opts.MaxWALFrames = def.MaxWALFrames
+	}
+	if opts.CommonParts <= 0 {
+		opts.CommonParts = def.CommonParts
 	}
 	if opts.MmapBytes < 0 {
 		opts.MmapBytes = 0

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,8 +52,12 @@ func insertValueIDsSQL(n int) string {
 }
 
 func lookupValueIDsSQL(n int) string {
-	return "SELECT vid, value FROM value_ids WHERE kind = ? AND value IN (" + placeholders(1, n)[1:2*n] + ")"
+	return "SELECT vid, value, common FROM value_ids WHERE kind = ? AND value IN (" + placeholders(1, n)[1:2*n] + ")"
 }
+
+// markCommonSQL marks a value common (migrations/0006): single-row, so no
+// statement journal.
+const markCommonSQL = `UPDATE value_ids SET common = 1 WHERE vid = ?`
 
 func insertEndpointsSQL(n int) string {
 	return "INSERT OR IGNORE INTO endpoints (tenant, endpoint) VALUES " + placeholders(n, 2)
@@ -67,11 +72,11 @@ func insertPendingSQL(n int) string {
 
 // insertPartSQL stores a new part at a flush: single-row, like
 // updatePartSQL, so no statement journal either.
-const insertPartSQL = `INSERT INTO parts (pid, tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg, upto) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertPartSQL = `INSERT INTO parts (pid, tenant, session, day, first_ns, last_ns, requests, attacks, blocked, agg, upto, cvids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// updatePartSQL rewrites one stored part at a flush: single-row, so no
-// statement journal either.
-const updatePartSQL = `UPDATE parts SET first_ns = ?, last_ns = ?, requests = ?, attacks = ?, blocked = ?, agg = ?, upto = ? WHERE pid = ?`
+// updatePartSQL rewrites one stored part at a flush, appending the common
+// values it gained to cvids: single-row, so no statement journal either.
+const updatePartSQL = `UPDATE parts SET first_ns = ?, last_ns = ?, requests = ?, attacks = ?, blocked = ?, agg = ?, upto = ?, cvids = cvids || ? WHERE pid = ?`
 
 func loadPartsSQL(n int) string {
 	return "SELECT pid, session, day, first_ns, last_ns, requests, attacks, blocked, agg FROM parts WHERE tenant = ? AND session IN (" +
@@ -82,7 +87,7 @@ func fullChunkQueries() []string {
 	return []string{
 		insertRequestsSQL(requestChunk), insertValuesSQL(valueChunk), insertEndpointsSQL(valueChunk),
 		insertValueIDsSQL(valueChunk), lookupValueIDsSQL(lookupChunk),
-		insertPendingSQL(pendingChunk), insertPartSQL, updatePartSQL, loadPartsSQL(lookupChunk),
+		insertPendingSQL(pendingChunk), insertPartSQL, updatePartSQL, loadPartsSQL(lookupChunk), markCommonSQL,
 	}
 }
 
@@ -543,10 +548,53 @@ func (w *batchWrite) savePending(ctx context.Context, fresh []*part) error {
 	})
 }
 
-// saveValues inserts filter values new to their parts, by number (numbering
-// values new to the store), in key order, and new endpoints into their
-// tenant's endpoint list.
-func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow) error {
+// splitValues numbers the values of rows, a flush's values of parts it
+// stores, and splits them into the part_vids rows to insert and, by part
+// index (of nparts), the common values to append to the part's cvids
+// ("12,40,"). A value becomes common when this store has given it
+// CommonParts rows; value_ids records it in the same transaction. (After a
+// replay, which stores every value of its parts again, a part may list a
+// common value twice, which filters do not mind.)
+func (w *batchWrite) splitValues(ctx context.Context, rows []valueRow, nparts int) ([]vidPid, []string, error) {
+	if err := w.numberValues(ctx, rows); err != nil {
+		return nil, nil, err
+	}
+	pairs := make([]vidPid, 0, len(rows))
+	cvids := make([]string, nparts)
+	limit := w.s.opts.CommonParts
+	for _, r := range rows {
+		k := kindValue{r.kind, r.value}
+		info := w.s.vids.ids[k]
+		if !info.common && info.rows >= limit {
+			if err := w.exec(ctx, markCommonSQL, info.vid); err != nil {
+				return nil, nil, fmt.Errorf("mark common value: %w", err)
+			}
+			info.common = true
+		}
+		if info.common {
+			cvids[r.part] += strconv.FormatInt(info.vid, 10) + ","
+		} else {
+			info.rows++
+			pairs = append(pairs, vidPid{info.vid, r.pid})
+		}
+		w.s.vids.ids[k] = info
+	}
+	return pairs, cvids, nil
+}
+
+// exec runs a cached statement of the writer in the write's transaction.
+func (w *batchWrite) exec(ctx context.Context, query string, args ...any) error {
+	stmt, err := w.s.stmt(ctx, w.tx, query)
+	if err != nil {
+		return err
+	}
+	_, err = stmt.ExecContext(ctx, args...)
+	return err
+}
+
+// saveValues inserts the part_vids rows pairs (from splitValues), in key
+// order, and the endpoints of rows that their tenant's list lacks.
+func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow, pairs []vidPid) error {
 	type endpoint struct {
 		tenant int64
 		value  string
@@ -556,13 +604,6 @@ func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow) error {
 		if r.kind == kindEndpoint {
 			endpoints[endpoint{r.tenant, r.value}] = true
 		}
-	}
-	if err := w.numberValues(ctx, rows); err != nil {
-		return err
-	}
-	pairs := make([]vidPid, len(rows))
-	for i, r := range rows {
-		pairs[i] = vidPid{w.s.vids.ids[kindValue{r.kind, r.value}], r.pid}
 	}
 	slices.SortFunc(pairs, func(a, b vidPid) int { return cmp.Or(cmp.Compare(a.vid, b.vid), cmp.Compare(a.pid, b.pid)) })
 	err := chunks(len(pairs), valueChunk, func(lo, hi int) error {
@@ -682,7 +723,7 @@ type vidPid struct{ vid, pid int64 }
 func (w *batchWrite) numberValues(ctx context.Context, rows []valueRow) error {
 	v := &w.s.vids
 	if v.ids == nil || len(v.ids) > maxCachedVids {
-		v.ids = make(map[kindValue]int64)
+		v.ids = make(map[kindValue]vidInfo)
 	}
 	var missing []kindValue
 	seen := map[kindValue]bool{}
@@ -755,13 +796,14 @@ func (w *batchWrite) readValueIDs(ctx context.Context, kind int, values []kindVa
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			vid   int64
-			value string
+			vid    int64
+			value  string
+			common bool
 		)
-		if err := rows.Scan(&vid, &value); err != nil {
+		if err := rows.Scan(&vid, &value, &common); err != nil {
 			return fmt.Errorf("number values: %w", err)
 		}
-		w.s.vids.ids[kindValue{kind, value}] = vid
+		w.s.vids.ids[kindValue{kind, value}] = vidInfo{vid: vid, common: common}
 	}
 	return rows.Err()
 }
