@@ -561,8 +561,9 @@ func (w *batchWrite) splitValues(ctx context.Context, rows []valueRow, nparts in
 	}
 	pairs := make([]vidPid, 0, len(rows))
 	cvids := make([]string, nparts)
+	var list []byte // the cvids entries of the part of the last row
 	limit := w.s.opts.CommonParts
-	for _, r := range rows {
+	for i, r := range rows {
 		k := kindValue{r.kind, r.value}
 		info := w.s.vids.ids[k]
 		if !info.common && info.rows >= limit {
@@ -570,14 +571,20 @@ func (w *batchWrite) splitValues(ctx context.Context, rows []valueRow, nparts in
 				return nil, nil, fmt.Errorf("mark common value: %w", err)
 			}
 			info.common = true
+			w.s.vids.ids[k] = info
 		}
 		if info.common {
-			cvids[r.part] += strconv.FormatInt(info.vid, 10) + ","
+			list = append(strconv.AppendInt(list, info.vid, 10), ',')
 		} else {
 			info.rows++
+			w.s.vids.ids[k] = info
 			pairs = append(pairs, vidPid{info.vid, r.pid})
 		}
-		w.s.vids.ids[k] = info
+		// The rows of a part are consecutive.
+		if i+1 == len(rows) || rows[i+1].part != r.part {
+			cvids[r.part] += string(list)
+			list = list[:0]
+		}
 	}
 	return pairs, cvids, nil
 }
