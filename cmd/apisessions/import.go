@@ -55,10 +55,14 @@ const chunksPerWorker = 4
 // collection mostly marks the same bounded data again. The heap may grow
 // importGCPercent past the live data, but not past importHeapLimit while the
 // live data fits under it: memory stays independent of the size of the
-// input. GOGC or GOMEMLIMIT in the environment take precedence.
+// input. The limit binds on a large import, so it sets how often the
+// collector marks the cache again: 512 MiB rather than 384 MiB took 6–7%
+// less CPU and wall time for about 115 MB more at the peak (1,000,000
+// exchanges over 50,000 sessions, 4 runs each, alternated). GOGC or
+// GOMEMLIMIT in the environment take precedence.
 const (
 	importGCPercent = 400
-	importHeapLimit = 384 << 20
+	importHeapLimit = 512 << 20
 )
 
 // tuneImportGC applies the import's collector settings and returns what
