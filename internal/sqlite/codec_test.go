@@ -27,7 +27,16 @@ func codecRecords() map[string]apisessions.Record {
 	empty := apisessions.Record{}
 	long := full
 	long.Content = &apisessions.Content{Body: strings.Repeat("é", 5000)}
-	return map[string]apisessions.Record{"full": full, "no content, negatives": noContent, "empty": empty, "long body": long}
+	ipUA, ip := noContent, noContent
+	ipUA.Key = apisessions.Key{Point: keyPointIPUA, Value: ipUA.ClientIP + " " + ipUA.UserAgent}
+	ip.Key, ip.UserAgent = apisessions.Key{Point: keyPointIP, Value: ip.ClientIP}, ""
+	// Keys that look derived but are not: they are stored.
+	almost := noContent
+	almost.Key = apisessions.Key{Point: keyPointIPUA, Value: almost.ClientIP + "  " + almost.UserAgent[1:]}
+	other := noContent
+	other.Key = apisessions.Key{Point: keyPointIP, Value: "203.0.113.1"}
+	return map[string]apisessions.Record{"full": full, "no content, negatives": noContent, "empty": empty, "long body": long,
+		"IP + User-Agent key": ipUA, "IP key": ip, "key like IP + User-Agent": almost, "IP key of another IP": other}
 }
 
 // columns clears what the blob does not hold.
@@ -59,12 +68,56 @@ func TestRecordCodec(t *testing.T) {
 	}
 }
 
+// TestRecordDerivedKey: a key that the client IP and User-Agent give is
+// left out of the blob (two bytes shorter than an empty key), any other is
+// kept.
+func TestRecordDerivedKey(t *testing.T) {
+	recs := codecRecords()
+	for name, stored := range map[string]bool{"IP + User-Agent key": false, "IP key": false, "key like IP + User-Agent": true, "IP key of another IP": true, "full": true} {
+		r := recs[name]
+		noKey := r
+		noKey.Key = apisessions.Key{}
+		want := len(appendRecord(nil, &noKey)) + len(r.Key.Point) + len(r.Key.Value)
+		if !stored {
+			want = len(appendRecord(nil, &noKey)) - 2
+		}
+		if got := len(appendRecord(nil, &r)); got != want {
+			t.Errorf("%s: %d bytes, want %d (key stored: %v)", name, got, want, stored)
+		}
+	}
+}
+
+// TestRecordV1: blobs of format version 1, which every record of a store
+// written before version 2 has, still decode.
+func TestRecordV1(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "record_v1.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got apisessions.Record
+	if err := decodeRecord(blob, &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := columns(codecRecords()["full"]); !reflect.DeepEqual(got, want) {
+		t.Fatalf("version 1 record:\n got %+v\nwant %+v", got, want)
+	}
+	// Version 1 has no derived keys.
+	blob[1] |= flagKeyIPUA
+	if err := decodeRecord(blob, &got); err == nil {
+		t.Fatal("a version 1 record with a derived key decoded")
+	}
+}
+
 // TestRecordGolden pins the stored format: a change that would make old
-// files unreadable shows up here (bump recordV1 instead).
+// files unreadable shows up here (bump recordV2 instead).
 func TestRecordGolden(t *testing.T) {
 	r := codecRecords()["full"]
 	got := hex.EncodeToString(appendRecord(nil, &r)) + "\n"
-	path := filepath.Join("testdata", "record_v1.golden")
+	path := filepath.Join("testdata", "record_v2.golden")
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
