@@ -46,6 +46,18 @@ func behindOptions() Options {
 	return o
 }
 
+// eachCommon runs test with behindOptions, and again with values common
+// after two parts (migrations/0006), so that failures and crashes are
+// also checked where parts list values in cvids.
+func eachCommon(t *testing.T, test func(t *testing.T, base Options)) {
+	t.Run("rows", func(t *testing.T) { test(t, behindOptions()) })
+	t.Run("common values", func(t *testing.T) {
+		o := behindOptions()
+		o.CommonParts = 2
+		test(t, o)
+	})
+}
+
 // sameListings fails unless got and want list the same parts for a set of
 // filters drawn from recs (so part_vids and endpoints are compared too),
 // and every session of recs the same way.
@@ -197,7 +209,9 @@ func TestWriteBehindCrash(t *testing.T) {
 // batches ahead of the flush (drainable), each complete up to its upto;
 // after a crash, replay adds to them only the requests they lack, some of
 // which came after they were stored.
-func TestWriteBehindDrainCrash(t *testing.T) {
+func TestWriteBehindDrainCrash(t *testing.T) { eachCommon(t, testWriteBehindDrainCrash) }
+
+func testWriteBehindDrainCrash(t *testing.T, base Options) {
 	recs := storetest.Generate(31, "dr-", 800, 60, 1)
 	// Sessions one after the other, so that early parts go quiet; then a
 	// few records of the early sessions again, after they were stored.
@@ -210,7 +224,7 @@ func TestWriteBehindDrainCrash(t *testing.T) {
 	ref := MustOpen(t)
 	writeAll(t, ref, [][]apisessions.Record{all})
 
-	o := behindOptions()
+	o := base
 	o.FlushParts = 100 // drains 10 quiet parts or more at a time; never full
 	path := filepath.Join(t.TempDir(), "store.db")
 	st := openAt(t, path, o)
@@ -230,13 +244,15 @@ func TestWriteBehindDrainCrash(t *testing.T) {
 
 // TestWriteBehindFailedWrite: a write whose transaction fails leaves no
 // trace in the cached parts it had merged into.
-func TestWriteBehindFailedWrite(t *testing.T) {
+func TestWriteBehindFailedWrite(t *testing.T) { eachCommon(t, testWriteBehindFailedWrite) }
+
+func testWriteBehindFailedWrite(t *testing.T, base Options) {
 	recs := storetest.Generate(8, "f-", 300, 20, 1)
 	batches := split(recs, 50)
 	ref := MustOpen(t)
 	writeAll(t, ref, batches)
 
-	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), behindOptions())
+	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), base)
 	defer st.Close()
 	if _, err := st.writer.Exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON requests WHEN NEW.id = 'boom'
 		BEGIN SELECT RAISE(ABORT, 'refused by test'); END`); err != nil {
@@ -369,13 +385,15 @@ func TestWriteBehindConcurrentReads(t *testing.T) {
 // TestWriteBehindFailedFlush: a flush that fails (here the database
 // refuses part updates; a cancelled read does the same) keeps the changed
 // parts in memory, and a later flush stores them.
-func TestWriteBehindFailedFlush(t *testing.T) {
+func TestWriteBehindFailedFlush(t *testing.T) { eachCommon(t, testWriteBehindFailedFlush) }
+
+func testWriteBehindFailedFlush(t *testing.T, base Options) {
 	recs := storetest.Generate(13, "ff-", 300, 20, 1)
 	batches := split(recs, 50)
 	ref := MustOpen(t)
 	writeAll(t, ref, batches)
 
-	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), behindOptions())
+	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), base)
 	defer st.Close()
 	writeAll(t, st, batches[:3])
 	// The first batches create every part, which the flush inserts; the
@@ -502,7 +520,9 @@ func TestWriteBehindPendingMigration(t *testing.T) {
 // TestWriteBehindDeleteDayCrash: after DeleteDay removes the newest
 // requests, new requests take their rowids again; a crash then must still
 // replay them into their parts.
-func TestWriteBehindDeleteDayCrash(t *testing.T) {
+func TestWriteBehindDeleteDayCrash(t *testing.T) { eachCommon(t, testWriteBehindDeleteDayCrash) }
+
+func testWriteBehindDeleteDayCrash(t *testing.T, base Options) {
 	recs := storetest.Generate(16, "d-", 200, 10, 2)
 	days := map[string][]apisessions.Record{}
 	for _, r := range recs {
@@ -536,14 +556,14 @@ func TestWriteBehindDeleteDayCrash(t *testing.T) {
 	writeAll(t, ref, [][]apisessions.Record{kept})
 
 	path := filepath.Join(t.TempDir(), "store.db")
-	st := openAt(t, path, behindOptions())
+	st := openAt(t, path, base)
 	writeAll(t, st, batches)
 	if err := st.DeleteDay(t.Context(), newer); err != nil {
 		t.Fatal(err)
 	}
 	writeAll(t, st, split(later, 40))
 	st.crash()
-	st = openAt(t, path, behindOptions())
+	st = openAt(t, path, base)
 	defer st.Close()
 	sameListings(t, st, ref, kept)
 }

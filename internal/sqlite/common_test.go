@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/apisessions/apisessions"
 	"github.com/apisessions/apisessions/internal/store/storetest"
@@ -44,7 +45,10 @@ func TestCommonValues(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
 	st := openAt(t, path, o)
 	ref := MustOpen(t)
-	check := func(recs []apisessions.Record) {
+	// most bounds the part_vids rows of a common value: the store counts
+	// the rows it gave a value since it opened, so a value that another
+	// store had given rows to may get up to CommonParts more.
+	check := func(recs []apisessions.Record, most int) {
 		t.Helper()
 		sameListings(t, st, ref, recs)
 		for _, f := range []apisessions.SessionFilter{
@@ -55,19 +59,19 @@ func TestCommonValues(t *testing.T) {
 				t.Fatalf("Sessions(%+v): %d parts, reference %d", f, len(got), len(want))
 			}
 		}
-		var common, most int
+		var common, rows int
 		if err := st.writer.QueryRow(`SELECT (SELECT count(*) FROM value_ids WHERE common),
 			(SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM part_vids d JOIN value_ids v ON v.vid = d.vid WHERE v.common GROUP BY d.vid))`).
-			Scan(&common, &most); err != nil {
+			Scan(&common, &rows); err != nil {
 			t.Fatal(err)
 		}
-		if common == 0 || most > limit {
-			t.Fatalf("%d common values, the most part_vids rows of one %d; want some, at most %d", common, most, limit)
+		if common == 0 || rows > most {
+			t.Fatalf("%d common values, the most part_vids rows of one %d; want some, at most %d", common, rows, most)
 		}
 	}
 	writeAll(t, st, split(recs, 100))
 	writeAll(t, ref, split(recs, 100))
-	check(recs)
+	check(recs, limit)
 
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
@@ -77,7 +81,7 @@ func TestCommonValues(t *testing.T) {
 	writeAll(t, st, split(more, 100))
 	writeAll(t, ref, split(more, 100))
 	all := append(append([]apisessions.Record(nil), recs...), more...)
-	check(all)
+	check(all, 2*limit)
 
 	day := recs[0].Day
 	for _, s := range []*Store{st, ref} {
@@ -91,7 +95,7 @@ func TestCommonValues(t *testing.T) {
 			left = append(left, r)
 		}
 	}
-	check(left)
+	check(left, 2*limit)
 }
 
 // allPages lists every part f matches, a page of f.Limit at a time.
@@ -108,5 +112,108 @@ func allPages(t *testing.T, st apisessions.Store, f apisessions.SessionFilter) [
 			return out
 		}
 		f.Cursor = page.Next
+	}
+}
+
+// hosted returns recs with host h, moved by shift (their days follow).
+func hosted(recs []apisessions.Record, h string, shift time.Duration) []apisessions.Record {
+	out := slices.Clone(recs)
+	for i := range out {
+		r := &out[i]
+		r.Host = h
+		r.Time = r.Time.Add(shift)
+		r.Day = r.Time.UTC().Format("2006-01-02")
+	}
+	return out
+}
+
+// commonValue says whether value_ids marks host h common.
+func commonValue(t *testing.T, st *Store, h string) bool {
+	t.Helper()
+	var common bool
+	if err := st.writer.QueryRow("SELECT common FROM value_ids WHERE kind = ? AND value = ?", kindHost, h).Scan(&common); err != nil {
+		t.Fatal(err)
+	}
+	return common
+}
+
+// TestCommonValueUncommon: when the days whose parts list a common value in
+// cvids are deleted, and parts with its part_vids rows remain, the value is
+// no longer common and drives a listing again.
+func TestCommonValueUncommon(t *testing.T) {
+	const host = "rare.example.com"
+	o := DefaultOptions()
+	o.CommonParts = 2
+	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), o)
+	defer st.Close()
+	ref := MustOpen(t)
+	// Two parts on the first day give the host its two rows; 30 on the
+	// next day list it in cvids.
+	first := hosted(storetest.Generate(41, "ua-", 20, 2, 1), host, 0)
+	next := hosted(storetest.Generate(43, "ub-", 200, 30, 1), host, 24*time.Hour)
+	for _, s := range []*Store{st, ref} {
+		writeAll(t, s, [][]apisessions.Record{first})
+		if err := s.flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		writeAll(t, s, split(next, 50))
+	}
+	sameListings(t, st, ref, append(slices.Clone(first), next...))
+	if !commonValue(t, st, host) {
+		t.Fatal("the host is not common after 32 parts")
+	}
+	for _, s := range []*Store{st, ref} {
+		if err := s.DeleteDay(t.Context(), next[0].Day); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if commonValue(t, st, host) {
+		t.Fatal("the host is still common with no part listing it in cvids")
+	}
+	tx, err := st.reader.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	f := apisessions.SessionFilter{Host: host}
+	if d, err := st.driver(t.Context(), tx, f); err != nil || d == nil || d.value != host {
+		t.Fatalf("driver(%+v) = %v, %v; want the host", f, d, err)
+	}
+	sameListings(t, st, ref, first)
+}
+
+// TestCommonValueSnapshot: a write that makes the driving value common
+// between the choice of the driver and the listing does not make the
+// listing lose the parts that list the value in cvids: both read one
+// snapshot, so the listing shows the parts before the write or after it.
+func TestCommonValueSnapshot(t *testing.T) {
+	const host = "flip.example.com"
+	o := DefaultOptions()
+	o.CommonParts = 3
+	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), o)
+	defer st.Close()
+	before := hosted(storetest.Generate(47, "sa-", 20, 2, 1), host, 0)
+	writeAll(t, st, [][]apisessions.Record{before})
+	after := hosted(storetest.Generate(53, "sb-", 60, 3, 1), host, 0)
+	for i := range after {
+		after[i].SessionID = "later-" + after[i].SessionID
+	}
+	afterDrive = func() {
+		afterDrive = nil
+		writeAll(t, st, [][]apisessions.Record{after})
+		if err := st.flush(t.Context()); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { afterDrive = nil }()
+	page, err := st.Sessions(t.Context(), apisessions.DefaultTenant, apisessions.SessionFilter{Host: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !commonValue(t, st, host) {
+		t.Fatal("the write did not make the host common")
+	}
+	if n := len(page.Sessions); n != 2 && n != 5 {
+		t.Fatalf("listing by the host found %d parts, want 2 (before the write) or 5 (after)", n)
 	}
 }

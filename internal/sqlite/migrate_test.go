@@ -137,7 +137,8 @@ func TestMigrateValueIDs(t *testing.T) {
 	}
 	sameListings(t, st, ref, left)
 	var orphans int
-	if err := st.reader.QueryRow(`SELECT count(*) FROM value_ids v WHERE NOT EXISTS (SELECT 1 FROM part_vids d WHERE d.vid = v.vid)`).Scan(&orphans); err != nil {
+	// A common value may have no part_vids row: parts list it in cvids.
+	if err := st.reader.QueryRow(`SELECT count(*) FROM value_ids v WHERE NOT v.common AND NOT EXISTS (SELECT 1 FROM part_vids d WHERE d.vid = v.vid)`).Scan(&orphans); err != nil {
 		t.Fatal(err)
 	}
 	if orphans != 0 {

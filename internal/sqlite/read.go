@@ -165,7 +165,7 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *fi
 // under driveLimit, else nil: counting a value's parts stops at the limit,
 // so the probe is cheap whatever the data. A common value never drives:
 // part_vids lacks its later parts (migrations/0006).
-func (s *Store) driver(ctx context.Context, f apisessions.SessionFilter) (*filterValue, error) {
+func (s *Store) driver(ctx context.Context, tx *sql.Tx, f apisessions.SessionFilter) (*filterValue, error) {
 	if f.SessionID != "" || f.RequestID != "" {
 		return nil, nil
 	}
@@ -173,7 +173,7 @@ func (s *Store) driver(ctx context.Context, f apisessions.SessionFilter) (*filte
 	bestN := driveLimit
 	for _, e := range exactFilters(f) {
 		var n int
-		err := s.reader.QueryRowContext(ctx, `SELECT CASE WHEN EXISTS (SELECT 1 FROM value_ids WHERE kind = ? AND value = ? AND common) THEN ?
+		err := tx.QueryRowContext(ctx, `SELECT CASE WHEN EXISTS (SELECT 1 FROM value_ids WHERE kind = ? AND value = ? AND common) THEN ?
 			ELSE (SELECT count(*) FROM (SELECT 1 FROM part_vids WHERE vid = (SELECT vid FROM value_ids WHERE kind = ? AND value = ?) LIMIT ?)) END`,
 			e.kind, e.value, driveLimit, e.kind, e.value, driveLimit).Scan(&n)
 		if err != nil {
@@ -209,12 +209,23 @@ func (s *Store) Sessions(ctx context.Context, tenant string, f apisessions.Sessi
 	if err != nil || tid == 0 {
 		return page, err
 	}
-	drive, err := s.driver(ctx, f)
+	// The choice of a driving value and the listing read one snapshot: a
+	// value that a write marks common in between would lack its new parts
+	// in part_vids.
+	tx, err := s.reader.BeginTx(ctx, nil)
+	if err != nil {
+		return page, fmt.Errorf("list sessions: %w", err)
+	}
+	defer tx.Rollback()
+	drive, err := s.driver(ctx, tx, f)
 	if err != nil {
 		return page, err
 	}
+	if afterDrive != nil {
+		afterDrive()
+	}
 	query, args := listQuery(tid, f, cur, drive)
-	rows, err := s.reader.QueryContext(ctx, query, args...)
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return page, fmt.Errorf("list sessions: %w", err)
 	}
@@ -385,6 +396,62 @@ func (s *Store) Days(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
+// afterDrive, when a test sets it, runs between the choice of a driving
+// value and the listing query of Sessions.
+var afterDrive func()
+
+// uncommon clears the mark of the common values that no part lists in its
+// cvids any more, once their parts of the days that did are deleted: the
+// parts that still carry such a value all have its part_vids row, so it
+// may drive a listing again, and it loses its number with its last row.
+func uncommon(ctx context.Context, tx *sql.Tx) error {
+	common := map[int64]bool{}
+	rows, err := tx.QueryContext(ctx, "SELECT vid FROM value_ids WHERE common")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var vid int64
+		if err := rows.Scan(&vid); err != nil {
+			rows.Close()
+			return err
+		}
+		common[vid] = true
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if len(common) == 0 {
+		return nil
+	}
+	rows, err = tx.QueryContext(ctx, "SELECT cvids FROM parts WHERE cvids <> ','")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() && len(common) > 0 {
+		var list string
+		if err := rows.Scan(&list); err != nil {
+			return err
+		}
+		for _, n := range strings.Split(strings.Trim(list, ","), ",") {
+			if vid, err := strconv.ParseInt(n, 10, 64); err == nil {
+				delete(common, vid)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	for vid := range common {
+		if _, err := tx.ExecContext(ctx, "UPDATE value_ids SET common = 0 WHERE vid = ?", vid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // DeleteDay removes every part and request of day, for all tenants; see
 // apisessions.Store.
 func (s *Store) DeleteDay(ctx context.Context, day string) error {
@@ -448,9 +515,12 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 			return fmt.Errorf("delete day: %w", err)
 		}
 	}
+	if err := uncommon(ctx, tx); err != nil {
+		return fmt.Errorf("delete day: %w", err)
+	}
 	// Values no part lists any more lose their numbers, and endpoints
 	// leave the filter's search list. Common values stay: parts list them
-	// by number in cvids, so a number must never be given again.
+	// by number in cvids, so a number must not be given again meanwhile.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM value_ids WHERE NOT common AND NOT EXISTS
 		(SELECT 1 FROM part_vids d WHERE d.vid = value_ids.vid)`); err != nil {
 		return fmt.Errorf("delete day: %w", err)

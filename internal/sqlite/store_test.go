@@ -39,7 +39,8 @@ func TestConnectionSettings(t *testing.T) {
 	o := DefaultOptions()
 	o.WriterCacheKiB, o.CacheKiB, o.MmapBytes, o.PageSize = 4096, 8192, 1<<20, 8192
 	o.BusyTimeout = 1234 * time.Millisecond
-	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "store.db"), o)
+	path := filepath.Join(t.TempDir(), "store.db")
+	st, err := Open(t.Context(), path, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +77,21 @@ func TestConnectionSettings(t *testing.T) {
 	}
 	if _, err := st.reader.Exec("CREATE TABLE t (x)"); err == nil {
 		t.Error("a reader connection could write")
+	}
+	// The writer's transactions take the write lock when they begin
+	// (_txlock=immediate), so another writer cannot start one meanwhile.
+	tx, err := st.writer.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	other, err := sql.Open(driverName, path+"?_busy_timeout=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Exec("BEGIN IMMEDIATE"); err == nil {
+		t.Error("another connection began a write transaction while the writer's was open")
 	}
 }
 
