@@ -15,17 +15,7 @@ import (
 // every filter value is common after its first part (migrations/0006), so
 // that every filter also finds parts by their cvids.
 func TestConformanceCommonValues(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) apisessions.Store {
-		o := DefaultOptions()
-		o.CommonParts = 1
-		st := openAt(t, filepath.Join(t.TempDir(), "store.db"), o)
-		t.Cleanup(func() {
-			if err := st.Close(); err != nil {
-				t.Errorf("close store: %v", err)
-			}
-		})
-		return st
-	})
+	storetest.Run(t, func(t *testing.T) apisessions.Store { return openCommon(t, 1) })
 }
 
 // TestCommonValues: once the store has given a value its part_vids rows
@@ -83,19 +73,40 @@ func TestCommonValues(t *testing.T) {
 	all := append(append([]apisessions.Record(nil), recs...), more...)
 	check(all, 2*limit)
 
-	day := recs[0].Day
-	for _, s := range []*Store{st, ref} {
+	check(deleteDay(t, recs[0].Day, all, st, ref), 2*limit)
+}
+
+// deleteDay deletes day from every store of stores and returns the
+// records of recs on other days.
+func deleteDay(t *testing.T, day string, recs []apisessions.Record, stores ...*Store) []apisessions.Record {
+	t.Helper()
+	for _, s := range stores {
 		if err := s.DeleteDay(t.Context(), day); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var left []apisessions.Record
-	for _, r := range all {
+	for _, r := range recs {
 		if r.Day != day {
 			left = append(left, r)
 		}
 	}
-	check(left, 2*limit)
+	return left
+}
+
+// openCommon opens a store in a temporary directory whose values are
+// common after limit parts, closed at cleanup.
+func openCommon(t *testing.T, limit int) *Store {
+	t.Helper()
+	o := DefaultOptions()
+	o.CommonParts = limit
+	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), o)
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return st
 }
 
 // allPages lists every part f matches, a page of f.Limit at a time.
@@ -142,10 +153,7 @@ func commonValue(t *testing.T, st *Store, h string) bool {
 // no longer common and drives a listing again.
 func TestCommonValueUncommon(t *testing.T) {
 	const host = "rare.example.com"
-	o := DefaultOptions()
-	o.CommonParts = 2
-	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), o)
-	defer st.Close()
+	st := openCommon(t, 2)
 	ref := MustOpen(t)
 	// Two parts on the first day give the host its two rows; 30 on the
 	// next day list it in cvids.
@@ -162,11 +170,7 @@ func TestCommonValueUncommon(t *testing.T) {
 	if !commonValue(t, st, host) {
 		t.Fatal("the host is not common after 32 parts")
 	}
-	for _, s := range []*Store{st, ref} {
-		if err := s.DeleteDay(t.Context(), next[0].Day); err != nil {
-			t.Fatal(err)
-		}
-	}
+	deleteDay(t, next[0].Day, nil, st, ref)
 	if commonValue(t, st, host) {
 		t.Fatal("the host is still common with no part listing it in cvids")
 	}
@@ -188,10 +192,7 @@ func TestCommonValueUncommon(t *testing.T) {
 // snapshot, so the listing shows the parts before the write or after it.
 func TestCommonValueSnapshot(t *testing.T) {
 	const host = "flip.example.com"
-	o := DefaultOptions()
-	o.CommonParts = 3
-	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), o)
-	defer st.Close()
+	st := openCommon(t, 3)
 	before := hosted(storetest.Generate(47, "sa-", 20, 2, 1), host, 0)
 	writeAll(t, st, [][]apisessions.Record{before})
 	after := hosted(storetest.Generate(53, "sb-", 60, 3, 1), host, 0)

@@ -123,19 +123,7 @@ func TestMigrateValueIDs(t *testing.T) {
 	sameListings(t, st, ref, all)
 
 	// Deleting a day removes its parts from every filter.
-	day := recs[0].Day
-	for _, s := range []*Store{st, ref} {
-		if err := s.DeleteDay(t.Context(), day); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var left []apisessions.Record
-	for _, r := range all {
-		if r.Day != day {
-			left = append(left, r)
-		}
-	}
-	sameListings(t, st, ref, left)
+	sameListings(t, st, ref, deleteDay(t, recs[0].Day, all, st, ref))
 	var orphans int
 	// A common value may have no part_vids row: parts list it in cvids.
 	if err := st.reader.QueryRow(`SELECT count(*) FROM value_ids v WHERE NOT v.common AND NOT EXISTS (SELECT 1 FROM part_vids d WHERE d.vid = v.vid)`).Scan(&orphans); err != nil {
