@@ -412,7 +412,17 @@ func TestSpoolLimitDropsOldest(t *testing.T) {
 	if onDisk > o.SpoolLimit {
 		t.Fatalf("spool directory holds %d bytes, over its limit %d", onDisk, o.SpoolLimit)
 	}
-	dropped := metricValue(t, e.m.droppedRecords.WithLabelValues(dropSpoolFull))
+	// The counter moves just after the stats, and batches still on their
+	// way to the spool may be dropped between two reads: they must agree
+	// once the drops stop.
+	var dropped float64
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st = e.Stats()
+		dropped = metricValue(t, e.m.droppedRecords.WithLabelValues(dropSpoolFull))
+		if (dropped != 0 && int64(dropped) == st.Dropped) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if dropped == 0 || int64(dropped) != st.Dropped {
 		t.Fatalf("records_dropped_total{spool_full} = %v, stats %+v", dropped, st)
 	}
