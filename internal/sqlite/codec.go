@@ -143,8 +143,9 @@ const (
 )
 
 // derivedKey returns the flag of a record whose key its client IP and
-// User-Agent give, or 0. About a third of the records of generated traffic
-// have one, whose IP + User-Agent value was a quarter of the record.
+// User-Agent give, or 0. An eighth of the records of generated traffic have
+// one, and leaving it out saves some 130 bytes of each (1,000,000
+// exchanges: a store of 430 MB instead of 449 MB).
 func derivedKey(r *apisessions.Record) byte {
 	k, ip, ua := r.Key, r.ClientIP, r.UserAgent
 	switch {

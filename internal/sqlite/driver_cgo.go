@@ -25,10 +25,11 @@ const driverName = "apisessions-sqlite3"
 func init() { sql.Register(driverName, pragmaDriver{&sqlite3.SQLiteDriver{}}) }
 
 // pragmaDriver takes the connection strings the store writes for both
-// drivers: go-sqlite3 knows their _busy_timeout, _synchronous, _txlock and
-// _query_only parameters, but not _pragma=name(value), which it runs on each
-// new connection, in order. It sets the journal mode last, so that
-// page_size still applies to a new file: in WAL mode the page size is fixed.
+// drivers. go-sqlite3 knows their _busy_timeout, _synchronous, _txlock and
+// _query_only parameters but not _pragma=name(value): pragmaDriver runs
+// those as PRAGMAs on each new connection, in order, and the journal mode
+// last, so that page_size still applies to a new file (in WAL mode the page
+// size is fixed).
 type pragmaDriver struct{ d *sqlite3.SQLiteDriver }
 
 func (p pragmaDriver) Open(dsn string) (driver.Conn, error) {
