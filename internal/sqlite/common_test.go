@@ -26,7 +26,8 @@ func TestConformanceCommonValues(t *testing.T) {
 func TestCommonValues(t *testing.T) {
 	const limit = 4
 	// In time order, so that values have their rows in parts of the first
-	// day, which is deleted last, and only their cvids in the second.
+	// day, which the test deletes at its end, and only their cvids in the
+	// second.
 	recs := storetest.Generate(29, "cv-", 1500, 120, 2)
 	slices.SortFunc(recs, func(a, b apisessions.Record) int { return a.Time.Compare(b.Time) })
 	more := storetest.Generate(31, "cv2-", 600, 160, 2)
