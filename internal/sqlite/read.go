@@ -75,6 +75,12 @@ func exactFilters(f apisessions.SessionFilter) []filterValue {
 	return out
 }
 
+// partHasValue says that part p carries value e (a value_ids row): by its
+// part_vids row, or, for a common value (migrations/0006), in its cvids,
+// where the parts stored after the value became common list it.
+const partHasValue = `(EXISTS (SELECT 1 FROM part_vids v WHERE v.vid = e.vid AND v.pid = p.pid)
+	OR (e.common AND instr(p.cvids, ',' || e.vid || ',') > 0))`
+
 // listQuery builds the SELECT of Sessions. drive, when not nil, is the
 // exact filter whose few parts the query starts from.
 func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *filterValue) (string, []any) {
@@ -132,18 +138,13 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *fi
 		if drive != nil && e == *drive {
 			continue
 		}
-		// A common value (migrations/0006) is in part_vids for the parts
-		// stored before it became common, in cvids for the others.
-		q.WriteString(` AND (EXISTS (SELECT 1 FROM part_vids v WHERE v.vid = (SELECT vid FROM value_ids WHERE kind = ? AND value = ?) AND v.pid = p.pid)
-			OR instr(p.cvids, (SELECT ',' || vid || ',' FROM value_ids WHERE kind = ? AND value = ? AND common)) > 0)`)
-		args = append(args, e.kind, e.value, e.kind, e.value)
+		q.WriteString(" AND EXISTS (SELECT 1 FROM value_ids e WHERE e.kind = ? AND e.value = ? AND " + partHasValue + ")")
+		args = append(args, e.kind, e.value)
 	}
 	if f.Endpoint != "" {
-		q.WriteString(` AND (EXISTS (SELECT 1 FROM part_vids v WHERE v.vid IN (SELECT vid FROM value_ids WHERE kind = ? AND value IN
-			(SELECT endpoint FROM endpoints WHERE tenant = ? AND instr(lower(endpoint), ?) > 0)) AND v.pid = p.pid)
-			OR EXISTS (SELECT 1 FROM value_ids e WHERE e.kind = ? AND e.common AND e.value IN
-			(SELECT endpoint FROM endpoints WHERE tenant = ? AND instr(lower(endpoint), ?) > 0) AND instr(p.cvids, ',' || e.vid || ',') > 0))`)
-		args = append(args, kindEndpoint, tenant, asciiLower(f.Endpoint), kindEndpoint, tenant, asciiLower(f.Endpoint))
+		q.WriteString(` AND EXISTS (SELECT 1 FROM value_ids e WHERE e.kind = ? AND e.value IN
+			(SELECT endpoint FROM endpoints WHERE tenant = ? AND instr(lower(endpoint), ?) > 0) AND ` + partHasValue + ")")
+		args = append(args, kindEndpoint, tenant, asciiLower(f.Endpoint))
 	}
 	if f.Attacks {
 		q.WriteString(" AND p.attacks > 0")
