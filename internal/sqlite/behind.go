@@ -124,7 +124,7 @@ func (c *partCache) drained(parts []*part) {
 	if len(parts) == 0 {
 		return
 	}
-	markClean(parts)
+	c.bytes -= markClean(parts)
 	c.dirty = slices.DeleteFunc(c.dirty, func(p *part) bool { return !p.dirty })
 }
 
@@ -163,7 +163,7 @@ func (s *Store) flushLocked(ctx context.Context) error {
 // flushed updates the cache after a committed flush: no part is dirty. The
 // clean parts stay, so the next batches need not load them again.
 func (s *Store) flushed() {
-	markClean(s.cache.dirty)
+	s.cache.bytes -= markClean(s.cache.dirty)
 	s.cache.dirty = nil
 }
 
@@ -277,15 +277,21 @@ func (s *Store) storeParts(ctx context.Context, tx *sql.Tx, parts []*part) (upto
 	if err := w.saveValues(ctx, values, pairs); err != nil {
 		return 0, err
 	}
+	if err := w.saveLists(ctx, parts); err != nil {
+		return 0, err
+	}
 	return upto, nil
 }
 
-// markClean records that the parts of dirty are stored.
-func markClean(dirty []*part) {
+// markClean records that the parts of dirty are stored, and returns the
+// bytes they no longer hold.
+func markClean(dirty []*part) int {
+	freed := 0
 	for _, p := range dirty {
-		p.markSaved()
+		freed += p.markSaved()
 		p.dirty, p.pending = false, false
 	}
+	return freed
 }
 
 // replayChunk is the number of requests replay reads at a time.
@@ -368,7 +374,7 @@ func (s *Store) replay(ctx context.Context) error {
 					p.dirty = true
 					dirty = append(dirty, p)
 				}
-				p.add(&q.rec)
+				p.addStored(q.rid, &q.rec)
 			}
 			return nil
 		}()

@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -110,6 +112,77 @@ func sameListings(t *testing.T, got, want apisessions.Store, recs []apisessions.
 		if want := storetest.ExpectedSession(rs); len(parts) != 1 || parts[0].RequestCount != want.RequestCount ||
 			!parts[0].LastSeen.Equal(want.LastSeen) || parts[0].User != want.User {
 			t.Fatalf("Session(%s, %s) = %+v, want %+v", k.session, k.day, parts, want)
+		}
+		sameRequests(t, got, k, rs)
+	}
+	sameTimeRanges(t, got, byPart)
+}
+
+// sameRequests fails unless the requests of part k are recs, in time
+// order then by ID (the part's request lists, reqlist.go).
+func sameRequests(t *testing.T, st apisessions.Store, k partKey, recs []apisessions.Record) {
+	t.Helper()
+	reqs, err := st.SessionRequests(t.Context(), apisessions.DefaultTenant, k.session, k.day)
+	if err != nil {
+		t.Fatalf("SessionRequests(%s, %s): %v", k.session, k.day, err)
+	}
+	want := slices.Clone(recs)
+	slices.SortFunc(want, func(a, b apisessions.Record) int { return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.ID, b.ID)) })
+	var gotIDs, wantIDs []string
+	for i := range reqs {
+		gotIDs = append(gotIDs, reqs[i].ID)
+		if reqs[i].SessionID != k.session || reqs[i].Day != k.day {
+			t.Fatalf("SessionRequests(%s, %s): request %s of %s on %s", k.session, k.day, reqs[i].ID, reqs[i].SessionID, reqs[i].Day)
+		}
+	}
+	for i := range want {
+		wantIDs = append(wantIDs, want[i].ID)
+	}
+	if !slices.Equal(gotIDs, wantIDs) {
+		t.Fatalf("SessionRequests(%s, %s) = %v, want %v", k.session, k.day, gotIDs, wantIDs)
+	}
+}
+
+// sameTimeRanges fails unless time filters find the parts of byPart with a
+// request in range: ranges on a request, around it, and in the gaps
+// between a part's requests, where a part's first and last request lie
+// outside the range and its request lists decide.
+func sameTimeRanges(t *testing.T, st apisessions.Store, byPart map[partKey][]apisessions.Record) {
+	t.Helper()
+	var ranges [][2]time.Time
+	for _, rs := range byPart {
+		times := make([]time.Time, 0, len(rs))
+		for _, r := range rs {
+			times = append(times, r.Time)
+		}
+		slices.SortFunc(times, time.Time.Compare)
+		for i := 1; i < len(times) && len(ranges) < 40; i += 3 {
+			ranges = append(ranges, [2]time.Time{times[i], times[i]},
+				[2]time.Time{times[i].Add(-time.Millisecond), times[i].Add(time.Millisecond)})
+			if gap := times[i].Sub(times[i-1]); gap > 2 {
+				ranges = append(ranges, [2]time.Time{times[i-1].Add(1), times[i].Add(-1)})
+			}
+		}
+	}
+	for _, r := range ranges {
+		want := map[partKey]bool{}
+		for k, rs := range byPart {
+			for _, q := range rs {
+				if !q.Time.Before(r[0]) && !q.Time.After(r[1]) {
+					want[k] = true
+				}
+			}
+		}
+		page, err := st.Sessions(t.Context(), apisessions.DefaultTenant, apisessions.SessionFilter{From: r[0], To: r[1]})
+		if err != nil {
+			t.Fatalf("Sessions(%v to %v): %v", r[0], r[1], err)
+		}
+		got := map[partKey]bool{}
+		for _, s := range page.Sessions {
+			got[partKey{s.ID, s.Day}] = true
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("Sessions(%v to %v): %d parts, want %d", r[0], r[1], len(got), len(want))
 		}
 	}
 }

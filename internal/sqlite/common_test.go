@@ -81,15 +81,26 @@ func TestCommonValues(t *testing.T) {
 // records of recs on other days.
 func deleteDay(t *testing.T, day string, recs []apisessions.Record, stores ...*Store) []apisessions.Record {
 	t.Helper()
+	var left []apisessions.Record
+	ids := map[string]bool{}
+	for _, r := range recs {
+		if r.Day != day {
+			left = append(left, r)
+			ids[r.ID] = true
+		}
+	}
 	for _, s := range stores {
 		if err := s.DeleteDay(t.Context(), day); err != nil {
 			t.Fatal(err)
 		}
-	}
-	var left []apisessions.Record
-	for _, r := range recs {
-		if r.Day != day {
-			left = append(left, r)
+		// The requests of the day go with its parts' lists.
+		var requests, orphans int
+		if err := s.reader.QueryRow(`SELECT (SELECT count(*) FROM requests),
+			(SELECT count(*) FROM part_requests c WHERE NOT EXISTS (SELECT 1 FROM parts p WHERE p.pid = c.pid))`).Scan(&requests, &orphans); err != nil {
+			t.Fatal(err)
+		}
+		if requests != len(ids) || orphans != 0 {
+			t.Fatalf("after DeleteDay: %d requests, want %d; %d lists of deleted parts", requests, len(ids), orphans)
 		}
 	}
 	return left
@@ -171,7 +182,7 @@ func TestCommonValueUncommon(t *testing.T) {
 	if !commonValue(t, st, host) {
 		t.Fatal("the host is not common after 32 parts")
 	}
-	deleteDay(t, next[0].Day, nil, st, ref)
+	deleteDay(t, next[0].Day, append(slices.Clone(first), next...), st, ref)
 	if commonValue(t, st, host) {
 		t.Fatal("the host is still common with no part listing it in cvids")
 	}

@@ -22,7 +22,13 @@ import (
 // with.
 const driverName = "apisessions-sqlite3"
 
-func init() { sql.Register(driverName, pragmaDriver{&sqlite3.SQLiteDriver{}}) }
+func init() {
+	sql.Register(driverName, pragmaDriver{&sqlite3.SQLiteDriver{
+		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			return c.RegisterFunc(requestsBetweenFunc, requestsBetween, true)
+		},
+	}})
+}
 
 // pragmaDriver takes the connection strings the store writes for both
 // drivers. go-sqlite3 knows their _busy_timeout, _synchronous, _txlock and

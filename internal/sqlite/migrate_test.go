@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"path/filepath"
@@ -11,15 +12,23 @@ import (
 	"github.com/apisessions/apisessions/internal/store/storetest"
 )
 
-// oldStore creates at path a store of schema version upto (migrations
-// 1 to upto applied), and returns its connection.
-func oldStore(t *testing.T, path string, upto int) *sql.DB {
+// oldDB opens the store file at path as an older version of the program
+// would find it: one connection, none of the store's settings.
+func oldDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open(driverName, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
+	return db
+}
+
+// oldStore creates at path a store of schema version upto (migrations
+// 1 to upto applied), and returns its connection.
+func oldStore(t *testing.T, path string, upto int) *sql.DB {
+	t.Helper()
+	db := oldDB(t, path)
 	if _, err := db.Exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +47,18 @@ func oldStore(t *testing.T, path string, upto int) *sql.DB {
 		}
 		if _, err := db.Exec(string(body)); err != nil {
 			t.Fatalf("%s: %v", name, err)
+		}
+		if step := migrationSteps[v]; step != nil {
+			tx, err := db.Begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := step(context.Background(), tx); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if _, err := db.Exec(`INSERT INTO schema_version VALUES (?, '2026-01-01T00:00:00Z')`, v); err != nil {
 			t.Fatal(err)

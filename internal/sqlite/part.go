@@ -69,6 +69,9 @@ type part struct {
 	// unsaved counts the filter values the part gained since it was last
 	// stored (values not marked saved): the part_vids rows to insert.
 	unsaved int
+	// refs lists the requests the part gained since it was last stored:
+	// the part_requests rows to insert (reqlist.go).
+	refs []reqRef
 	// tenant, upto, pending, dirty, stamp and bytes serve the write-behind
 	// cache (behind.go): the part's tenant ID; as replay loads it, the last
 	// request rowid its stored row holds (every write of a part records
@@ -99,12 +102,13 @@ type kindValue struct {
 }
 
 // Estimates of the memory a part holds: its fields, each value it counts
-// (the string and its slot in values) and, past indexFrom values, each
-// value's index entry.
+// (the string and its slot in values), past indexFrom values each value's
+// index entry, and each request it lists until it is stored.
 const (
 	partBytes  = 320
 	valueBytes = 64
 	indexBytes = 64
+	refBytes   = 16
 )
 
 // indexFrom is the number of values above which a part indexes them.
@@ -197,15 +201,28 @@ func (p *part) addAllValues() {
 	}
 }
 
-// markSaved records that the part's values have their part_vids rows.
-func (p *part) markSaved() {
+// markSaved records that the part's values have their part_vids rows and
+// its requests their part_requests rows. It returns the bytes the part no
+// longer holds.
+func (p *part) markSaved() int {
+	freed := len(p.refs) * refBytes
+	p.bytes -= freed
+	p.refs = nil
 	if p.unsaved == 0 {
-		return
+		return freed
 	}
 	for i := range p.values {
 		p.values[i].saved = true
 	}
 	p.unsaved = 0
+	return freed
+}
+
+// addStored merges a record that is stored at rowid rid, and lists it.
+func (p *part) addStored(rid int64, r *apisessions.Record) {
+	p.refs = append(p.refs, reqRef{rid, r.Time.UnixNano()})
+	p.bytes += refBytes
+	p.add(r)
 }
 
 // add merges one new record into the part.

@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -119,12 +121,15 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *fi
 			to = unixNano(f.To)
 		}
 		// The part's span overlaps the range, and its first or last request
-		// lies in it, or else some request between them does: only then is
-		// the requests table read. The bound on last_ns keeps the walk of
-		// the listing index to the parts that can overlap.
+		// lies in it, or else some request between them does: only then are
+		// its request lists read, and of those only the rows whose own span
+		// overlaps the range; a list is decoded when the range falls
+		// between its first and last request. The bound on last_ns keeps the
+		// walk of the listing index to the parts that can overlap.
 		q.WriteString(` AND p.last_ns >= ? AND p.first_ns <= ? AND (p.first_ns >= ? OR p.last_ns <= ?
-			OR EXISTS (SELECT 1 FROM requests r WHERE r.pid = p.pid AND r.t BETWEEN ? AND ?))`)
-		args = append(args, from, to, from, to, from, to)
+			OR EXISTS (SELECT 1 FROM part_requests c WHERE c.pid = p.pid AND c.last_ns >= ? AND c.first_ns <= ?
+				AND (c.first_ns >= ? OR c.last_ns <= ? OR ` + requestsBetweenFunc + `(c.list, ?, ?))))`)
+		args = append(args, from, to, from, to, from, to, from, to, from, to)
 		if to < math.MaxInt64-int64(maxPartSpan) {
 			q.WriteString(" AND p.last_ns <= ?")
 			args = append(args, to+int64(maxPartSpan))
@@ -305,49 +310,105 @@ func (s *Store) SessionRequests(ctx context.Context, tenant, id, day string) ([]
 	if err != nil {
 		return nil, err
 	}
-	q := "SELECT r.t, r.id, r.data, p.session, p.day FROM parts p JOIN requests r ON r.pid = p.pid WHERE p.tenant = ? AND p.session = ?"
+	// The lists and the requests are read in one transaction, so that a
+	// DeleteDay between them cannot split them.
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("session requests: %w", err)
+	}
+	defer tx.Rollback()
+	q := "SELECT p.day, c.list FROM parts p JOIN part_requests c ON c.pid = p.pid WHERE p.tenant = ? AND p.session = ?"
 	args := []any{tid, id}
 	if day != "" {
 		q += " AND p.day = ?"
 		args = append(args, day)
 	}
-	rows, err := s.reader.QueryContext(ctx, q+" ORDER BY r.t, r.id", args...)
+	var refs []reqRef
+	days := map[int64]string{} // by rowid
+	if err := eachRow(ctx, tx, q, args, func(rows *sql.Rows) error {
+		var (
+			d    string
+			list []byte
+		)
+		if err := rows.Scan(&d, &list); err != nil {
+			return err
+		}
+		n := len(refs)
+		var err error
+		if refs, err = decodeRequestList(list, refs); err != nil {
+			return fmt.Errorf("request list: %w", err)
+		}
+		for _, r := range refs[n:] {
+			days[r.rid] = d
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("session requests: %w", err)
+	}
+	if len(refs) == 0 {
+		return nil, apisessions.Errorf(apisessions.ENOTFOUND, "no session %s", describe(id, day))
+	}
+	slices.SortFunc(refs, func(a, b reqRef) int { return cmp.Compare(a.rid, b.rid) })
+	out := make([]apisessions.Record, 0, len(refs))
+	var ids []any
+	err = chunks(len(refs), lookupChunk, func(lo, hi int) error {
+		ids = ids[:0]
+		for _, r := range refs[lo:hi] {
+			ids = append(ids, r.rid)
+		}
+		n := len(out)
+		err := eachRow(ctx, tx, "SELECT t, id, data, rid FROM requests WHERE rid IN ("+marks(hi-lo)+")", ids, func(rows *sql.Rows) error {
+			var rid int64
+			r := apisessions.Record{SessionID: id}
+			err := scanRecord(rows, &r, &rid)
+			r.Day = days[rid]
+			out = append(out, r)
+			return err
+		})
+		if err == nil && len(out)-n != hi-lo {
+			err = fmt.Errorf("%d of %d listed requests of session %q are missing", hi-lo-(len(out)-n), hi-lo, id)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("session requests: %w", err)
 	}
-	defer rows.Close()
-	var out []apisessions.Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("session requests: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("session requests: %w", err)
-	}
-	if len(out) == 0 {
-		return nil, apisessions.Errorf(apisessions.ENOTFOUND, "no session %s", describe(id, day))
-	}
+	slices.SortFunc(out, func(a, b apisessions.Record) int {
+		return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.ID, b.ID))
+	})
 	return out, nil
 }
 
-// scanRecord reads (t, id, data, session, day).
-func scanRecord(row scanner) (apisessions.Record, error) {
+// eachRow runs query and calls fn on each of its rows.
+func eachRow(ctx context.Context, q querier, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// scanRecord reads (t, id, data) into r, and the row's further columns
+// into extra.
+func scanRecord(row scanner, r *apisessions.Record, extra ...any) error {
 	var (
-		r    apisessions.Record
 		t    int64
 		data []byte
 	)
-	if err := row.Scan(&t, &r.ID, &data, &r.SessionID, &r.Day); err != nil {
-		return r, err
+	if err := row.Scan(append([]any{&t, &r.ID, &data}, extra...)...); err != nil {
+		return err
 	}
 	r.Time = time.Unix(0, t).UTC()
-	if err := decodeRecord(data, &r); err != nil {
-		return r, fmt.Errorf("request %q: %w", r.ID, err)
+	if err := decodeRecord(data, r); err != nil {
+		return fmt.Errorf("request %q: %w", r.ID, err)
 	}
-	return r, nil
+	return nil
 }
 
 // Request returns one request by ID; see apisessions.Store.
@@ -362,7 +423,8 @@ func (s *Store) Request(ctx context.Context, tenant, id string) (apisessions.Rec
 	}
 	row := s.reader.QueryRowContext(ctx, `SELECT r.t, r.id, r.data, p.session, p.day
 		FROM requests r JOIN parts p ON p.pid = r.pid WHERE r.tenant = ? AND r.id = ?`, tid, id)
-	r, err := scanRecord(row)
+	var r apisessions.Record
+	err = scanRecord(row, &r, &r.SessionID, &r.Day)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, apisessions.Errorf(apisessions.ENOTFOUND, "no request %q", id)
 	}
@@ -501,6 +563,9 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 					return fmt.Errorf("delete day: %w", err)
 				}
 			}
+			if err := deleteRequests(ctx, tx, p.pid); err != nil {
+				return fmt.Errorf("delete day: %w", err)
+			}
 		}
 		deleted += len(parts)
 		after = parts[len(parts)-1].pid
@@ -509,7 +574,7 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 		return nil
 	}
 	for _, q := range []string{
-		"DELETE FROM requests WHERE pid IN (SELECT pid FROM parts WHERE day = ?)",
+		"DELETE FROM part_requests WHERE pid IN (SELECT pid FROM parts WHERE day = ?)",
 		"DELETE FROM parts WHERE day = ?",
 	} {
 		if _, err := tx.ExecContext(ctx, q, day); err != nil {
@@ -547,6 +612,23 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 	}
 	s.log.Info("deleted day", "day", day, "parts", deleted)
 	return nil
+}
+
+// deleteRequests deletes the requests that the part pid lists.
+func deleteRequests(ctx context.Context, tx *sql.Tx, pid int64) error {
+	refs, err := partRequests(ctx, tx, pid)
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, min(len(refs), lookupChunk))
+	return chunks(len(refs), lookupChunk, func(lo, hi int) error {
+		args = args[:0]
+		for _, r := range refs[lo:hi] {
+			args = append(args, r.rid)
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM requests WHERE rid IN ("+marks(hi-lo)+")", args...)
+		return err
+	})
 }
 
 // deleteChunk is the number of parts DeleteDay holds in memory at once.

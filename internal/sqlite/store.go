@@ -287,8 +287,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// migrationSteps are the parts of migrations that SQL alone cannot do, by
+// version: each runs after its migration's SQL, in its transaction.
+var migrationSteps = map[int]func(context.Context, *sql.Tx) error{
+	7: fillRequestLists,
+}
+
 // migrate applies the embedded migrations the file lacks, in order, each in
-// its own transaction with its schema_version row.
+// its own transaction with its schema_version row (and step).
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
@@ -325,6 +331,12 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if step := migrationSteps[v]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`,
 			v, s.opts.Now().UTC().Format(time.RFC3339)); err != nil {

@@ -30,8 +30,13 @@ const (
 )
 
 func placeholders(n, cols int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	row := "(" + marks(cols) + ")"
 	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
+}
+
+// marks returns n parameters for an IN list: "?,?,?".
+func marks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
 // The multi-row statements all resolve conflicts with OR IGNORE or OR
@@ -52,7 +57,7 @@ func insertValueIDsSQL(n int) string {
 }
 
 func lookupValueIDsSQL(n int) string {
-	return "SELECT vid, value, common FROM value_ids WHERE kind = ? AND value IN (" + placeholders(1, n)[1:2*n] + ")"
+	return "SELECT vid, value, common FROM value_ids WHERE kind = ? AND value IN (" + marks(n) + ")"
 }
 
 // markCommonSQL marks a value common (migrations/0006): single-row, so no
@@ -80,7 +85,7 @@ const updatePartSQL = `UPDATE parts SET first_ns = ?, last_ns = ?, requests = ?,
 
 func loadPartsSQL(n int) string {
 	return "SELECT pid, session, day, first_ns, last_ns, requests, attacks, blocked, agg FROM parts WHERE tenant = ? AND session IN (" +
-		placeholders(1, n)[1:2*n] + ")"
+		marks(n) + ")"
 }
 
 func fullChunkQueries() []string {
@@ -88,6 +93,7 @@ func fullChunkQueries() []string {
 		insertRequestsSQL(requestChunk), insertValuesSQL(valueChunk), insertEndpointsSQL(valueChunk),
 		insertValueIDsSQL(valueChunk), lookupValueIDsSQL(lookupChunk),
 		insertPendingSQL(pendingChunk), insertPartSQL, updatePartSQL, loadPartsSQL(lookupChunk), markCommonSQL,
+		insertListsSQL(listChunk),
 	}
 }
 
@@ -242,8 +248,10 @@ type preparedBatch struct {
 	fresh   map[string]int
 	repeats int
 	// stored marks, by record index, the records the tenant has already
-	// (found in the transaction).
+	// (found in the transaction); rids gives the rowid of each of the
+	// others, once inserted.
 	stored []bool
+	rids   []int64
 	// keys lists the batch's parts; group gives the index in keys of each
 	// record's part, by record index.
 	keys  []partKey
@@ -269,6 +277,7 @@ func prepareBatch(recs []apisessions.Record) *preparedBatch {
 	pre.ids = slices.Grow(pre.ids[:0], n)
 	pre.first = slices.Grow(pre.first[:0], n)
 	pre.stored = resize(pre.stored, n)
+	pre.rids = resize(pre.rids, n)
 	pre.group = resize(pre.group, n)
 	pre.ends = resize(pre.ends, n)
 	pre.keys = pre.keys[:0]
@@ -393,7 +402,7 @@ func (w *batchWrite) run(ctx context.Context, recs []apisessions.Record, pre *pr
 				c.bytes -= p.bytes
 			}
 		}
-		p.add(&recs[i])
+		p.addStored(pre.rids[i], &recs[i])
 	}
 	st.Sessions = len(order)
 
@@ -690,10 +699,27 @@ func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record
 			}
 			dups += hi - lo - int(n)
 		}
-		last += n
+		for _, i := range pre.first[lo:hi] {
+			if !pre.stored[i] {
+				last++
+				pre.rids[i] = last
+			}
+		}
 		return nil
 	})
-	return dups, err
+	if err != nil {
+		return 0, err
+	}
+	// The parts list their requests by these rowids (reqlist.go): make sure
+	// they are the ones SQLite gave.
+	var top int64
+	if err := w.tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM requests").Scan(&top); err != nil {
+		return 0, fmt.Errorf("save requests: %w", err)
+	}
+	if top != last {
+		return 0, fmt.Errorf("save requests: the last request has rowid %d, not %d", top, last)
+	}
+	return dups, nil
 }
 
 // markStored marks in stored the records among idx that the statement just

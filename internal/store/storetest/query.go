@@ -185,19 +185,24 @@ func testFiltersModel(t *testing.T, open func(t *testing.T) apisessions.Store) {
 func testTimeRange(t *testing.T, open func(t *testing.T) apisessions.Store) {
 	st := open(t)
 	t0 := time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC)
-	// One part with requests at 01:00 and 23:00 only.
+	// One part with requests at 01:00, 12:00 and 23:00 only, the one in
+	// the middle written last.
 	recs := []apisessions.Record{
 		{ID: "a", SessionID: "s", Day: "2026-11-20", Time: t0},
 		{ID: "b", SessionID: "s", Day: "2026-11-20", Time: t0.Add(22 * time.Hour)},
 	}
 	MustWrite(t, st, tenant, recs)
+	MustWrite(t, st, tenant, []apisessions.Record{{ID: "c", SessionID: "s", Day: "2026-11-20", Time: t0.Add(11 * time.Hour)}})
 	tests := []struct {
 		name     string
 		from, to time.Time
 		want     int
 	}{
 		{"covering", t0.Add(-time.Hour), t0.Add(23 * time.Hour), 1},
-		{"gap", t0.Add(time.Hour), t0.Add(21 * time.Hour), 0},
+		{"gap", t0.Add(time.Hour), t0.Add(10 * time.Hour), 0},
+		{"gap after the middle", t0.Add(11*time.Hour + time.Nanosecond), t0.Add(21 * time.Hour), 0},
+		{"middle", t0.Add(10 * time.Hour), t0.Add(12 * time.Hour), 1},
+		{"middle exactly", t0.Add(11 * time.Hour), t0.Add(11 * time.Hour), 1},
 		{"first exactly", t0, t0, 1},
 		{"last exactly", t0.Add(22 * time.Hour), t0.Add(22 * time.Hour), 1},
 		{"before", t0.Add(-2 * time.Hour), t0.Add(-time.Microsecond), 0},
