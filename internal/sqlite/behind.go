@@ -332,7 +332,7 @@ func (s *Store) replay(ctx context.Context) error {
 					return err
 				}
 				q.rec.Time = time.Unix(0, t).UTC()
-				if err := decodeRecord(data, &q.rec); err != nil {
+				if err := decodeRecord(data, &q.rec, s.dict.known); err != nil {
 					return fmt.Errorf("request %q: %w", q.rec.ID, err)
 				}
 				reqs = append(reqs, q)

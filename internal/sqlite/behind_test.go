@@ -516,7 +516,7 @@ func TestWriteBehindMigration(t *testing.T) {
 	for i := range recs {
 		r := &recs[i]
 		if _, err := db.Exec(`INSERT INTO requests (pid, t, tenant, id, data) VALUES (1, ?, 1, ?, ?)`,
-			r.Time.UnixNano(), r.ID, appendRecord(nil, r)); err != nil {
+			r.Time.UnixNano(), r.ID, appendRecord(nil, r, nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -571,7 +571,7 @@ func TestWriteBehindPendingMigration(t *testing.T) {
 	for i := range recs {
 		r := &recs[i]
 		if _, err := db.Exec(`INSERT INTO requests (rid, pid, t, tenant, id, data) VALUES (?, 1, ?, 1, ?, ?)`,
-			i+1, r.Time.UnixNano(), r.ID, appendRecord(nil, r)); err != nil {
+			i+1, r.Time.UnixNano(), r.ID, appendRecord(nil, r, nil)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -39,7 +39,7 @@ func copyFile(t *testing.T, src, dst string) {
 // a killed process leaves: database file and WAL) opens to what was
 // committed.
 func TestCheckpointBoundsWAL(t *testing.T) {
-	recs := storetest.Generate(11, "w-", 12000, 300, 1)
+	recs := storetest.Generate(11, "w-", 16000, 300, 1)
 	batches := split(recs, 100)
 	o := DefaultOptions()
 	o.PageSize = 4096

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 
 	"github.com/apisessions/apisessions"
@@ -15,10 +16,14 @@ import (
 
 // Blob format versions. A record of version 2 may leave out a key derived
 // from the client IP and User-Agent (flagKeyIP, flagKeyIPUA); version 1
-// records, which always hold their key, still decode.
+// records, which always hold their key, still decode. Version 3 refers to
+// strings of the dictionary (dict.go) by number: each string that may be
+// numbered is a uvarint tag, the number times 2 plus 1, or its length
+// times 2 followed by its bytes.
 const (
 	recordV1 = 1
 	recordV2 = 2
+	recordV3 = 3
 	partV1   = 1
 )
 
@@ -38,7 +43,23 @@ const (
 
 var errCorrupt = errors.New("corrupt blob")
 
-type encoder struct{ b []byte }
+type encoder struct {
+	b []byte
+	// dict numbers strings; nil stores every string inline.
+	dict *dictBatch
+}
+
+// dstr encodes a string that the dictionary may number.
+func (e *encoder) dstr(s string) {
+	if e.dict != nil {
+		if sid, ok := e.dict.ref(s); ok {
+			e.uvarint(sid<<1 | 1)
+			return
+		}
+	}
+	e.uvarint(uint64(len(s)) << 1)
+	e.b = append(e.b, s...)
+}
 
 func (e *encoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
 func (e *encoder) varint(v int64)   { e.b = binary.AppendVarint(e.b, v) }
@@ -57,6 +78,9 @@ func (e *encoder) boolean(v bool) {
 type decoder struct {
 	b   []byte
 	err error
+	// dict is set for a record of version 3: it looks up numbered
+	// strings. Before version 3, dstr reads a plain string.
+	dict func(sid uint64) (string, error)
 }
 
 func (d *decoder) fail() {
@@ -106,6 +130,33 @@ func (d *decoder) str() string {
 	}
 	s := string(d.b[:n])
 	d.b = d.b[n:]
+	return s
+}
+
+// dstr decodes a string of encoder.dstr.
+func (d *decoder) dstr() string {
+	if d.dict == nil {
+		return d.str()
+	}
+	tag := d.uvarint()
+	if tag&1 == 0 {
+		n := tag >> 1
+		if n > maxBlobString || n > uint64(len(d.b)) {
+			d.fail()
+			return ""
+		}
+		s := string(d.b[:n])
+		d.b = d.b[n:]
+		return s
+	}
+	if d.err != nil {
+		return ""
+	}
+	s, err := d.dict(tag >> 1)
+	if err != nil {
+		d.err, d.b = err, nil
+		return ""
+	}
 	return s
 }
 
@@ -159,9 +210,10 @@ func derivedKey(r *apisessions.Record) byte {
 }
 
 // appendRecord encodes r without ID, SessionID, Day and Time, which are
-// columns of the request row and its part.
-func appendRecord(b []byte, r *apisessions.Record) []byte {
-	e := encoder{b: append(b, recordV2)}
+// columns of the request row and its part. dict numbers strings (nil: all
+// inline).
+func appendRecord(b []byte, r *apisessions.Record, dict *dictBatch) []byte {
+	e := encoder{b: append(b, recordV3), dict: dict}
 	flags := derivedKey(r)
 	if r.Partial {
 		flags |= flagPartial
@@ -179,55 +231,55 @@ func appendRecord(b []byte, r *apisessions.Record) []byte {
 		}
 	}
 	e.b = append(e.b, flags)
-	e.str(r.Method)
-	e.str(r.Host)
+	e.dstr(r.Method)
+	e.dstr(r.Host)
 	e.str(r.Path)
-	e.str(r.Endpoint)
+	e.dstr(r.Endpoint)
 	e.varint(int64(r.Status))
 	e.uvarint(math.Float64bits(r.DurationMS))
 	e.varint(r.ResponseSize)
 	e.str(r.ClientIP)
-	e.str(r.UserAgent)
+	e.dstr(r.UserAgent)
 	e.varint(int64(r.Application))
 	if flags&(flagKeyIP|flagKeyIPUA) == 0 {
-		e.str(r.Key.Point)
+		e.dstr(r.Key.Point)
 		e.str(r.Key.Value)
 	}
 	e.str(r.User)
-	e.str(r.Role)
+	e.dstr(r.Role)
 	e.uvarint(uint64(len(r.Params)))
 	for _, p := range r.Params {
-		e.str(p.Name)
-		e.str(p.Point)
+		e.dstr(p.Name)
+		e.dstr(p.Point)
 		e.str(p.Value)
 		e.boolean(p.Hashed)
-		e.str(p.Type)
+		e.dstr(p.Type)
 	}
 	e.uvarint(uint64(len(r.Flows)))
 	for _, f := range r.Flows {
-		e.str(f)
+		e.dstr(f)
 	}
-	e.str(string(r.Verdict))
+	e.dstr(string(r.Verdict))
 	e.varint(int64(r.Score))
 	e.uvarint(uint64(len(r.Findings)))
 	for _, f := range r.Findings {
-		e.str(string(f.Type))
+		e.dstr(string(f.Type))
 		e.uvarint(uint64(len(f.RuleIDs)))
 		for _, id := range f.RuleIDs {
 			e.varint(int64(id))
 		}
 		e.varint(int64(f.Score))
-		e.str(f.Point)
+		e.dstr(f.Point)
 		e.str(f.Payload)
 	}
-	e.str(r.BlockReason)
-	e.str(r.Mode)
+	e.dstr(r.BlockReason)
+	e.dstr(r.Mode)
 	if c := r.Content; c != nil {
-		e.str(c.Method)
+		e.dstr(c.Method)
 		e.str(c.Target)
 		e.uvarint(uint64(len(c.Headers)))
 		for _, h := range c.Headers {
-			e.str(h.Name)
+			e.dstr(h.Name)
 			e.str(h.Value)
 		}
 		e.str(c.Body)
@@ -236,9 +288,10 @@ func appendRecord(b []byte, r *apisessions.Record) []byte {
 }
 
 // decodeRecord decodes a blob of appendRecord into r, leaving the fields
-// kept in columns alone.
-func decodeRecord(b []byte, r *apisessions.Record) error {
-	if len(b) < 2 || (b[0] != recordV1 && b[0] != recordV2) {
+// kept in columns alone. dict looks up the numbered strings of a version 3
+// record (stringDict.lookup).
+func decodeRecord(b []byte, r *apisessions.Record, dict func(sid uint64) (string, error)) error {
+	if len(b) < 2 || b[0] < recordV1 || b[0] > recordV3 {
 		return errCorrupt
 	}
 	flags := b[1]
@@ -247,17 +300,23 @@ func decodeRecord(b []byte, r *apisessions.Record) error {
 		return errCorrupt
 	}
 	d := decoder{b: b[2:]}
+	if b[0] == recordV3 {
+		d.dict = dict
+		if dict == nil {
+			d.dict = noDict
+		}
+	}
 	r.Partial = flags&flagPartial != 0
 	r.Blocked = flags&flagBlocked != 0
-	r.Method = d.str()
-	r.Host = d.str()
+	r.Method = d.dstr()
+	r.Host = d.dstr()
 	r.Path = d.str()
-	r.Endpoint = d.str()
+	r.Endpoint = d.dstr()
 	r.Status = d.int()
 	r.DurationMS = math.Float64frombits(d.uvarint())
 	r.ResponseSize = d.varint()
 	r.ClientIP = d.str()
-	r.UserAgent = d.str()
+	r.UserAgent = d.dstr()
 	r.Application = d.int()
 	switch derived {
 	case flagKeyIP:
@@ -265,33 +324,33 @@ func decodeRecord(b []byte, r *apisessions.Record) error {
 	case flagKeyIPUA:
 		r.Key = apisessions.Key{Point: keyPointIPUA, Value: r.ClientIP + " " + r.UserAgent}
 	default:
-		r.Key.Point = d.str()
+		r.Key.Point = d.dstr()
 		r.Key.Value = d.str()
 	}
 	r.User = d.str()
-	r.Role = d.str()
+	r.Role = d.dstr()
 	if n := d.count(); n > 0 {
 		r.Params = make([]apisessions.Param, n)
 		for i := range r.Params {
 			p := &r.Params[i]
-			p.Name, p.Point, p.Value = d.str(), d.str(), d.str()
+			p.Name, p.Point, p.Value = d.dstr(), d.dstr(), d.str()
 			p.Hashed = d.boolean()
-			p.Type = d.str()
+			p.Type = d.dstr()
 		}
 	}
 	if n := d.count(); n > 0 {
 		r.Flows = make([]string, n)
 		for i := range r.Flows {
-			r.Flows[i] = d.str()
+			r.Flows[i] = d.dstr()
 		}
 	}
-	r.Verdict = apisessions.Verdict(d.str())
+	r.Verdict = apisessions.Verdict(d.dstr())
 	r.Score = d.int()
 	if n := d.count(); n > 0 {
 		r.Findings = make([]apisessions.Finding, n)
 		for i := range r.Findings {
 			f := &r.Findings[i]
-			f.Type = apisessions.AttackType(d.str())
+			f.Type = apisessions.AttackType(d.dstr())
 			if m := d.count(); m > 0 {
 				f.RuleIDs = make([]int, m)
 				for j := range f.RuleIDs {
@@ -299,20 +358,20 @@ func decodeRecord(b []byte, r *apisessions.Record) error {
 				}
 			}
 			f.Score = d.int()
-			f.Point = d.str()
+			f.Point = d.dstr()
 			f.Payload = d.str()
 		}
 	}
-	r.BlockReason = d.str()
-	r.Mode = d.str()
+	r.BlockReason = d.dstr()
+	r.Mode = d.dstr()
 	if flags&flagContent != 0 {
 		c := &apisessions.Content{BodyBase64: flags&flagBodyBase64 != 0, Truncated: flags&flagTruncated != 0}
-		c.Method = d.str()
+		c.Method = d.dstr()
 		c.Target = d.str()
 		if n := d.count(); n > 0 {
 			c.Headers = make(apisessions.Headers, n)
 			for i := range c.Headers {
-				c.Headers[i].Name, c.Headers[i].Value = d.str(), d.str()
+				c.Headers[i].Name, c.Headers[i].Value = d.dstr(), d.str()
 			}
 		}
 		c.Body = d.str()
@@ -326,3 +385,6 @@ func decodeRecord(b []byte, r *apisessions.Record) error {
 	}
 	return nil
 }
+
+// noDict is the dictionary of a decoder given none: it knows no string.
+func noDict(sid uint64) (string, error) { return "", fmt.Errorf("%w %d", errUnknownString, sid) }

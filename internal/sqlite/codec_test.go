@@ -2,10 +2,13 @@ package sqlite
 
 import (
 	"encoding/hex"
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,9 +51,9 @@ func columns(r apisessions.Record) apisessions.Record {
 func TestRecordCodec(t *testing.T) {
 	for name, r := range codecRecords() {
 		t.Run(name, func(t *testing.T) {
-			b := appendRecord(nil, &r)
+			b := appendRecord(nil, &r, nil)
 			var got apisessions.Record
-			if err := decodeRecord(b, &got); err != nil {
+			if err := decodeRecord(b, &got, nil); err != nil {
 				t.Fatal(err)
 			}
 			if want := columns(r); !reflect.DeepEqual(got, want) {
@@ -60,7 +63,7 @@ func TestRecordCodec(t *testing.T) {
 			// (all short ones, then a sample: the long body is 10 KB).
 			for i := 0; i < len(b); i += 1 + i/64 {
 				var r apisessions.Record
-				if err := decodeRecord(b[:i], &r); err == nil {
+				if err := decodeRecord(b[:i], &r, nil); err == nil {
 					t.Fatalf("prefix of %d/%d bytes decoded", i, len(b))
 				}
 			}
@@ -77,47 +80,112 @@ func TestRecordDerivedKey(t *testing.T) {
 		r := recs[name]
 		noKey := r
 		noKey.Key = apisessions.Key{}
-		want := len(appendRecord(nil, &noKey)) + len(r.Key.Point) + len(r.Key.Value)
+		want := len(appendRecord(nil, &noKey, nil)) + len(r.Key.Point) + len(r.Key.Value)
 		if !stored {
-			want = len(appendRecord(nil, &noKey)) - 2
+			want = len(appendRecord(nil, &noKey, nil)) - 2
 		}
-		if got := len(appendRecord(nil, &r)); got != want {
+		if got := len(appendRecord(nil, &r, nil)); got != want {
 			t.Errorf("%s: %d bytes, want %d (key stored: %v)", name, got, want, stored)
 		}
 	}
 }
 
-// TestRecordV1: blobs of format version 1, which every record of a store
-// written before version 2 has, still decode.
-func TestRecordV1(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("testdata", "record_v1.golden"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got apisessions.Record
-	if err := decodeRecord(blob, &got); err != nil {
-		t.Fatal(err)
-	}
-	if want := columns(codecRecords()["full"]); !reflect.DeepEqual(got, want) {
-		t.Fatalf("version 1 record:\n got %+v\nwant %+v", got, want)
-	}
-	// Version 1 has no derived keys.
-	blob[1] |= flagKeyIPUA
-	if err := decodeRecord(blob, &got); err == nil {
-		t.Fatal("a version 1 record with a derived key decoded")
+// TestRecordOldVersions: blobs of format versions 1 and 2, which the
+// records of stores written before version 3 have, still decode.
+func TestRecordOldVersions(t *testing.T) {
+	for _, v := range []int{1, 2} {
+		b, err := os.ReadFile(filepath.Join("testdata", fmt.Sprintf("record_v%d.golden", v)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got apisessions.Record
+		if err := decodeRecord(blob, &got, nil); err != nil {
+			t.Fatal(err)
+		}
+		if want := columns(codecRecords()["full"]); !reflect.DeepEqual(got, want) {
+			t.Fatalf("version %d record:\n got %+v\nwant %+v", v, got, want)
+		}
+		if v == 1 {
+			// Version 1 has no derived keys.
+			blob[1] |= flagKeyIPUA
+			if err := decodeRecord(blob, &got, nil); err == nil {
+				t.Fatal("a version 1 record with a derived key decoded")
+			}
+		}
 	}
 }
 
-// TestRecordGolden pins the stored format: a change that would make old
-// files unreadable shows up here (bump recordV2 instead).
+// testDict numbers strs from 1 on, as a batch sees the dictionary, and
+// returns the lookup that decodes them.
+func testDict(strs ...string) (*dictBatch, func(uint64) (string, error)) {
+	b := &dictBatch{ids: map[string]uint64{}}
+	byID := map[uint64]string{}
+	for i, s := range strs {
+		b.ids[s], byID[uint64(i+1)] = uint64(i+1), s
+	}
+	return b, func(sid uint64) (string, error) {
+		if s, ok := byID[sid]; ok {
+			return s, nil
+		}
+		return "", fmt.Errorf("%w %d", errUnknownString, sid)
+	}
+}
+
+// goldenDict numbers some strings of the full record, among them ones
+// inline elsewhere in it (a header value equal to the host).
+var goldenDict = []string{"POST", "api.example.com", "request.body|json.login", "user", "monitoring", "X-Forwarded-For"}
+
+// TestRecordDictionary: strings the dictionary numbers take a byte or two,
+// the others stay inline; strings that are never numbered (paths, IPs,
+// values) stay inline even when the dictionary holds them.
+func TestRecordDictionary(t *testing.T) {
+	for name, r := range codecRecords() {
+		t.Run(name, func(t *testing.T) {
+			strs := slices.Concat(goldenDict, []string{r.UserAgent, r.Key.Point, r.Endpoint, r.Path, r.ClientIP})
+			dict, lookup := testDict(strs...)
+			b := appendRecord(nil, &r, dict)
+			var got apisessions.Record
+			if err := decodeRecord(b, &got, lookup); err != nil {
+				t.Fatal(err)
+			}
+			if want := columns(r); !reflect.DeepEqual(got, want) {
+				t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+			}
+			if inline := appendRecord(nil, &r, nil); len(b) > len(inline) {
+				t.Fatalf("%d bytes with the dictionary, %d without", len(b), len(inline))
+			}
+			if r.Path != "" && !strings.Contains(string(b), r.Path) || r.ClientIP != "" && !strings.Contains(string(b), r.ClientIP) {
+				t.Fatal("path or client IP not inline")
+			}
+			var used []string
+			dict.eachUsed(func(sid uint64) error { used = append(used, strs[sid-1]); return nil })
+			for _, s := range []string{r.Path, r.ClientIP, ""} {
+				if slices.Contains(used, s) {
+					t.Fatalf("numbered %q", s)
+				}
+			}
+			if slices.Contains(used, r.Method) != (r.Method == "POST") {
+				t.Fatalf("method %q numbered: %q", r.Method, used)
+			}
+			if err := decodeRecord(b, &got, nil); r.Method == "POST" && !errors.Is(err, errUnknownString) {
+				t.Fatalf("decoded without its dictionary: %v", err)
+			}
+		})
+	}
+}
+
+// TestRecordGolden pins the stored format, with numbered and inline
+// strings: a change that would make old files unreadable shows up here
+// (bump recordV3 instead).
 func TestRecordGolden(t *testing.T) {
 	r := codecRecords()["full"]
-	got := hex.EncodeToString(appendRecord(nil, &r)) + "\n"
-	path := filepath.Join("testdata", "record_v2.golden")
+	dict, lookup := testDict(goldenDict...)
+	got := hex.EncodeToString(appendRecord(nil, &r, dict)) + "\n"
+	path := filepath.Join("testdata", "record_v3.golden")
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
@@ -130,21 +198,29 @@ func TestRecordGolden(t *testing.T) {
 	if got != string(want) {
 		t.Fatalf("record encoding changed:\n got %s\nwant %s", got, want)
 	}
+	blob, _ := hex.DecodeString(strings.TrimSpace(string(want)))
+	var back apisessions.Record
+	if err := decodeRecord(blob, &back, lookup); err != nil || !reflect.DeepEqual(back, columns(r)) {
+		t.Fatalf("golden record: %v\n got %+v\nwant %+v", err, back, columns(r))
+	}
 }
 
 func FuzzDecodeRecord(f *testing.F) {
 	for _, r := range codecRecords() {
-		f.Add(appendRecord(nil, &r))
+		f.Add(appendRecord(nil, &r, nil))
 	}
 	f.Add([]byte{})
 	f.Add([]byte{recordV1, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	dict, lookup := testDict(goldenDict...)
+	r := codecRecords()["full"]
+	f.Add(appendRecord(nil, &r, dict))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r apisessions.Record
-		if err := decodeRecord(b, &r); err != nil {
+		if err := decodeRecord(b, &r, lookup); err != nil {
 			return
 		}
 		var again apisessions.Record
-		if err := decodeRecord(appendRecord(nil, &r), &again); err != nil {
+		if err := decodeRecord(appendRecord(nil, &r, nil), &again, nil); err != nil {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
 		if !reflect.DeepEqual(columns(r), columns(again)) && r.DurationMS == r.DurationMS { // NaN never equals itself

@@ -116,7 +116,7 @@ func TestMigrateValueIDs(t *testing.T) {
 	for i := range recs {
 		r := &recs[i]
 		mustExec(`INSERT INTO requests (pid, t, tenant, id, data) VALUES (?, ?, 1, ?, ?)`,
-			parts[partKey{r.SessionID, r.Day}].pid, r.Time.UnixNano(), r.ID, appendRecord(nil, r))
+			parts[partKey{r.SessionID, r.Day}].pid, r.Time.UnixNano(), r.ID, appendRecord(nil, r, nil))
 	}
 	mustExec(`UPDATE parts_flushed SET rid = (SELECT max(rid) FROM requests)`)
 	db.Close()

@@ -350,6 +350,7 @@ func (s *Store) SessionRequests(ctx context.Context, tenant, id, day string) ([]
 	}
 	slices.SortFunc(refs, func(a, b reqRef) int { return cmp.Compare(a.rid, b.rid) })
 	out := make([]apisessions.Record, 0, len(refs))
+	dict := s.dict.lookup(ctx, tx)
 	var ids []any
 	err = chunks(len(refs), lookupChunk, func(lo, hi int) error {
 		ids = ids[:0]
@@ -360,7 +361,7 @@ func (s *Store) SessionRequests(ctx context.Context, tenant, id, day string) ([]
 		err := eachRow(ctx, tx, "SELECT t, id, data, rid FROM requests WHERE rid IN ("+marks(hi-lo)+")", ids, func(rows *sql.Rows) error {
 			var rid int64
 			r := apisessions.Record{SessionID: id}
-			err := scanRecord(rows, &r, &rid)
+			err := scanRecord(rows, dict, &r, &rid)
 			r.Day = days[rid]
 			out = append(out, r)
 			return err
@@ -395,8 +396,8 @@ func eachRow(ctx context.Context, q querier, query string, args []any, fn func(*
 }
 
 // scanRecord reads (t, id, data) into r, and the row's further columns
-// into extra.
-func scanRecord(row scanner, r *apisessions.Record, extra ...any) error {
+// into extra; dict looks up the strings of the record (decodeRecord).
+func scanRecord(row scanner, dict func(uint64) (string, error), r *apisessions.Record, extra ...any) error {
 	var (
 		t    int64
 		data []byte
@@ -405,7 +406,7 @@ func scanRecord(row scanner, r *apisessions.Record, extra ...any) error {
 		return err
 	}
 	r.Time = time.Unix(0, t).UTC()
-	if err := decodeRecord(data, r); err != nil {
+	if err := decodeRecord(data, r, dict); err != nil {
 		return fmt.Errorf("request %q: %w", r.ID, err)
 	}
 	return nil
@@ -421,10 +422,17 @@ func (s *Store) Request(ctx context.Context, tenant, id string) (apisessions.Rec
 	if err != nil {
 		return apisessions.Record{}, err
 	}
-	row := s.reader.QueryRowContext(ctx, `SELECT r.t, r.id, r.data, p.session, p.day
+	// The record and the dictionary strings it refers to are read in one
+	// transaction, so that a DeleteDay between them cannot split them.
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return apisessions.Record{}, fmt.Errorf("request: %w", err)
+	}
+	defer tx.Rollback()
+	row := tx.QueryRowContext(ctx, `SELECT r.t, r.id, r.data, p.session, p.day
 		FROM requests r JOIN parts p ON p.pid = r.pid WHERE r.tenant = ? AND r.id = ?`, tid, id)
 	var r apisessions.Record
-	err = scanRecord(row, &r, &r.SessionID, &r.Day)
+	err = scanRecord(row, s.dict.lookup(ctx, tx), &r, &r.SessionID, &r.Day)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, apisessions.Errorf(apisessions.ENOTFOUND, "no request %q", id)
 	}
@@ -584,6 +592,10 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 	if err := uncommon(ctx, tx); err != nil {
 		return fmt.Errorf("delete day: %w", err)
 	}
+	gone, err := s.dict.expire(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("delete day: strings: %w", err)
+	}
 	// Values no part lists any more lose their numbers, and endpoints
 	// leave the filter's search list. Common values stay: parts list them
 	// by number in cvids, so a number must not be given again meanwhile.
@@ -610,6 +622,7 @@ func (s *Store) DeleteDay(ctx context.Context, day string) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("delete day: %w", err)
 	}
+	s.dict.drop(gone)
 	s.log.Info("deleted day", "day", day, "parts", deleted)
 	return nil
 }

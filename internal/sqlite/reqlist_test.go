@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -140,9 +141,12 @@ func TestMigrateRequestLists(t *testing.T) {
 	writeAll(t, st, split(all[len(big)+300:], 20))
 	st.crash()
 	db := oldDB(t, path)
+	inlineStrings(t, db)
 	for _, q := range []string{
 		`DROP TABLE part_requests`,
 		`CREATE INDEX requests_part ON requests (pid, t)`,
+		`DROP TABLE strings`,
+		`DELETE FROM sqlite_sequence WHERE name = 'strings'`,
 		`DELETE FROM schema_version WHERE version >= 7`,
 	} {
 		if _, err := db.Exec(q); err != nil {
@@ -171,4 +175,52 @@ func TestMigrateRequestLists(t *testing.T) {
 	}
 	sameListings(t, st, ref, all)
 	sameListings(t, st, ref, deleteDay(t, all[0].Day, all, st, ref))
+}
+
+// inlineStrings encodes the records of the store db again with every
+// string inline, as a store without a string dictionary holds them.
+func inlineStrings(t *testing.T, db *sql.DB) {
+	t.Helper()
+	strs := map[uint64]string{}
+	var blobs []reqBlob
+	err := eachRow(t.Context(), db, "SELECT sid, s FROM strings", nil, func(rows *sql.Rows) error {
+		var (
+			sid uint64
+			s   string
+		)
+		err := rows.Scan(&sid, &s)
+		strs[sid] = s
+		return err
+	})
+	if err == nil {
+		err = eachRow(t.Context(), db, "SELECT rid, data FROM requests", nil, func(rows *sql.Rows) error {
+			var b reqBlob
+			err := rows.Scan(&b.rid, &b.data)
+			blobs = append(blobs, b)
+			return err
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(sid uint64) (string, error) {
+		if s, ok := strs[sid]; ok {
+			return s, nil
+		}
+		return "", errUnknownString
+	}
+	for _, b := range blobs {
+		var r apisessions.Record
+		if err := decodeRecord(b.data, &r, lookup); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("UPDATE requests SET data = ? WHERE rid = ?", appendRecord(nil, &r, nil), b.rid); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type reqBlob struct {
+	rid  int64
+	data []byte
 }

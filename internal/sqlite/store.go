@@ -129,6 +129,8 @@ type Store struct {
 	// vids caches the numbers of filter values (value_ids); guarded by
 	// wmu.
 	vids vidCache
+	// dict is the string dictionary of records (dict.go).
+	dict stringDict
 	// nextPid is the pid the next new part takes, 0 until a write reads
 	// it from the file; guarded by wmu.
 	nextPid int64
@@ -230,10 +232,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	s := &Store{opts: opts, log: log, writer: writer, stmts: map[string]*sql.Stmt{}, tenants: map[string]int64{}, cache: newPartCache()}
+	s := &Store{opts: opts, log: log, writer: writer, stmts: map[string]*sql.Stmt{}, tenants: map[string]int64{}, cache: newPartCache(), dict: newStringDict()}
 	if err := s.migrate(ctx); err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := s.dict.load(ctx, writer); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open %s: string dictionary: %w", path, err)
 	}
 	if err := s.prepare(ctx); err != nil {
 		s.closeStmts()

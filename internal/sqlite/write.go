@@ -93,7 +93,7 @@ func fullChunkQueries() []string {
 		insertRequestsSQL(requestChunk), insertValuesSQL(valueChunk), insertEndpointsSQL(valueChunk),
 		insertValueIDsSQL(valueChunk), lookupValueIDsSQL(lookupChunk),
 		insertPendingSQL(pendingChunk), insertPartSQL, updatePartSQL, loadPartsSQL(lookupChunk), markCommonSQL,
-		insertListsSQL(listChunk),
+		insertListsSQL(listChunk), insertStringSQL, updateStringDaySQL,
 	}
 }
 
@@ -158,6 +158,10 @@ func validDay(day string) bool {
 
 type partKey struct{ session, day string }
 
+// afterEncode, when a test sets it, runs between the encoding of a Write's
+// records and its taking the writer lock.
+var afterEncode func()
+
 // Write stores the records of one tenant in one transaction; see
 // apisessions.Store.
 func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Record) (apisessions.WriteStats, error) {
@@ -176,10 +180,17 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	}
 	// What needs no database happens before the writer lock, so that
 	// concurrent Writes prepare their batches while one holds it.
-	pre := prepareBatch(recs)
+	pre := prepareBatch(recs, &s.dict)
 	defer pre.release()
+	if afterEncode != nil {
+		afterEncode()
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if pre.dict.gen != s.dict.generation() {
+		// DeleteDay deleted strings since: the records may refer to them.
+		pre.encode(recs, &s.dict)
+	}
 	if s.cache.replay {
 		if err := s.flushLocked(ctx); err != nil {
 			return st, fmt.Errorf("write: %w", err)
@@ -196,7 +207,9 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	}
 	// From here on the cache holds the batch's merges: if the transaction
 	// does not commit, the cache is dropped and rebuilt from stored requests.
+	var dictChanged dictChanges
 	fail := func(err error) (apisessions.WriteStats, error) {
+		s.dict.forgetSeen(dictChanged)
 		s.cache.reset()
 		s.vids.forget()
 		s.nextPid = 0
@@ -218,9 +231,13 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 			return fail(err)
 		}
 	}
+	if dictChanged, err = s.dict.update(ctx, &w, &pre.dict, pre.day); err != nil {
+		return fail(err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fail(fmt.Errorf("commit: %w", err))
 	}
+	s.dict.apply(dictChanged)
 	s.kickCheckpoint()
 	if flush {
 		s.flushed()
@@ -260,6 +277,10 @@ type preparedBatch struct {
 	// blobs[ends[i-1]:ends[i]] (from 0 for the first).
 	blobs []byte
 	ends  []int
+	// dict is what encoding used and noted of the string dictionary; day
+	// is the latest day of the records.
+	dict dictBatch
+	day  string
 }
 
 // batchPool recycles preparedBatch buffers: the encoded records of an
@@ -271,7 +292,7 @@ var batchPool = sync.Pool{New: func() any { return &preparedBatch{fresh: map[str
 // one batch of huge records does not pin its memory for good.
 const maxPooledBlobs = 16 << 20
 
-func prepareBatch(recs []apisessions.Record) *preparedBatch {
+func prepareBatch(recs []apisessions.Record, dict *stringDict) *preparedBatch {
 	pre := batchPool.Get().(*preparedBatch)
 	n := len(recs)
 	pre.ids = slices.Grow(pre.ids[:0], n)
@@ -300,13 +321,22 @@ func prepareBatch(recs []apisessions.Record) *preparedBatch {
 		}
 		pre.group[i] = g
 	}
+	pre.encode(recs, dict)
+	return pre
+}
+
+// encode encodes the records into pre.blobs, numbering strings by dict.
+func (pre *preparedBatch) encode(recs []apisessions.Record, dict *stringDict) {
+	dict.begin(&pre.dict)
+	defer dict.end(&pre.dict)
 	blobs := pre.blobs[:0]
+	pre.day = ""
 	for i := range recs {
-		blobs = appendRecord(blobs, &recs[i])
+		blobs = appendRecord(blobs, &recs[i], &pre.dict)
 		pre.ends[i] = len(blobs)
+		pre.day = max(pre.day, recs[i].Day)
 	}
 	pre.blobs = blobs
-	return pre
 }
 
 // resize returns s with length n and zero elements, reusing its array.
