@@ -145,7 +145,7 @@ func (w *batchWrite) saveLists(ctx context.Context, parts []*part) error {
 	for _, p := range parts {
 		rows, buf = listRows(rows, buf, p.pid, p.refs)
 	}
-	return chunks(len(rows), listChunk, func(lo, hi int) error {
+	return stmtChunks(len(rows), listChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, insertListsSQL(hi-lo))
 		if err != nil {
 			return err

@@ -118,8 +118,10 @@ type Store struct {
 	// wmu serialises write transactions, so a batch never waits on SQLite's
 	// busy handler for another batch of this process.
 	wmu sync.Mutex
-	// stmts caches prepared multi-row statements of the writer by SQL text.
-	stmts map[string]*sql.Stmt
+	// stmts caches prepared multi-row statements of the writer by SQL text;
+	// uncached counts the statements it did not hold (for tests).
+	stmts    map[string]*sql.Stmt
+	uncached int
 
 	// cache holds the session parts writes changed but have not stored
 	// yet (behind.go); guarded by wmu. pending says there is something to
@@ -429,19 +431,20 @@ func (s *Store) createTenant(ctx context.Context, tx *sql.Tx, name string) (int6
 }
 
 // stmt returns a statement of tx for query: the writer's cached prepared
-// statement for the multi-row statements of full chunks (prepared in Open:
-// preparing on the one writer connection while tx holds it would deadlock),
-// a statement prepared for this transaction otherwise. Called with wmu held.
+// statement (writerQueries, prepared in Open: preparing on the one writer
+// connection while tx holds it would deadlock), else a statement prepared
+// for this transaction. Called with wmu held.
 func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
 	if st, ok := s.stmts[query]; ok {
 		return tx.StmtContext(ctx, st), nil
 	}
+	s.uncached++
 	return tx.PrepareContext(ctx, query)
 }
 
-// prepare caches the writer's statements for full chunks.
+// prepare caches the writer's statements (writerQueries).
 func (s *Store) prepare(ctx context.Context) error {
-	for _, q := range fullChunkQueries() {
+	for _, q := range writerQueries() {
 		st, err := s.writer.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("prepare: %w", err)

@@ -117,3 +117,22 @@ func TestWriteTimeOffDay(t *testing.T) {
 	late.ID, late.Time = "od-late", day.Add(38*time.Hour-time.Nanosecond)
 	storetest.MustWrite(t, st, apisessions.DefaultTenant, []apisessions.Record{good, early, late})
 }
+
+// TestWriterStatementsPrepared: writes of any size run only statements the
+// writer prepared at Open (stmtChunks, writerQueries).
+func TestWriterStatementsPrepared(t *testing.T) {
+	o := DefaultOptions()
+	o.FlushParts = 100
+	o.CommonParts = 5
+	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), o)
+	defer st.Close()
+	recs := storetest.Generate(61, "p-", 3000, 300, 2)
+	writeAll(t, st, split(recs, 777))
+	writeAll(t, st, split(recs[:50], 7)) // already stored
+	if err := st.flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st.uncached != 0 {
+		t.Fatalf("writes prepared %d statements", st.uncached)
+	}
+}

@@ -88,13 +88,23 @@ func loadPartsSQL(n int) string {
 		marks(n) + ")"
 }
 
-func fullChunkQueries() []string {
-	return []string{
-		insertRequestsSQL(requestChunk), insertValuesSQL(valueChunk), insertEndpointsSQL(valueChunk),
-		insertValueIDsSQL(valueChunk), lookupValueIDsSQL(lookupChunk),
-		insertPendingSQL(pendingChunk), insertPartSQL, updatePartSQL, loadPartsSQL(lookupChunk), markCommonSQL,
-		insertListsSQL(listChunk), insertStringSQL, updateStringDaySQL,
+// writerQueries lists the statements the writer prepares at Open: the
+// multi-row ones at every length stmtChunks runs them with.
+func writerQueries() []string {
+	qs := []string{insertPartSQL, updatePartSQL, markCommonSQL, insertStringSQL, updateStringDaySQL}
+	for _, m := range []struct {
+		sql  func(n int) string
+		size int
+	}{
+		{insertRequestsSQL, requestChunk}, {insertValuesSQL, valueChunk}, {insertEndpointsSQL, valueChunk},
+		{insertValueIDsSQL, valueChunk}, {lookupValueIDsSQL, lookupChunk}, {insertPendingSQL, pendingChunk},
+		{loadPartsSQL, lookupChunk}, {insertListsSQL, listChunk},
+	} {
+		for _, n := range ladder(m.size) {
+			qs = append(qs, m.sql(n))
+		}
 	}
+	return qs
 }
 
 // checkRecord says why a record cannot be stored. days holds the start of
@@ -472,10 +482,39 @@ func chunks(n, size int, fn func(lo, hi int) error) error {
 	return nil
 }
 
+// stmtChunks calls fn for runs of n elements whose lengths are on the
+// ladder of size (ladder): the largest that fits each time. The writer's
+// multi-row statements are prepared at Open for every length on their
+// ladder, so a write prepares none: preparing a statement of a few hundred
+// rows, for the last run of each batch, cost more than running it.
+func stmtChunks(n, size int, fn func(lo, hi int) error) error {
+	for lo := 0; lo < n; {
+		m := size
+		for m > n-lo {
+			m /= 2
+		}
+		if err := fn(lo, lo+m); err != nil {
+			return err
+		}
+		lo += m
+	}
+	return nil
+}
+
+// ladder returns the run lengths stmtChunks uses for size: size, then
+// halves down to 1.
+func ladder(size int) []int {
+	var out []int
+	for m := size; m >= 1; m /= 2 {
+		out = append(out, m)
+	}
+	return out
+}
+
 // loadParts reads the stored parts among the keys of missing (of sessions)
 // into parts, at the index missing gives.
 func (w *batchWrite) loadParts(ctx context.Context, sessions []string, missing map[partKey]int, parts []*part) error {
-	return chunks(len(sessions), lookupChunk, func(lo, hi int) error {
+	return stmtChunks(len(sessions), lookupChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, loadPartsSQL(hi-lo))
 		if err != nil {
 			return err
@@ -570,7 +609,7 @@ func (w *batchWrite) numberParts(ctx context.Context, pre *preparedBatch, parts 
 
 // savePending names new parts in parts_pending until a flush stores them.
 func (w *batchWrite) savePending(ctx context.Context, fresh []*part) error {
-	return chunks(len(fresh), pendingChunk, func(lo, hi int) error {
+	return stmtChunks(len(fresh), pendingChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, insertPendingSQL(hi-lo))
 		if err != nil {
 			return err
@@ -652,7 +691,7 @@ func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow, pairs []vi
 		}
 	}
 	slices.SortFunc(pairs, func(a, b vidPid) int { return cmp.Or(cmp.Compare(a.vid, b.vid), cmp.Compare(a.pid, b.pid)) })
-	err := chunks(len(pairs), valueChunk, func(lo, hi int) error {
+	err := stmtChunks(len(pairs), valueChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, insertValuesSQL(hi-lo))
 		if err != nil {
 			return err
@@ -674,7 +713,7 @@ func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow, pairs []vi
 	for e := range endpoints {
 		eps = append(eps, e)
 	}
-	return chunks(len(eps), valueChunk, func(lo, hi int) error {
+	return stmtChunks(len(eps), valueChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, insertEndpointsSQL(hi-lo))
 		if err != nil {
 			return err
@@ -704,7 +743,7 @@ func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record
 		return 0, fmt.Errorf("save requests: %w", err)
 	}
 	dups := 0
-	err := chunks(len(pre.first), requestChunk, func(lo, hi int) error {
+	err := stmtChunks(len(pre.first), requestChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, insertRequestsSQL(hi-lo))
 		if err != nil {
 			return err
@@ -803,7 +842,7 @@ func (w *batchWrite) numberValues(ctx context.Context, rows []valueRow) error {
 	slices.SortFunc(missing, func(a, b kindValue) int {
 		return cmp.Or(cmp.Compare(a.kind, b.kind), strings.Compare(a.value, b.value))
 	})
-	err := chunks(len(missing), valueChunk, func(lo, hi int) error {
+	err := stmtChunks(len(missing), valueChunk, func(lo, hi int) error {
 		stmt, err := w.s.stmt(ctx, w.tx, insertValueIDsSQL(hi-lo))
 		if err != nil {
 			return err
@@ -825,10 +864,13 @@ func (w *batchWrite) numberValues(ctx context.Context, rows []valueRow) error {
 	for lo := 0; lo < len(missing); {
 		kind := missing[lo].kind
 		hi := lo
-		for hi < len(missing) && hi-lo < lookupChunk && missing[hi].kind == kind {
+		for hi < len(missing) && missing[hi].kind == kind {
 			hi++
 		}
-		if err := w.readValueIDs(ctx, kind, missing[lo:hi]); err != nil {
+		err := stmtChunks(hi-lo, lookupChunk, func(a, b int) error {
+			return w.readValueIDs(ctx, kind, missing[lo+a:lo+b])
+		})
+		if err != nil {
 			return err
 		}
 		lo = hi
