@@ -39,7 +39,11 @@ const walFallback = 4
 
 // checkpointGap is the least time between two passive checkpoints: each
 // syncs the files, and the writer commits every few tens of milliseconds.
-const checkpointGap = 50 * time.Millisecond
+// A page that several commits rewrite meanwhile (the parts table, the
+// indexes) is copied once. 250 ms rather than 50 took 4–5% off the import
+// of 1,000,000 exchanges (medians 8.3 → 7.9 s, 6 runs each, alternated);
+// 1 s gained no more.
+const checkpointGap = 250 * time.Millisecond
 
 // checkpointTick is how often the goroutine looks at the WAL without a
 // commit to wake it (writes of the admin store do not).
