@@ -26,6 +26,18 @@ const (
 	secretBytes = 32
 )
 
+// errDataDirInUse matches the error of lockDataDir when another process
+// holds the lock (dataDirInUseError).
+var errDataDirInUse = errors.New("data directory in use")
+
+type dataDirInUseError struct{ dir string }
+
+func (e dataDirInUseError) Error() string {
+	return fmt.Sprintf("data directory %s is in use by another apisessions process that writes to it (a server or an import): stop it, or send through it with --server", e.dir)
+}
+
+func (dataDirInUseError) Is(target error) bool { return target == errDataDirInUse }
+
 // dataDir resolves the data directory: the flag, else the environment, else
 // ./apisessions-data.
 func dataDir(flagValue string, getenv func(string) string) string {
@@ -38,56 +50,86 @@ func dataDir(flagValue string, getenv func(string) string) string {
 	return defaultDataDir
 }
 
-// openLocalStore opens (creating when needed) the embedded store in dir.
-func openLocalStore(ctx context.Context, dir string) (*sqlite.Store, error) {
+// openLocalStore opens (creating when needed) the embedded store in dir
+// with opts.
+func openLocalStore(ctx context.Context, dir string, opts sqlite.Options) (*sqlite.Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, storeFile), sqlite.DefaultOptions())
+	st, err := sqlite.Open(ctx, filepath.Join(dir, storeFile), opts)
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}
 	return st, nil
 }
 
-// writerStore is the embedded store opened by the one process that writes
-// it, holding the data directory's writer lock until Close.
-type writerStore struct {
+// lockedStore is the embedded store and, when this process took it, the
+// data directory's writer lock, held until Close.
+type lockedStore struct {
 	*sqlite.Store
 	lock *os.File
 }
 
 // Close closes the store, then releases the lock.
-func (w writerStore) Close() error {
+func (w lockedStore) Close() error {
 	err := w.Store.Close()
-	if lerr := w.lock.Close(); err == nil {
-		err = lerr
+	if w.lock != nil {
+		if lerr := w.lock.Close(); err == nil {
+			err = lerr
+		}
 	}
 	return err
 }
 
 // openWriterStore takes the data directory's writer lock and opens the
 // embedded store in it.
-func openWriterStore(ctx context.Context, dir string) (writerStore, error) {
+func openWriterStore(ctx context.Context, dir string) (lockedStore, error) {
 	lock, err := lockDataDir(dir)
 	if err != nil {
-		return writerStore{}, err
+		return lockedStore{}, err
 	}
-	st, err := openLocalStore(ctx, dir)
+	st, err := openLocalStore(ctx, dir, sqlite.DefaultOptions())
 	if err != nil {
 		lock.Close()
-		return writerStore{}, err
+		return lockedStore{}, err
 	}
-	return writerStore{st, lock}, nil
+	return lockedStore{st, lock}, nil
 }
 
-// openExistingStore opens the embedded store in dir for reading; a missing
-// store is a clear error rather than a new empty one.
-func openExistingStore(ctx context.Context, dir string) (*sqlite.Store, error) {
-	if _, err := os.Stat(filepath.Join(dir, storeFile)); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no store in %s: import traffic first, or pass --data", dir)
+// openSharedStore opens the embedded store in dir for a process that
+// writes no sessions (reads, administration). When another process writes
+// the store (an import, a server: it holds the writer lock), the store is
+// opened to read sessions only (sqlite.Options.SessionReader): the parts
+// that process keeps in memory are its own to store. Otherwise this
+// process takes the lock until Close, so that a store a crashed writer
+// left gets its parts rebuilt and no writer starts meanwhile.
+func openSharedStore(ctx context.Context, dir string) (lockedStore, error) {
+	opts := sqlite.DefaultOptions()
+	lock, err := lockDataDir(dir)
+	switch {
+	case errors.Is(err, errDataDirInUse):
+		opts.SessionReader = true
+	case err != nil:
+		return lockedStore{}, err
 	}
-	return openLocalStore(ctx, dir)
+	st, err := openLocalStore(ctx, dir, opts)
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		return lockedStore{}, err
+	}
+	return lockedStore{st, lock}, nil
+}
+
+// openExistingStore opens the embedded store in dir for reading
+// (openSharedStore); a missing store is a clear error rather than a new
+// empty one.
+func openExistingStore(ctx context.Context, dir string) (lockedStore, error) {
+	if _, err := os.Stat(filepath.Join(dir, storeFile)); errors.Is(err, fs.ErrNotExist) {
+		return lockedStore{}, fmt.Errorf("no store in %s: import traffic first, or pass --data", dir)
+	}
+	return openSharedStore(ctx, dir)
 }
 
 // loadSecret returns the tenant's session secret: from file when set, else

@@ -25,7 +25,7 @@ func lockDataDir(dir string) (*os.File, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("data directory %s is in use by another apisessions process that writes to it (a server or an import): stop it, or send through it with --server", dir)
+			return nil, dataDirInUseError{dir}
 		}
 		return nil, fmt.Errorf("lock data directory: %w", err)
 	}

@@ -42,8 +42,8 @@ func addStoreFlags(fs interface {
 }
 
 // open opens the chosen store; writer takes the data directory's writer
-// lock (the server), which administration commands, writing no sessions,
-// do without.
+// lock (the server). Administration commands, writing no sessions, share
+// the directory with a running writer (openSharedStore).
 func (f storeFlags) open(ctx context.Context, e *env, writer bool) (serverStore, string, error) {
 	url := *f.store
 	if url == "" {
@@ -67,7 +67,7 @@ func (f storeFlags) open(ctx context.Context, e *env, writer bool) (serverStore,
 		}
 		return st, dir, nil
 	}
-	st, err := openLocalStore(ctx, dir)
+	st, err := openSharedStore(ctx, dir)
 	if err != nil {
 		return nil, "", err
 	}

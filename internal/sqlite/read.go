@@ -526,6 +526,9 @@ func uncommon(ctx context.Context, tx *sql.Tx) error {
 // DeleteDay removes every part and request of day, for all tenants; see
 // apisessions.Store.
 func (s *Store) DeleteDay(ctx context.Context, day string) error {
+	if s.opts.SessionReader {
+		return errSessionReader
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	// The day's parts are deleted by the values their stored aggregates

@@ -71,7 +71,19 @@ type Options struct {
 	// (checkpoint.go), and past this many frames one runs between two
 	// write transactions so that the WAL starts over.
 	MaxWALFrames int
+	// SessionReader opens the store for a process that only reads sessions
+	// while another process writes them (an import or a server holds the
+	// data directory): the session parts that process keeps in memory are
+	// its own, so this one neither replays requests into parts at Open nor
+	// runs checkpoints, and its Write and DeleteDay fail. It sees the parts
+	// the writer has stored (within FlushInterval). The administration
+	// tables stay writable.
+	SessionReader bool
 }
+
+// errSessionReader is the error of a session write to a store opened with
+// SessionReader.
+var errSessionReader = apisessions.Errorf(apisessions.EINVALID, "store opened to read sessions: another process writes them")
 
 // DefaultOptions returns the options Open uses for zero fields.
 func DefaultOptions() Options {
@@ -249,11 +261,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	// Requests stored after the last flush of parts (a crash) go into
-	// their parts now.
-	if err := s.replay(ctx); err != nil {
-		s.closeStmts()
-		writer.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	// their parts now, unless another process writes them.
+	if !opts.SessionReader {
+		if err := s.replay(ctx); err != nil {
+			s.closeStmts()
+			writer.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
 	}
 
 	rq := url.Values{}
@@ -291,7 +305,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s.stop, s.loopDone = make(chan struct{}), make(chan struct{})
 	s.ckptKick, s.ckptDone = make(chan struct{}, 1), make(chan struct{})
 	go s.flushLoop(s.stop)
-	go s.checkpointLoop(s.stop)
+	if opts.SessionReader {
+		close(s.ckptDone)
+	} else {
+		go s.checkpointLoop(s.stop)
+	}
 	return s, nil
 }
 
@@ -375,7 +393,9 @@ func (s *Store) Close() error {
 		// The requests are stored: the next Open replays them.
 		flushErr = fmt.Errorf("close: %w", err)
 	}
-	if _, err := s.writer.Exec(`PRAGMA optimize`); err != nil {
+	if s.opts.SessionReader {
+		// Statistics are the writer's to keep.
+	} else if _, err := s.writer.Exec(`PRAGMA optimize`); err != nil {
 		s.log.Warn("optimize store", "err", err)
 	}
 	s.closeStmts()

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -135,4 +136,53 @@ func TestWriterStatementsPrepared(t *testing.T) {
 	if st.uncached != 0 {
 		t.Fatalf("writes prepared %d statements", st.uncached)
 	}
+}
+
+// TestSessionReader: a store opened to read sessions while another process
+// writes them leaves that process's parts alone (no replay of the requests
+// it has not merged into stored parts yet), reads what it stored, and
+// refuses session writes; the writer goes on undisturbed.
+func TestSessionReader(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	st := openAt(t, path, behindOptions())
+	defer st.Close()
+	recs := storetest.Generate(71, "sr-", 600, 30, 1)
+	writeAll(t, st, split(recs[:300], 100))
+	if err := st.flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	writeAll(t, st, split(recs[300:], 100)) // merged in st's memory only
+	unmerged := func(s *Store) (flushed int64, after int) {
+		t.Helper()
+		if err := s.reader.QueryRow(`SELECT f.rid, (SELECT count(*) FROM requests WHERE rid > f.rid) FROM parts_flushed f`).Scan(&flushed, &after); err != nil {
+			t.Fatal(err)
+		}
+		return flushed, after
+	}
+	flushed, pending := unmerged(st)
+	if pending == 0 {
+		t.Fatal("no request waits to be merged into stored parts")
+	}
+
+	o := behindOptions()
+	o.SessionReader = true
+	rd := openAt(t, path, o)
+	defer rd.Close()
+	if f, after := unmerged(rd); f != flushed || after != pending {
+		t.Fatalf("opening to read merged requests into stored parts: %d waiting after rowid %d, was %d after %d", after, f, pending, flushed)
+	}
+	if _, err := rd.Write(t.Context(), apisessions.DefaultTenant, recs[:1]); !errors.Is(err, errSessionReader) {
+		t.Fatalf("Write: %v", err)
+	}
+	if err := rd.DeleteDay(t.Context(), recs[0].Day); !errors.Is(err, errSessionReader) {
+		t.Fatalf("DeleteDay: %v", err)
+	}
+	// The writer stores its parts; the reader sees them all.
+	if err := st.flush(t.Context()); err != nil {
+		t.Fatalf("writer flush after a reader opened: %v", err)
+	}
+	ref := MustOpen(t)
+	writeAll(t, ref, [][]apisessions.Record{recs})
+	sameListings(t, rd, ref, recs)
+	sameStored(t, rd, recs)
 }

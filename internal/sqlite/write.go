@@ -179,6 +179,9 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 	if tenant == "" {
 		return st, apisessions.Errorf(apisessions.EINVALID, "no tenant")
 	}
+	if s.opts.SessionReader {
+		return st, errSessionReader
+	}
 	var days dayStart
 	for i := range recs {
 		if err := checkRecord(i, &recs[i], &days); err != nil {
