@@ -122,8 +122,10 @@ func (d *decoder) count() int {
 	return int(n)
 }
 
-func (d *decoder) str() string {
-	n := d.uvarint()
+func (d *decoder) str() string { return d.bytes(d.uvarint()) }
+
+// bytes returns the next n bytes as a string.
+func (d *decoder) bytes(n uint64) string {
 	if n > maxBlobString || n > uint64(len(d.b)) {
 		d.fail()
 		return ""
@@ -140,14 +142,7 @@ func (d *decoder) dstr() string {
 	}
 	tag := d.uvarint()
 	if tag&1 == 0 {
-		n := tag >> 1
-		if n > maxBlobString || n > uint64(len(d.b)) {
-			d.fail()
-			return ""
-		}
-		s := string(d.b[:n])
-		d.b = d.b[n:]
-		return s
+		return d.bytes(tag >> 1)
 	}
 	if d.err != nil {
 		return ""

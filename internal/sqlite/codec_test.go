@@ -48,17 +48,24 @@ func columns(r apisessions.Record) apisessions.Record {
 	return r
 }
 
+// roundTrip encodes r with dict, and fails unless lookup decodes it back.
+func roundTrip(t *testing.T, r apisessions.Record, dict *dictBatch, lookup func(uint64) (string, error)) []byte {
+	t.Helper()
+	b := appendRecord(nil, &r, dict)
+	var got apisessions.Record
+	if err := decodeRecord(b, &got, lookup); err != nil {
+		t.Fatal(err)
+	}
+	if want := columns(r); !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+	return b
+}
+
 func TestRecordCodec(t *testing.T) {
 	for name, r := range codecRecords() {
 		t.Run(name, func(t *testing.T) {
-			b := appendRecord(nil, &r, nil)
-			var got apisessions.Record
-			if err := decodeRecord(b, &got, nil); err != nil {
-				t.Fatal(err)
-			}
-			if want := columns(r); !reflect.DeepEqual(got, want) {
-				t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
-			}
+			b := roundTrip(t, r, nil, nil)
 			// Every strict prefix is an error, not a panic or a wrong record
 			// (all short ones, then a sample: the long body is 10 KB).
 			for i := 0; i < len(b); i += 1 + i/64 {
@@ -147,14 +154,7 @@ func TestRecordDictionary(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			strs := slices.Concat(goldenDict, []string{r.UserAgent, r.Key.Point, r.Endpoint, r.Path, r.ClientIP})
 			dict, lookup := testDict(strs...)
-			b := appendRecord(nil, &r, dict)
-			var got apisessions.Record
-			if err := decodeRecord(b, &got, lookup); err != nil {
-				t.Fatal(err)
-			}
-			if want := columns(r); !reflect.DeepEqual(got, want) {
-				t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
-			}
+			b := roundTrip(t, r, dict, lookup)
 			if inline := appendRecord(nil, &r, nil); len(b) > len(inline) {
 				t.Fatalf("%d bytes with the dictionary, %d without", len(b), len(inline))
 			}
@@ -171,6 +171,7 @@ func TestRecordDictionary(t *testing.T) {
 			if slices.Contains(used, r.Method) != (r.Method == "POST") {
 				t.Fatalf("method %q numbered: %q", r.Method, used)
 			}
+			var got apisessions.Record
 			if err := decodeRecord(b, &got, nil); r.Method == "POST" && !errors.Is(err, errUnknownString) {
 				t.Fatalf("decoded without its dictionary: %v", err)
 			}
