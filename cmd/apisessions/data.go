@@ -63,37 +63,35 @@ func openLocalStore(ctx context.Context, dir string, opts sqlite.Options) (*sqli
 	return st, nil
 }
 
-// lockedStore is the embedded store and, when this process took it, the
-// data directory's writer lock, held until Close.
-type lockedStore struct {
+// writerStore is the embedded store opened by the one process that writes
+// it, holding the data directory's writer lock until Close.
+type writerStore struct {
 	*sqlite.Store
 	lock *os.File
 }
 
 // Close closes the store, then releases the lock.
-func (w lockedStore) Close() error {
+func (w writerStore) Close() error {
 	err := w.Store.Close()
-	if w.lock != nil {
-		if lerr := w.lock.Close(); err == nil {
-			err = lerr
-		}
+	if lerr := w.lock.Close(); err == nil {
+		err = lerr
 	}
 	return err
 }
 
 // openWriterStore takes the data directory's writer lock and opens the
 // embedded store in it.
-func openWriterStore(ctx context.Context, dir string) (lockedStore, error) {
+func openWriterStore(ctx context.Context, dir string) (writerStore, error) {
 	lock, err := lockDataDir(dir)
 	if err != nil {
-		return lockedStore{}, err
+		return writerStore{}, err
 	}
 	st, err := openLocalStore(ctx, dir, sqlite.DefaultOptions())
 	if err != nil {
 		lock.Close()
-		return lockedStore{}, err
+		return writerStore{}, err
 	}
-	return lockedStore{st, lock}, nil
+	return writerStore{st, lock}, nil
 }
 
 // openSharedStore opens the embedded store in dir for a process that
@@ -101,33 +99,38 @@ func openWriterStore(ctx context.Context, dir string) (lockedStore, error) {
 // the store (an import, a server: it holds the writer lock), the store is
 // opened to read sessions only (sqlite.Options.SessionReader): the parts
 // that process keeps in memory are its own to store. Otherwise this
-// process takes the lock until Close, so that a store a crashed writer
-// left gets its parts rebuilt and no writer starts meanwhile.
-func openSharedStore(ctx context.Context, dir string) (lockedStore, error) {
+// process holds the lock while it opens the store, so that a store a
+// crashed writer left gets its parts rebuilt, and lets it go at once, so
+// that a writer may start meanwhile. Where the lock cannot tell (not
+// unix), the store is always opened to read sessions.
+func openSharedStore(ctx context.Context, dir string) (*sqlite.Store, error) {
 	opts := sqlite.DefaultOptions()
-	lock, err := lockDataDir(dir)
-	switch {
-	case errors.Is(err, errDataDirInUse):
+	var lock *os.File
+	if lockExcludes {
+		var err error
+		lock, err = lockDataDir(dir)
+		switch {
+		case errors.Is(err, errDataDirInUse):
+			opts.SessionReader = true
+		case err != nil:
+			return nil, err
+		}
+	} else {
 		opts.SessionReader = true
-	case err != nil:
-		return lockedStore{}, err
 	}
 	st, err := openLocalStore(ctx, dir, opts)
-	if err != nil {
-		if lock != nil {
-			lock.Close()
-		}
-		return lockedStore{}, err
+	if lock != nil {
+		lock.Close()
 	}
-	return lockedStore{st, lock}, nil
+	return st, err
 }
 
 // openExistingStore opens the embedded store in dir for reading
 // (openSharedStore); a missing store is a clear error rather than a new
 // empty one.
-func openExistingStore(ctx context.Context, dir string) (lockedStore, error) {
+func openExistingStore(ctx context.Context, dir string) (*sqlite.Store, error) {
 	if _, err := os.Stat(filepath.Join(dir, storeFile)); errors.Is(err, fs.ErrNotExist) {
-		return lockedStore{}, fmt.Errorf("no store in %s: import traffic first, or pass --data", dir)
+		return nil, fmt.Errorf("no store in %s: import traffic first, or pass --data", dir)
 	}
 	return openSharedStore(ctx, dir)
 }

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 )
 
+// lockExcludes says that lockDataDir keeps a second writer out: not here.
+const lockExcludes = false
+
 // lockDataDir creates the data directory's lock file. Without flock on this
 // platform, it does not keep a second writer out: run one writer per data
 // directory.

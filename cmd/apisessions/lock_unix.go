@@ -10,6 +10,9 @@ import (
 	"syscall"
 )
 
+// lockExcludes says that lockDataDir keeps a second writer out.
+const lockExcludes = true
+
 // lockDataDir takes the data directory's writer lock: the embedded store
 // writes session parts behind (internal/sqlite), so two processes writing
 // one store would overwrite each other's parts. Readers take no lock. The

@@ -87,11 +87,16 @@ func (d *stringDict) load(ctx context.Context, q querier) error {
 
 // dictBatch is one batch's view of the dictionary while it encodes: the
 // numbers it may use (read under the dictionary's shared lock), the numbers
-// it used and the strings it stored inline.
+// the records of each day used, and the strings it stored inline.
 type dictBatch struct {
-	ids    map[string]uint64
-	gen    uint64
-	used   []uint64 // a bit per string number
+	ids map[string]uint64
+	gen uint64
+	// days lists the days of the records encoded; used[i] has a bit per
+	// string number that records of days[i] used; cur is the index of the
+	// day of the record being encoded.
+	days   []string
+	used   [][]uint64
+	cur    int
 	misses []string
 }
 
@@ -100,8 +105,29 @@ type dictBatch struct {
 func (d *stringDict) begin(b *dictBatch) {
 	d.mu.RLock()
 	b.ids, b.gen = d.ids, d.gen
-	clear(b.used)
+	for i := range b.used {
+		clear(b.used[i])
+	}
+	b.days, b.cur = b.days[:0], 0
 	b.misses = b.misses[:0]
+}
+
+// setDay says that the next records encoded are of day.
+func (b *dictBatch) setDay(day string) {
+	if b.cur < len(b.days) && b.days[b.cur] == day {
+		return
+	}
+	for i, d := range b.days {
+		if d == day {
+			b.cur = i
+			return
+		}
+	}
+	b.cur = len(b.days)
+	b.days = append(b.days, day)
+	if len(b.used) < len(b.days) {
+		b.used = append(b.used, nil)
+	}
 }
 
 func (d *stringDict) end(b *dictBatch) {
@@ -116,11 +142,15 @@ func (b *dictBatch) ref(s string) (uint64, bool) {
 		return 0, false // inline, it takes one byte
 	}
 	if sid, ok := b.ids[s]; ok {
-		w := sid / 64
-		if w >= uint64(len(b.used)) {
-			b.used = append(b.used, make([]uint64, w+1-uint64(len(b.used)))...)
+		if b.cur == len(b.days) {
+			b.setDay("") // a record of no day: never stored
 		}
-		b.used[w] |= 1 << (sid % 64)
+		used := b.used[b.cur]
+		if w := sid / 64; w >= uint64(len(used)) {
+			used = append(used, make([]uint64, w+1-uint64(len(used)))...)
+			b.used[b.cur] = used
+		}
+		used[sid/64] |= 1 << (sid % 64)
 		return sid, true
 	}
 	if len(s) <= maxDictLen {
@@ -129,18 +159,18 @@ func (b *dictBatch) ref(s string) (uint64, bool) {
 	return 0, false
 }
 
-// eachUsed calls fn with each string number the batch used.
-func (b *dictBatch) eachUsed(fn func(sid uint64) error) error {
-	for w, word := range b.used {
-		for word != 0 {
-			i := bits.TrailingZeros64(word)
-			word &^= 1 << i
-			if err := fn(uint64(w*64 + i)); err != nil {
-				return err
+// eachUsed calls fn with each string number the batch used and the day of
+// records that used it, for each such day.
+func (b *dictBatch) eachUsed(fn func(sid uint64, day string)) {
+	for d, day := range b.days {
+		for w, word := range b.used[d] {
+			for word != 0 {
+				i := bits.TrailingZeros64(word)
+				word &^= 1 << i
+				fn(uint64(w*64+i), day)
 			}
 		}
 	}
-	return nil
 }
 
 // dictChanges is what a write changes in the dictionary, applied to memory
@@ -156,12 +186,18 @@ type dictEntry struct {
 }
 
 // update numbers, in tx, the strings batch stored inline that the writer
-// has now seen promoteAt times, and records day (the latest day of the
-// batch's records) for the strings it used. Called with Store.wmu held.
+// has now seen promoteAt times (with day, the latest day of the batch's
+// records), and moves on the day of each string the batch used to the
+// latest day of the records that used it. Called with Store.wmu held.
 func (d *stringDict) update(ctx context.Context, w *batchWrite, b *dictBatch, day string) (dictChanges, error) {
 	var ch dictChanges
 	numbered := len(d.ids)
 	for _, s := range b.misses {
+		if _, ok := d.ids[s]; ok {
+			// Numbered since the batch was encoded. (Writers of ids hold
+			// Store.wmu too.)
+			continue
+		}
 		n := d.seen[s] + 1
 		if n < promoteAt {
 			if len(d.seen) >= maxCandidates {
@@ -183,24 +219,24 @@ func (d *stringDict) update(ctx context.Context, w *batchWrite, b *dictBatch, da
 		if err != nil {
 			return ch, err
 		}
-		var sid uint64
-		if err := stmt.QueryRowContext(ctx, s, day).Scan(&sid); err != nil {
+		e := dictEntry{s: s}
+		if err := stmt.QueryRowContext(ctx, s, day).Scan(&e.sid, &e.day); err != nil {
 			return ch, fmt.Errorf("number strings: %w", err)
 		}
-		ch.added = append(ch.added, dictEntry{sid, s, day})
+		ch.added = append(ch.added, e)
 	}
-	err := b.eachUsed(func(sid uint64) error {
-		if d.days[sid] >= day {
-			return nil
+	b.eachUsed(func(sid uint64, on string) {
+		if d.days[sid] < on && ch.days[sid] < on {
+			if ch.days == nil {
+				ch.days = map[uint64]string{}
+			}
+			ch.days[sid] = on
 		}
-		if ch.days == nil {
-			ch.days = map[uint64]string{}
-		}
-		ch.days[sid] = day
-		return w.exec(ctx, updateStringDaySQL, day, sid)
 	})
-	if err != nil {
-		return ch, fmt.Errorf("date strings: %w", err)
+	for sid, on := range ch.days {
+		if err := w.exec(ctx, updateStringDaySQL, on, sid); err != nil {
+			return ch, fmt.Errorf("date strings: %w", err)
+		}
 	}
 	return ch, nil
 }
@@ -210,8 +246,8 @@ func (d *stringDict) update(ctx context.Context, w *batchWrite, b *dictBatch, da
 // single-row statements, so no statement journal.
 const (
 	insertStringSQL = `INSERT INTO strings (s, day) VALUES (?, ?)
-		ON CONFLICT (s) DO UPDATE SET day = max(day, excluded.day) RETURNING sid`
-	updateStringDaySQL = `UPDATE strings SET day = ? WHERE sid = ?`
+		ON CONFLICT (s) DO UPDATE SET day = max(day, excluded.day) RETURNING sid, day`
+	updateStringDaySQL = `UPDATE strings SET day = max(day, ?) WHERE sid = ?`
 )
 
 // generation returns the count of deletions, which a batch encoded
@@ -225,7 +261,7 @@ func (d *stringDict) generation() uint64 {
 // apply makes a committed write's changes visible to encoders.
 func (d *stringDict) apply(ch dictChanges) {
 	for sid, day := range ch.days {
-		d.days[sid] = day
+		d.days[sid] = max(d.days[sid], day)
 	}
 	if len(ch.added) == 0 {
 		return
@@ -233,7 +269,7 @@ func (d *stringDict) apply(ch dictChanges) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, e := range ch.added {
-		d.ids[e.s], d.strs[e.sid], d.days[e.sid] = e.sid, e.s, e.day
+		d.ids[e.s], d.strs[e.sid], d.days[e.sid] = e.sid, e.s, max(d.days[e.sid], e.day)
 		delete(d.seen, e.s)
 	}
 }

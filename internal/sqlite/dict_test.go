@@ -172,3 +172,59 @@ func TestDictionaryBounds(t *testing.T) {
 		t.Fatalf("%d candidates kept, bound %d", len(d.seen), maxCandidates)
 	}
 }
+
+// dayRecords returns n records of one session on day, all with the
+// User-Agent ua.
+func dayRecords(prefix, day string, n int, ua string) []apisessions.Record {
+	d, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		panic(err)
+	}
+	var out []apisessions.Record
+	for i := range n {
+		out = append(out, apisessions.Record{ID: fmt.Sprintf("%s-%d", prefix, i), SessionID: prefix + "-s", Day: day,
+			Time: d.Add(time.Hour + time.Duration(i)*time.Second), Method: "GET", Host: "h", Path: "/", Endpoint: "/", UserAgent: ua})
+	}
+	return out
+}
+
+// TestDictionaryStaleBatch: a batch encoded before a string is numbered
+// and written after later days' records use the number must not move the
+// string's day back, or retention would delete it under those records.
+func TestDictionaryStaleBatch(t *testing.T) {
+	st := openAt(t, filepath.Join(t.TempDir(), "store.db"), behindOptions())
+	defer st.Close()
+	const ua = "agent-X/1.0"
+	stale := dayRecords("b", "2026-01-01", 3, ua)
+	encoded, release := make(chan struct{}), make(chan struct{})
+	afterEncode = func() {
+		afterEncode = nil
+		close(encoded)
+		<-release
+	}
+	defer func() { afterEncode = nil }()
+	done := make(chan error)
+	go func() {
+		_, err := st.Write(t.Context(), apisessions.DefaultTenant, stale)
+		done <- err
+	}()
+	<-encoded
+	storetest.MustWrite(t, st, apisessions.DefaultTenant, dayRecords("a", "2026-01-01", 3, ua)) // numbers the string
+	third := dayRecords("d", "2026-01-03", 3, ua)
+	storetest.MustWrite(t, st, apisessions.DefaultTenant, third) // refers to it
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	storetest.MustWrite(t, st, apisessions.DefaultTenant, dayRecords("c", "2026-01-02", 3, ua))
+	for _, d := range []string{"2026-01-01", "2026-01-02"} {
+		if err := st.DeleteDay(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var day string
+	if err := st.reader.QueryRow("SELECT day FROM strings WHERE s = ?", ua).Scan(&day); err != nil || day != "2026-01-03" {
+		t.Fatalf("the User-Agent's day is %q (%v), want 2026-01-03", day, err)
+	}
+	sameStored(t, st, third)
+}

@@ -193,14 +193,15 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// fillRequestLists gives the parts of a store written before
+// fillRequestLists gives the stored parts of a store written before
 // migrations/0007 their lists: the requests they hold, as the requests_part
 // index orders them (migrations/0008 drops the index). The requests that
 // their parts do not hold yet, after parts_flushed and past the part's
-// upto, are left to replay, which lists them as it adds them.
+// upto, or whose part waits in parts_pending, are left to replay, which
+// lists them as it adds them.
 func fillRequestLists(ctx context.Context, tx *sql.Tx) error {
 	rows, err := tx.QueryContext(ctx, `SELECT r.pid, r.rid, r.t FROM requests r INDEXED BY requests_part
-		WHERE r.rid <= max((SELECT rid FROM parts_flushed), coalesce((SELECT p.upto FROM parts p WHERE p.pid = r.pid), 0))
+		JOIN parts p ON p.pid = r.pid WHERE r.rid <= max((SELECT rid FROM parts_flushed), p.upto)
 		ORDER BY r.pid, r.t`)
 	if err != nil {
 		return err

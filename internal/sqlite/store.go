@@ -77,7 +77,8 @@ type Options struct {
 	// its own, so this one neither replays requests into parts at Open nor
 	// runs checkpoints, and its Write and DeleteDay fail. It sees the parts
 	// the writer has stored (within FlushInterval). The administration
-	// tables stay writable.
+	// tables stay writable. It does not upgrade an existing file of an
+	// older schema either: Open fails.
 	SessionReader bool
 }
 
@@ -345,6 +346,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		latest = max(latest, v)
 		if v <= current {
 			continue
+		}
+		if s.opts.SessionReader && current > 0 {
+			// The process that writes the store may be of the version
+			// this one would upgrade it from. (A new file is created.)
+			return apisessions.Errorf(apisessions.EINVALID, "store schema version %d is older than this program's: it is upgraded when the process that writes it (import, serve, server) is run by this version", current)
 		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {

@@ -119,8 +119,8 @@ func TestWriteTimeOffDay(t *testing.T) {
 	storetest.MustWrite(t, st, apisessions.DefaultTenant, []apisessions.Record{good, early, late})
 }
 
-// TestWriterStatementsPrepared: writes of any size run only statements the
-// writer prepared at Open (stmtChunks, writerQueries).
+// TestWriterStatementsPrepared: writes of any size run only multi-row
+// statements the writer prepared at Open (stmtChunks, writerQueries).
 func TestWriterStatementsPrepared(t *testing.T) {
 	o := DefaultOptions()
 	o.FlushParts = 100
@@ -185,4 +185,23 @@ func TestSessionReader(t *testing.T) {
 	writeAll(t, ref, [][]apisessions.Record{recs})
 	sameListings(t, rd, ref, recs)
 	sameStored(t, rd, recs)
+}
+
+// TestSessionReaderNoMigration: a store opened to read sessions does not
+// upgrade the file under the process that writes it.
+func TestSessionReaderNoMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	oldStore(t, path, 8).Close()
+	o := DefaultOptions()
+	o.SessionReader = true
+	if st, err := Open(t.Context(), path, o); err == nil {
+		st.Close()
+		t.Fatal("opened an older store to read sessions")
+	}
+	db := oldDB(t, path)
+	defer db.Close()
+	var v int
+	if err := db.QueryRow("SELECT max(version) FROM schema_version").Scan(&v); err != nil || v != 8 {
+		t.Fatalf("schema version %d (%v), want 8", v, err)
+	}
 }

@@ -345,6 +345,7 @@ func (pre *preparedBatch) encode(recs []apisessions.Record, dict *stringDict) {
 	blobs := pre.blobs[:0]
 	pre.day = ""
 	for i := range recs {
+		pre.dict.setDay(recs[i].Day)
 		blobs = appendRecord(blobs, &recs[i], &pre.dict)
 		pre.ends[i] = len(blobs)
 		pre.day = max(pre.day, recs[i].Day)
@@ -372,7 +373,8 @@ func (pre *preparedBatch) release() {
 	clear(pre.groups)
 	clear(pre.ids[:cap(pre.ids)])
 	clear(pre.keys[:cap(pre.keys)])
-	pre.ids, pre.keys = pre.ids[:0], pre.keys[:0]
+	clear(pre.dict.misses[:cap(pre.dict.misses)])
+	pre.ids, pre.keys, pre.dict.misses = pre.ids[:0], pre.keys[:0], pre.dict.misses[:0]
 	batchPool.Put(pre)
 }
 
