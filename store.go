@@ -14,15 +14,17 @@ type SessionFilter struct {
 	// From and To bound the parts by time: a part is eligible when it has a
 	// request in [From, To]. Zero means unbounded.
 	From, To time.Time
-	// SessionID selects one session; RequestID the session holding that
-	// request.
-	SessionID string
-	RequestID string
-	User      string
-	Role      string
-	IP        string
-	Host      string
-	Flow      string
+	// SessionID selects one session; SessionPrefix the sessions whose ID
+	// starts with it (the 16 digits a terminal table shows); RequestID the
+	// session holding that request.
+	SessionID     string
+	SessionPrefix string
+	RequestID     string
+	User          string
+	Role          string
+	IP            string
+	Host          string
+	Flow          string
 	// Endpoint matches normalised endpoints containing this text
 	// (case-insensitive), with or without the method.
 	Endpoint    string

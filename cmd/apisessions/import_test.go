@@ -126,9 +126,15 @@ func TestImportAndSessionsCLI(t *testing.T) {
 	if types[apisessions.AttackSQLi] != "request.query.q" || types[apisessions.AttackXSS] != "request.query.q" {
 		t.Errorf("finding types and points: %v", types)
 	}
-	// The table form names the session too.
-	if txt := mustCLI(t, "sessions", "show", "--data", data, attacks[0].ID); !strings.Contains(txt, attacks[0].ID) || !strings.Contains(txt, "sqli") {
-		t.Errorf("show table:\n%s", txt)
+	// The table form names the session too, also given the 16 digits the
+	// list table shows.
+	for _, id := range []string{attacks[0].ID, attacks[0].ID[:16]} {
+		if txt := mustCLI(t, "sessions", "show", "--data", data, id); !strings.Contains(txt, attacks[0].ID) || !strings.Contains(txt, "sqli") {
+			t.Errorf("show %s, table:\n%s", id, txt)
+		}
+	}
+	if r := execCLI(t, "", nil, "sessions", "show", "--data", data, "ffffffffffffffff"); r.code != 1 || !strings.Contains(r.stderr, "no session") {
+		t.Errorf("show of an unknown prefix: exit %d %s", r.code, r.stderr)
 	}
 	if txt := mustCLI(t, "sessions", "list", "--data", data); !strings.Contains(txt, "alice") || !strings.Contains(txt, "SESSION") {
 		t.Errorf("list table:\n%s", txt)

@@ -120,7 +120,7 @@ func TestServerEndToEnd(t *testing.T) {
 	if len(attacks) != 1 || attacks[0].AttackCount != 2 {
 		t.Fatalf("--attacks over the server: %+v", attacks)
 	}
-	show := mustCLI(t, append([]string{"sessions", "show", attacks[0].ID, "--json"}, remote...)...)
+	show := mustCLI(t, append([]string{"sessions", "show", attacks[0].ID[:16], "--json"}, remote...)...)
 	if !strings.Contains(show, `"type":"sqli"`) || !strings.Contains(show, `"point":"request.query.q"`) {
 		t.Errorf("show over the server lacks the finding:\n%s", show)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -196,6 +197,9 @@ func runSessionsShow(ctx context.Context, e *env) error {
 		return err
 	}
 	defer r.Close()
+	if id, err = resolveSession(ctx, r, id); err != nil {
+		return err
+	}
 	parts, err := r.Session(ctx, apisessions.DefaultTenant, id, *day)
 	if err != nil {
 		return err
@@ -312,6 +316,38 @@ func firstOf(s []string) string {
 		return s[0] + " +" + strconv.Itoa(len(s)-1)
 	}
 	return s[0]
+}
+
+// fullIDLen is the length of a session ID: 64 hex digits of HMAC-SHA256.
+const fullIDLen = 64
+
+// resolveSession returns the session ID that id names: id itself when it
+// is whole, else the one session whose ID starts with it, such as the 16
+// digits the table of sessions list shows.
+func resolveSession(ctx context.Context, r sessionReader, id string) (string, error) {
+	if len(id) >= fullIDLen {
+		return id, nil
+	}
+	page, err := r.Sessions(ctx, apisessions.DefaultTenant, apisessions.SessionFilter{SessionPrefix: id, Limit: 100})
+	if err != nil {
+		return "", err
+	}
+	var ids []string
+	for _, s := range page.Sessions {
+		if s.ID == id {
+			return id, nil
+		}
+		if !slices.Contains(ids, s.ID) {
+			ids = append(ids, s.ID)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return "", apisessions.Errorf(apisessions.ENOTFOUND, "no session %q", id)
+	case 1:
+		return ids[0], nil
+	}
+	return "", usageErrorf("%d sessions or more start with %q: give more of the ID", len(ids), id)
 }
 
 func shortID(id string) string {

@@ -24,6 +24,7 @@ var filterParams = []queryParam{
 	{"from", "string", "requests at or after this time (RFC 3339, or YYYY-MM-DD for the start of that day UTC)"},
 	{"to", "string", "requests at or before this time (RFC 3339, or YYYY-MM-DD for the end of that day UTC)"},
 	{"session", "string", "session ID"},
+	{"session_prefix", "string", "sessions whose ID starts with this"},
 	{"request", "string", "the session holding this request ID"},
 	{"user", "string", "user"},
 	{"role", "string", "role"},
@@ -63,7 +64,7 @@ func parseFilter(q url.Values) (apisessions.SessionFilter, error) {
 	}
 	var err error
 	str := func(k string) string { return q.Get(k) }
-	f.SessionID, f.RequestID = str("session"), str("request")
+	f.SessionID, f.SessionPrefix, f.RequestID = str("session"), str("session_prefix"), str("request")
 	f.User, f.Role, f.IP, f.Host = str("user"), str("role"), str("ip"), str("host")
 	f.Flow, f.Endpoint, f.AttackType, f.Method = str("flow"), str("endpoint"), str("attack_type"), str("method")
 	f.Cursor = str("cursor")
@@ -123,6 +124,7 @@ func encodeFilter(f apisessions.SessionFilter) url.Values {
 		q.Set("to", f.To.Format(time.RFC3339Nano))
 	}
 	set("session", f.SessionID)
+	set("session_prefix", f.SessionPrefix)
 	set("request", f.RequestID)
 	set("user", f.User)
 	set("role", f.Role)

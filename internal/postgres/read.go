@@ -103,6 +103,15 @@ func sessionsQuery(tenant string, f apisessions.SessionFilter) (string, []any, e
 	if f.SessionID != "" {
 		where = append(where, "s.id = "+arg(f.SessionID))
 	}
+	if p := f.SessionPrefix; p != "" {
+		where = append(where, "starts_with(s.id, "+arg(p)+")")
+		// A range on the key as well, so that the primary key finds the
+		// parts (ids compare bytewise: COLLATE "C"). Only for ASCII, so
+		// that the bound stays valid UTF-8.
+		if last := p[len(p)-1]; last < 0x7f && isASCII(p) {
+			where = append(where, "s.id >= "+arg(p)+" AND s.id < "+arg(p[:len(p)-1]+string(last+1)))
+		}
+	}
 	if f.RequestID != "" {
 		where = append(where, "s.id IN (SELECT session_id FROM request_ids WHERE tenant = $1 AND id = "+arg(f.RequestID)+")")
 	}
@@ -277,4 +286,14 @@ func (s *Store) Request(ctx context.Context, tenant, id string) (apisessions.Rec
 		return apisessions.Record{}, apisessions.Errorf(apisessions.ENOTFOUND, "request %s not found", id)
 	}
 	return recs[0], nil
+}
+
+// isASCII says whether s holds ASCII bytes only.
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

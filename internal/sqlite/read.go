@@ -51,6 +51,19 @@ const maxPartSpan = 52 * time.Hour
 // parts newest first until the page is full.
 const driveLimit = 2000
 
+// prefixEnd returns the least string greater than every string that
+// starts with p, or false when there is none (p is all 0xff bytes).
+func prefixEnd(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
 // filterValue is an exact filter: parts with value among their values of
 // kind.
 type filterValue struct {
@@ -89,8 +102,9 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *fi
 	var q strings.Builder
 	var args []any
 	switch {
-	case f.SessionID != "" || f.RequestID != "":
-		// One session: its few parts by key, then sorted.
+	case f.SessionID != "" || f.RequestID != "" || f.SessionPrefix != "":
+		// One session (or the few a prefix names): its parts by key, then
+		// sorted.
 		q.WriteString("SELECT " + partColumns + " FROM parts p INDEXED BY parts_key WHERE p.tenant = ?")
 		args = append(args, tenant)
 	case drive != nil:
@@ -107,6 +121,14 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *fi
 	if f.SessionID != "" {
 		q.WriteString(" AND p.session = ?")
 		args = append(args, f.SessionID)
+	}
+	if f.SessionPrefix != "" {
+		q.WriteString(" AND p.session >= ?")
+		args = append(args, f.SessionPrefix)
+		if end, ok := prefixEnd(f.SessionPrefix); ok {
+			q.WriteString(" AND p.session < ?")
+			args = append(args, end)
+		}
 	}
 	if f.RequestID != "" {
 		q.WriteString(" AND p.session = (SELECT q.session FROM requests r JOIN parts q ON q.pid = r.pid WHERE r.tenant = ? AND r.id = ?)")
@@ -172,7 +194,7 @@ func listQuery(tenant int64, f apisessions.SessionFilter, cur *cursor, drive *fi
 // so the probe is cheap whatever the data. A common value never drives:
 // part_vids lacks its later parts (migrations/0006).
 func (s *Store) driver(ctx context.Context, tx *sql.Tx, f apisessions.SessionFilter) (*filterValue, error) {
-	if f.SessionID != "" || f.RequestID != "" {
+	if f.SessionID != "" || f.RequestID != "" || f.SessionPrefix != "" {
 		return nil, nil
 	}
 	var best *filterValue

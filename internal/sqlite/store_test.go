@@ -205,3 +205,16 @@ func TestSessionReaderNoMigration(t *testing.T) {
 		t.Fatalf("schema version %d (%v), want 8", v, err)
 	}
 }
+
+func TestPrefixEnd(t *testing.T) {
+	for _, tt := range []struct {
+		p, end string
+		ok     bool
+	}{
+		{"a", "b", true}, {"40c5", "40c6", true}, {"a\xff", "b", true}, {"\xff\xff", "", false},
+	} {
+		if end, ok := prefixEnd(tt.p); end != tt.end || ok != tt.ok {
+			t.Errorf("prefixEnd(%q) = %q, %v; want %q, %v", tt.p, end, ok, tt.end, tt.ok)
+		}
+	}
+}

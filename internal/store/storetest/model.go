@@ -278,6 +278,7 @@ func matches(s apisessions.Session, recs []apisessions.Record, f apisessions.Ses
 	}
 	switch {
 	case f.SessionID != "" && s.ID != f.SessionID,
+		!strings.HasPrefix(s.ID, f.SessionPrefix),
 		f.RequestID != "" && s.ID != reqSession,
 		f.User != "" && !names(s.Users, f.User),
 		f.Role != "" && !names(s.Roles, f.Role),
