@@ -38,4 +38,14 @@ func TestReadmeCommands(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "ATTACKS") || strings.Count(r.stdout, "\n") < 2 {
 		t.Fatalf("%q: exit %d\n%s\n%s", cmds[1], r.code, r.stdout, r.stderr)
 	}
+	// Then, as the README's example goes on, show a session by the ID the
+	// table prints.
+	row := strings.Fields(strings.Split(r.stdout, "\n")[1])
+	if len(row) < 4 || len(row[3]) != 16 {
+		t.Fatalf("no session ID in the fourth column of %q", row)
+	}
+	r = execCLI(t, "", env, "sessions", "show", row[3])
+	if r.code != 0 || !strings.Contains(r.stdout, "Session      "+row[3]) {
+		t.Fatalf("sessions show %s: exit %d\n%s\n%s", row[3], r.code, r.stdout, r.stderr)
+	}
 }
