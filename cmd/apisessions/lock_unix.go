@@ -15,8 +15,9 @@ const lockExcludes = true
 
 // lockDataDir takes the data directory's writer lock: the embedded store
 // writes session parts behind (internal/sqlite), so two processes writing
-// one store would overwrite each other's parts. Readers take no lock. The
-// lock goes with the process, however it ends.
+// one store would overwrite each other's parts. Readers take it only while
+// they open the store, when it is free (openSharedStore). The lock goes
+// with the process, however it ends.
 func lockDataDir(dir string) (*os.File, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
