@@ -3,7 +3,6 @@ package sqlite
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 
 	"github.com/apisessions/apisessions"
@@ -382,4 +381,4 @@ func decodeRecord(b []byte, r *apisessions.Record, dict func(sid uint64) (string
 }
 
 // noDict is the dictionary of a decoder given none: it knows no string.
-func noDict(sid uint64) (string, error) { return "", fmt.Errorf("%w %d", errUnknownString, sid) }
+func noDict(sid uint64) (string, error) { return "", unknownString(sid) }

@@ -138,7 +138,7 @@ func testDict(strs ...string) (*dictBatch, func(uint64) (string, error)) {
 		if s, ok := byID[sid]; ok {
 			return s, nil
 		}
-		return "", fmt.Errorf("%w %d", errUnknownString, sid)
+		return "", unknownString(sid)
 	}
 }
 

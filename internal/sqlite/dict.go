@@ -335,6 +335,8 @@ func (d *stringDict) drop(gone []uint64) {
 // number the dictionary does not hold.
 var errUnknownString = errors.New("unknown dictionary string")
 
+func unknownString(sid uint64) error { return fmt.Errorf("%w %d", errUnknownString, sid) }
+
 // known looks up only the strings this process knows: for the writer's
 // own connection, which cannot run a query while it reads records.
 func (d *stringDict) known(sid uint64) (string, error) {
@@ -343,7 +345,7 @@ func (d *stringDict) known(sid uint64) (string, error) {
 	if s, ok := d.strs[sid]; ok {
 		return s, nil
 	}
-	return "", fmt.Errorf("%w %d", errUnknownString, sid)
+	return "", unknownString(sid)
 }
 
 // lookup returns the string sid for decoding, reading it through q (the
@@ -351,12 +353,13 @@ func (d *stringDict) known(sid uint64) (string, error) {
 // process numbered it.
 func (d *stringDict) lookup(ctx context.Context, q querier) func(sid uint64) (string, error) {
 	return func(sid uint64) (string, error) {
-		d.mu.RLock()
-		s, ok := d.strs[sid]
-		d.mu.RUnlock()
-		if ok {
+		if s, err := d.known(sid); err == nil {
 			return s, nil
 		}
+		var (
+			s  string
+			ok bool
+		)
 		err := eachRow(ctx, q, "SELECT s FROM strings WHERE sid = ?", []any{sid}, func(rows *sql.Rows) error {
 			ok = true
 			return rows.Scan(&s)
@@ -365,7 +368,7 @@ func (d *stringDict) lookup(ctx context.Context, q querier) func(sid uint64) (st
 			return "", fmt.Errorf("dictionary string %d: %w", sid, err)
 		}
 		if !ok {
-			return "", fmt.Errorf("%w %d", errUnknownString, sid)
+			return "", unknownString(sid)
 		}
 		d.mu.Lock()
 		d.strs[sid] = s

@@ -145,21 +145,13 @@ func (w *batchWrite) saveLists(ctx context.Context, parts []*part) error {
 	for _, p := range parts {
 		rows, buf = listRows(rows, buf, p.pid, p.refs)
 	}
-	return stmtChunks(len(rows), listChunk, func(lo, hi int) error {
-		stmt, err := w.s.stmt(ctx, w.tx, insertListsSQL(hi-lo))
-		if err != nil {
-			return err
-		}
-		args := w.args[:0]
-		for _, r := range rows[lo:hi] {
-			args = append(args, r.pid, r.rid, r.first, r.last, r.list)
-		}
-		w.args = args
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("save request lists: %w", err)
-		}
-		return nil
+	err := insertRows(ctx, w, rows, listChunk, insertListsSQL, func(args []any, r requestRow) []any {
+		return append(args, r.pid, r.rid, r.first, r.last, r.list)
 	})
+	if err != nil {
+		return fmt.Errorf("save request lists: %w", err)
+	}
+	return nil
 }
 
 // partRequests returns the requests of the part pid from its lists, in

@@ -612,23 +612,28 @@ func (w *batchWrite) numberParts(ctx context.Context, pre *preparedBatch, parts 
 	return nil
 }
 
-// savePending names new parts in parts_pending until a flush stores them.
-func (w *batchWrite) savePending(ctx context.Context, fresh []*part) error {
-	return stmtChunks(len(fresh), pendingChunk, func(lo, hi int) error {
-		stmt, err := w.s.stmt(ctx, w.tx, insertPendingSQL(hi-lo))
-		if err != nil {
-			return err
-		}
+// insertRows inserts rows with the multi-row statement that sql gives for
+// n rows, in the runs of stmtChunks; bind appends the values of a row.
+func insertRows[T any](ctx context.Context, w *batchWrite, rows []T, size int, sql func(n int) string, bind func(args []any, r T) []any) error {
+	return stmtChunks(len(rows), size, func(lo, hi int) error {
 		args := w.args[:0]
-		for _, p := range fresh[lo:hi] {
-			args = append(args, p.pid, w.tenant, p.session, p.day)
+		for _, r := range rows[lo:hi] {
+			args = bind(args, r)
 		}
 		w.args = args
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("save new parts: %w", err)
-		}
-		return nil
+		return w.exec(ctx, sql(hi-lo), args...)
 	})
+}
+
+// savePending names new parts in parts_pending until a flush stores them.
+func (w *batchWrite) savePending(ctx context.Context, fresh []*part) error {
+	err := insertRows(ctx, w, fresh, pendingChunk, insertPendingSQL, func(args []any, p *part) []any {
+		return append(args, p.pid, w.tenant, p.session, p.day)
+	})
+	if err != nil {
+		return fmt.Errorf("save new parts: %w", err)
+	}
+	return nil
 }
 
 // splitValues numbers the values of rows, a flush's values of parts it
@@ -696,43 +701,23 @@ func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow, pairs []vi
 		}
 	}
 	slices.SortFunc(pairs, func(a, b vidPid) int { return cmp.Or(cmp.Compare(a.vid, b.vid), cmp.Compare(a.pid, b.pid)) })
-	err := stmtChunks(len(pairs), valueChunk, func(lo, hi int) error {
-		stmt, err := w.s.stmt(ctx, w.tx, insertValuesSQL(hi-lo))
-		if err != nil {
-			return err
-		}
-		args := w.args[:0]
-		for _, r := range pairs[lo:hi] {
-			args = append(args, r.vid, r.pid)
-		}
-		w.args = args
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("save part values: %w", err)
-		}
-		return nil
+	err := insertRows(ctx, w, pairs, valueChunk, insertValuesSQL, func(args []any, r vidPid) []any {
+		return append(args, r.vid, r.pid)
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("save part values: %w", err)
 	}
 	eps := make([]endpoint, 0, len(endpoints))
 	for e := range endpoints {
 		eps = append(eps, e)
 	}
-	return stmtChunks(len(eps), valueChunk, func(lo, hi int) error {
-		stmt, err := w.s.stmt(ctx, w.tx, insertEndpointsSQL(hi-lo))
-		if err != nil {
-			return err
-		}
-		args := w.args[:0]
-		for _, e := range eps[lo:hi] {
-			args = append(args, e.tenant, e.value)
-		}
-		w.args = args
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("save endpoints: %w", err)
-		}
-		return nil
+	err = insertRows(ctx, w, eps, valueChunk, insertEndpointsSQL, func(args []any, e endpoint) []any {
+		return append(args, e.tenant, e.value)
 	})
+	if err != nil {
+		return fmt.Errorf("save endpoints: %w", err)
+	}
+	return nil
 }
 
 // saveRequests inserts the batch's records (the first of each ID), encoded
@@ -847,23 +832,11 @@ func (w *batchWrite) numberValues(ctx context.Context, rows []valueRow) error {
 	slices.SortFunc(missing, func(a, b kindValue) int {
 		return cmp.Or(cmp.Compare(a.kind, b.kind), strings.Compare(a.value, b.value))
 	})
-	err := stmtChunks(len(missing), valueChunk, func(lo, hi int) error {
-		stmt, err := w.s.stmt(ctx, w.tx, insertValueIDsSQL(hi-lo))
-		if err != nil {
-			return err
-		}
-		args := w.args[:0]
-		for _, k := range missing[lo:hi] {
-			args = append(args, k.kind, k.value)
-		}
-		w.args = args
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("number values: %w", err)
-		}
-		return nil
+	err := insertRows(ctx, w, missing, valueChunk, insertValueIDsSQL, func(args []any, k kindValue) []any {
+		return append(args, k.kind, k.value)
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("number values: %w", err)
 	}
 	// Read the numbers back, a kind at a time.
 	for lo := 0; lo < len(missing); {
