@@ -140,18 +140,18 @@ func (s *Store) flushLocked(ctx context.Context) error {
 		s.flushed()
 		return nil
 	}
-	tx, err := s.writer.BeginTx(ctx, nil)
+	wt, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("flush parts: %w", err)
 	}
-	defer tx.Rollback()
+	defer wt.rollback()
 	// A failed flush changes nothing in the cache of parts: the next one
 	// retries. Value numbers it read may have been rolled back.
-	if err := s.flushTx(ctx, tx, s.cache.dirty); err != nil {
+	if err := s.flushTx(ctx, wt, s.cache.dirty); err != nil {
 		s.vids.forget()
 		return fmt.Errorf("flush parts: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := wt.commit(); err != nil {
 		s.vids.forget()
 		return fmt.Errorf("flush parts: commit: %w", err)
 	}
@@ -199,12 +199,12 @@ func (s *Store) sync(ctx context.Context) error {
 // flushTx writes the parts of dirty in tx, and records that the stored
 // parts are complete up to the last request. It leaves the parts as they
 // are: the caller marks them clean (markClean) once tx commits.
-func (s *Store) flushTx(ctx context.Context, tx *sql.Tx, dirty []*part) error {
-	upto, err := s.storeParts(ctx, tx, dirty)
+func (s *Store) flushTx(ctx context.Context, wt *writerTx, dirty []*part) error {
+	upto, err := s.storeParts(ctx, wt, dirty)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE parts_flushed SET rid = ?`, upto); err != nil {
+	if _, err := wt.tx.ExecContext(ctx, `UPDATE parts_flushed SET rid = ?`, upto); err != nil {
 		return fmt.Errorf("record flush: %w", err)
 	}
 	return nil
@@ -213,23 +213,12 @@ func (s *Store) flushTx(ctx context.Context, tx *sql.Tx, dirty []*part) error {
 // storeParts writes parts (some of the dirty ones, or all) in tx, each
 // complete up to the last request, whose rowid it returns (the parts'
 // upto). It sorts parts by pid.
-func (s *Store) storeParts(ctx context.Context, tx *sql.Tx, parts []*part) (upto int64, err error) {
+func (s *Store) storeParts(ctx context.Context, wt *writerTx, parts []*part) (upto int64, err error) {
 	slices.SortFunc(parts, func(a, b *part) int { return cmp.Compare(a.pid, b.pid) })
+	tx := wt.tx
 	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM requests").Scan(&upto); err != nil {
 		return 0, fmt.Errorf("save parts: %w", err)
 	}
-	update, err := s.stmt(ctx, tx, updatePartSQL)
-	if err != nil {
-		return 0, err
-	}
-	insert, err := s.stmt(ctx, tx, insertPartSQL)
-	if err != nil {
-		return 0, err
-	}
-	// The driver watches a cancellable context with a goroutine per
-	// statement, which costs a good part of a one-row update: the updates
-	// run without one, and the loop checks ctx itself.
-	quiet := context.WithoutCancel(ctx)
 	var buf []byte
 	unsaved := 0
 	for _, p := range parts {
@@ -247,7 +236,7 @@ func (s *Store) storeParts(ctx context.Context, tx *sql.Tx, parts []*part) (upto
 	}
 	// The values are numbered first: the parts' rows list their common
 	// ones.
-	w := batchWrite{s: s, tx: tx}
+	w := batchWrite{s: s, wt: wt, tx: tx}
 	pairs, cvids, err := w.splitValues(ctx, values, len(parts))
 	if err != nil {
 		return 0, err
@@ -261,11 +250,11 @@ func (s *Store) storeParts(ctx context.Context, tx *sql.Tx, parts []*part) (upto
 		}
 		buf = p.appendAggregate(buf[:0])
 		if p.pending {
-			if _, err := insert.ExecContext(quiet, p.pid, p.tenant, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, buf, upto, ","+cvids[i]); err != nil {
+			if _, err := wt.exec(ctx, insertPartSQL, p.pid, p.tenant, p.session, p.day, p.first, p.last, p.requests, p.attacks, p.blocked, buf, upto, ","+cvids[i]); err != nil {
 				return 0, fmt.Errorf("save new part: %w", err)
 			}
 			inserted = true
-		} else if _, err := update.ExecContext(quiet, p.first, p.last, p.requests, p.attacks, p.blocked, buf, upto, cvids[i], p.pid); err != nil {
+		} else if _, err := wt.exec(ctx, updatePartSQL, p.first, p.last, p.requests, p.attacks, p.blocked, buf, upto, cvids[i], p.pid); err != nil {
 			return 0, fmt.Errorf("save part: %w", err)
 		}
 	}
@@ -385,16 +374,16 @@ func (s *Store) replay(ctx context.Context) error {
 			break
 		}
 	}
-	tx, err := s.writer.BeginTx(ctx, nil)
+	wt, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	defer tx.Rollback()
-	if err := s.flushTx(ctx, tx, dirty); err != nil {
+	defer wt.rollback()
+	if err := s.flushTx(ctx, wt, dirty); err != nil {
 		s.vids.forget()
 		return fmt.Errorf("replay: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := wt.commit(); err != nil {
 		s.vids.forget()
 		return fmt.Errorf("replay: commit: %w", err)
 	}

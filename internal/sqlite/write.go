@@ -88,18 +88,32 @@ func loadPartsSQL(n int) string {
 		marks(n) + ")"
 }
 
-// writerQueries lists the statements the writer prepares at Open: the
-// multi-row ones at every length stmtChunks runs them with.
+// writerQueries lists the queries the writer prepares at Open through
+// database/sql: the multi-row ones at every length stmtChunks runs them
+// with.
 func writerQueries() []string {
-	qs := []string{insertPartSQL, updatePartSQL, markCommonSQL, insertStringSQL, updateStringDaySQL}
-	for _, m := range []struct {
-		sql  func(n int) string
-		size int
-	}{
+	return laddered([]string{insertStringSQL}, []chunked{{lookupValueIDsSQL, lookupChunk}, {loadPartsSQL, lookupChunk}})
+}
+
+// writerExecs lists the inserts and updates the writer runs at the driver
+// level (wtx.go), prepared at Open like writerQueries.
+func writerExecs() []string {
+	return laddered([]string{insertPartSQL, updatePartSQL, markCommonSQL, updateStringDaySQL}, []chunked{
 		{insertRequestsSQL, requestChunk}, {insertValuesSQL, valueChunk}, {insertEndpointsSQL, valueChunk},
-		{insertValueIDsSQL, valueChunk}, {lookupValueIDsSQL, lookupChunk}, {insertPendingSQL, pendingChunk},
-		{loadPartsSQL, lookupChunk}, {insertListsSQL, listChunk},
-	} {
+		{insertValueIDsSQL, valueChunk}, {insertPendingSQL, pendingChunk}, {insertListsSQL, listChunk},
+	})
+}
+
+// chunked is a multi-row statement and its chunk size.
+type chunked struct {
+	sql  func(n int) string
+	size int
+}
+
+// laddered returns qs and each statement of ms at every length stmtChunks
+// runs it with.
+func laddered(qs []string, ms []chunked) []string {
+	for _, m := range ms {
 		for _, n := range ladder(m.size) {
 			qs = append(qs, m.sql(n))
 		}
@@ -209,12 +223,12 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 			return st, fmt.Errorf("write: %w", err)
 		}
 	}
-	tx, err := s.writer.BeginTx(ctx, nil)
+	wt, err := s.beginWrite(ctx)
 	if err != nil {
 		return st, fmt.Errorf("write: %w", err)
 	}
-	defer tx.Rollback()
-	tid, err := s.createTenant(ctx, tx, tenant)
+	defer wt.rollback()
+	tid, err := s.createTenant(ctx, wt.tx, tenant)
 	if err != nil {
 		return st, err
 	}
@@ -229,25 +243,25 @@ func (s *Store) Write(ctx context.Context, tenant string, recs []apisessions.Rec
 		s.pending.Store(true)
 		return apisessions.WriteStats{}, fmt.Errorf("write: %w", err)
 	}
-	w := batchWrite{s: s, tx: tx, tenant: tid}
+	w := batchWrite{s: s, wt: wt, tx: wt.tx, tenant: tid}
 	if st, err = w.run(ctx, recs, pre); err != nil {
 		return fail(err)
 	}
 	flush := s.cache.full(s.opts)
 	var drained []*part
 	if flush {
-		if err := s.flushTx(ctx, tx, s.cache.dirty); err != nil {
+		if err := s.flushTx(ctx, wt, s.cache.dirty); err != nil {
 			return fail(err)
 		}
 	} else if drained = s.cache.drainable(s.opts); len(drained) > 0 {
-		if _, err := s.storeParts(ctx, tx, drained); err != nil {
+		if _, err := s.storeParts(ctx, wt, drained); err != nil {
 			return fail(err)
 		}
 	}
 	if dictChanged, err = s.dict.update(ctx, &w, &pre.dict, pre.day); err != nil {
 		return fail(err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := wt.commit(); err != nil {
 		return fail(fmt.Errorf("commit: %w", err))
 	}
 	s.dict.apply(dictChanged)
@@ -389,7 +403,9 @@ func (pre *preparedBatch) blob(i int) []byte {
 
 // batchWrite is the work of one Write transaction.
 type batchWrite struct {
-	s      *Store
+	s *Store
+	// wt is the transaction, tx its database/sql side.
+	wt     *writerTx
 	tx     *sql.Tx
 	tenant int64
 	args   []any
@@ -679,11 +695,7 @@ func (w *batchWrite) splitValues(ctx context.Context, rows []valueRow, nparts in
 
 // exec runs a cached statement of the writer in the write's transaction.
 func (w *batchWrite) exec(ctx context.Context, query string, args ...any) error {
-	stmt, err := w.s.stmt(ctx, w.tx, query)
-	if err != nil {
-		return err
-	}
-	_, err = stmt.ExecContext(ctx, args...)
+	_, err := w.wt.exec(ctx, query, args...)
 	return err
 }
 
@@ -734,21 +746,13 @@ func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record
 	}
 	dups := 0
 	err := stmtChunks(len(pre.first), requestChunk, func(lo, hi int) error {
-		stmt, err := w.s.stmt(ctx, w.tx, insertRequestsSQL(hi-lo))
-		if err != nil {
-			return err
-		}
 		args := w.args[:0]
 		for _, i := range pre.first[lo:hi] {
 			r := &recs[i]
 			args = append(args, parts[pre.group[i]].pid, r.Time.UnixNano(), r.ID, w.tenant, pre.blob(i))
 		}
 		w.args = args
-		res, err := stmt.ExecContext(ctx, args...)
-		if err != nil {
-			return fmt.Errorf("save requests: %w", err)
-		}
-		n, err := res.RowsAffected()
+		n, err := w.wt.exec(ctx, insertRequestsSQL(hi-lo), args...)
 		if err != nil {
 			return fmt.Errorf("save requests: %w", err)
 		}
