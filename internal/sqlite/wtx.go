@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 )
 
@@ -21,49 +22,93 @@ import (
 // its inserts and updates through conn at the driver level (exec).
 type writerTx struct {
 	s    *Store
+	ctx  context.Context
 	conn *sql.Conn
 	tx   *sql.Tx
+	// bad says the driver's connection failed (or the driver panicked):
+	// rollback discards it.
+	bad bool
 }
 
 // beginWrite starts a transaction of the writer. The caller ends it with
-// commit or rollback.
+// commit, and rollback deferred.
+//
+// database/sql rolls back a transaction begun with a context that ends, on
+// a goroutine of its own, while the statements exec runs through conn.Raw
+// would carry on outside the transaction, each committing alone. So only
+// the writer ends its transactions: the transaction is begun without
+// cancellation, and exec and commit check ctx first.
 func (s *Store) beginWrite(ctx context.Context) (*writerTx, error) {
-	conn, err := s.writer.Conn(ctx)
+	quiet := context.WithoutCancel(ctx)
+	conn, err := s.writer.Conn(quiet)
 	if err != nil {
 		return nil, err
 	}
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(quiet, nil)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	return &writerTx{s: s, conn: conn, tx: tx}, nil
+	return &writerTx{s: s, ctx: ctx, conn: conn, tx: tx}, nil
 }
 
-// commit commits the transaction and hands the connection back.
+// commit commits the transaction, unless its context has ended, and hands
+// the connection back.
 func (t *writerTx) commit() error {
-	err := t.tx.Commit()
-	t.conn.Close()
-	return err
+	if err := t.ctx.Err(); err != nil {
+		return err
+	}
+	if err := t.tx.Commit(); err != nil {
+		return err
+	}
+	return t.conn.Close()
 }
 
 // rollback rolls the transaction back unless it committed, and hands the
-// connection back: deferred after beginWrite.
+// connection back, or discards it once it failed.
 func (t *writerTx) rollback() {
 	t.tx.Rollback()
+	if t.bad {
+		// The statements go first: SQLite keeps a connection whose
+		// statements are not finalized, page cache and files included.
+		t.conn.Raw(func(dc any) error {
+			t.s.closeExecsOn(dc)
+			return driver.ErrBadConn // database/sql closes the connection
+		})
+	}
 	t.conn.Close()
 }
+
+// execFault, when a test sets it, runs before each statement of exec: an
+// error it returns is the driver's.
+var execFault func() error
 
 // exec runs one of writerExecs in the transaction with args (int, int64,
 // string, []byte or bool) and returns the rows it changed.
 func (t *writerTx) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	var n int64
-	err := t.conn.Raw(func(dc any) error {
+	err := t.conn.Raw(func(dc any) (err error) {
+		nv := t.s.nv[:0]
+		defer func() {
+			clear(nv) // keeps no record's memory alive
+			t.s.nv = nv[:0]
+			// Raw closes the connection when its function panics or
+			// reports a bad connection, and to close it waits for the open
+			// transaction to end: the write would never end. Both are
+			// errors of this write, and rollback discards the connection.
+			if p := recover(); p != nil {
+				err, t.bad = fmt.Errorf("driver panic: %v", p), true
+			} else if errors.Is(err, driver.ErrBadConn) {
+				err, t.bad = fmt.Errorf("writer connection: %v", err), true
+			}
+		}()
 		st, err := t.s.driverStmt(ctx, dc, query)
 		if err != nil {
 			return err
 		}
-		nv := t.s.nv[:0]
 		for i, a := range args {
 			v, err := driverValue(a)
 			if err != nil {
@@ -71,12 +116,14 @@ func (t *writerTx) exec(ctx context.Context, query string, args ...any) (int64, 
 			}
 			nv = append(nv, driver.NamedValue{Ordinal: i + 1, Value: v})
 		}
-		// Without a cancellable context: the driver would watch it with a
-		// goroutine per statement. Statements are short, and the writer
-		// checks ctx between them.
+		if execFault != nil {
+			if err := execFault(); err != nil {
+				return err
+			}
+		}
+		// Without cancellation: the driver would watch ctx with a goroutine
+		// per statement. Statements are short.
 		res, err := st.(driver.StmtExecContext).ExecContext(context.WithoutCancel(ctx), nv)
-		clear(nv) // keeps no record's memory alive
-		t.s.nv = nv[:0]
 		if err != nil {
 			return err
 		}
@@ -158,12 +205,20 @@ func (s *Store) closeExecs() {
 	}
 	defer conn.Close()
 	conn.Raw(func(dc any) error {
-		if dc == s.execConn {
-			for _, st := range s.execs {
-				st.Close()
-			}
-		}
+		s.closeExecsOn(dc)
 		return nil
 	})
+}
+
+// closeExecsOn closes the driver's statements if they are those of dc.
+// (Should database/sql replace the writer's connection otherwise, which
+// neither driver makes it do, SQLite keeps the old one until exit.)
+func (s *Store) closeExecsOn(dc any) {
+	if dc != s.execConn {
+		return
+	}
+	for _, st := range s.execs {
+		st.Close()
+	}
 	s.execConn, s.execs = nil, nil
 }
