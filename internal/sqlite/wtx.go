@@ -61,7 +61,8 @@ func (t *writerTx) commit() error {
 	if err := t.tx.Commit(); err != nil {
 		return err
 	}
-	return t.conn.Close()
+	t.conn.Close() // committed: what closing says does not change that
+	return nil
 }
 
 // rollback rolls the transaction back unless it committed, and hands the
