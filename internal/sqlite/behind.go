@@ -216,7 +216,7 @@ func (s *Store) flushTx(ctx context.Context, wt *writerTx, dirty []*part) error 
 func (s *Store) storeParts(ctx context.Context, wt *writerTx, parts []*part) (upto int64, err error) {
 	slices.SortFunc(parts, func(a, b *part) int { return cmp.Compare(a.pid, b.pid) })
 	tx := wt.tx
-	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM requests").Scan(&upto); err != nil {
+	if upto, err = lastRequest(ctx, tx); err != nil {
 		return 0, fmt.Errorf("save parts: %w", err)
 	}
 	var buf []byte

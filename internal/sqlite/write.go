@@ -740,12 +740,12 @@ func (w *batchWrite) saveValues(ctx context.Context, rows []valueRow, pairs []vi
 func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record, pre *preparedBatch, parts []*part) (int, error) {
 	// New requests take rowids from max(rid) + 1 in order, so the rows a
 	// statement inserted are those past the largest rowid before it.
-	var last int64
-	if err := w.tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM requests").Scan(&last); err != nil {
+	last, err := lastRequest(ctx, w.tx)
+	if err != nil {
 		return 0, fmt.Errorf("save requests: %w", err)
 	}
 	dups := 0
-	err := stmtChunks(len(pre.first), requestChunk, func(lo, hi int) error {
+	err = stmtChunks(len(pre.first), requestChunk, func(lo, hi int) error {
 		args := w.args[:0]
 		for _, i := range pre.first[lo:hi] {
 			r := &recs[i]
@@ -775,14 +775,21 @@ func (w *batchWrite) saveRequests(ctx context.Context, recs []apisessions.Record
 	}
 	// The parts list their requests by these rowids (reqlist.go): make sure
 	// they are the ones SQLite gave.
-	var top int64
-	if err := w.tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM requests").Scan(&top); err != nil {
+	top, err := lastRequest(ctx, w.tx)
+	if err != nil {
 		return 0, fmt.Errorf("save requests: %w", err)
 	}
 	if top != last {
 		return 0, fmt.Errorf("save requests: the last request has rowid %d, not %d", top, last)
 	}
 	return dups, nil
+}
+
+// lastRequest returns the largest request rowid, 0 when there is none.
+func lastRequest(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var rid int64
+	err := tx.QueryRowContext(ctx, "SELECT coalesce(max(rid), 0) FROM requests").Scan(&rid)
+	return rid, err
 }
 
 // markStored marks in stored the records among idx that the statement just
