@@ -157,29 +157,26 @@ func (w *batchWrite) saveLists(ctx context.Context, parts []*part) error {
 // partRequests returns the requests of the part pid from its lists, in
 // rowid order.
 func partRequests(ctx context.Context, q querier, pid int64) ([]reqRef, error) {
-	rows, err := q.QueryContext(ctx, "SELECT list FROM part_requests WHERE pid = ?", pid)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var refs []reqRef
-	for rows.Next() {
+	err := eachRow(ctx, q, "SELECT list FROM part_requests WHERE pid = ?", []any{pid}, func(rows *sql.Rows) error {
 		var list []byte
 		if err := rows.Scan(&list); err != nil {
-			return nil, err
+			return err
 		}
+		var err error
 		if refs, err = decodeRequestList(list, refs); err != nil {
-			return nil, fmt.Errorf("part %d: request list: %w", pid, err)
+			return fmt.Errorf("part %d: request list: %w", pid, err)
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(refs, func(a, b reqRef) int { return cmp.Compare(a.rid, b.rid) })
 	return refs, nil
 }
 
-// querier is what partRequests reads through: a transaction or a
+// querier is what reads go through (eachRow): a transaction or a
 // connection pool.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
