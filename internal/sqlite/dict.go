@@ -26,12 +26,12 @@ import (
 // number that is not stored.
 //
 // Retention: each string records the latest day of the records that refer
-// to it (a write's latest day, which is never earlier). Once DeleteDay has
-// deleted every part up to that day, no record refers to the string, and it
-// is deleted too; numbers are never given again (AUTOINCREMENT), so a
-// reader that still knows a deleted string cannot misread a newer one. A
-// batch encoded before such a deletion is encoded again under the writer
-// lock (gen).
+// to it (the day only moves forward, in the table and in memory). Once
+// DeleteDay has deleted every part up to that day, no record refers to the
+// string, and it is deleted too; numbers are never given again
+// (AUTOINCREMENT), so a reader that still knows a deleted string cannot
+// misread a newer one. A batch encoded before such a deletion is encoded
+// again under the writer lock (gen).
 //
 // The dictionary is bounded (maxDictStrings of at most maxDictLen bytes),
 // and so is the memory of the strings it has seen but not numbered
